@@ -1,0 +1,39 @@
+// larsel bench <name>: benchmarks with JSON output.
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "larsel/bench/ingest_bench.hpp"
+
+namespace larsel::app {
+namespace {
+
+void emit_json(const nlohmann::ordered_json& j, const std::string& out) {
+  fmt::print("{}\n", j.dump(2));
+  if (out.empty()) return;
+  std::ofstream file(out);
+  if (!(file << j.dump(2) << '\n')) throw std::runtime_error(fmt::format("{}: cannot write benchmark output", out));
+  spdlog::info("wrote {}", out);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Action& action) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks (JSON on stdout)");
+  bench->require_subcommand(1);
+  auto* ingest = bench->add_subcommand(
+      "ingest", "WIBEth decode GB/s vs memcpy; builder ns/datagram; lossless loopback rate vs a bare recvmmsg loop");
+  auto o = std::make_shared<bench::IngestBenchOptions>();
+  auto out = std::make_shared<std::string>();
+  ingest->add_option("--trial-seconds", o->trial_seconds, "Seconds per loopback trial")->check(CLI::Range(0.05, 60.0))->capture_default_str();
+  ingest->add_option("--rate-steps", o->rate_steps, "Rates tried per receiver")->check(CLI::Range(1, 50))->capture_default_str();
+  ingest->add_option("--decode-repeats", o->decode_repeats, "Decode passes")->check(CLI::Range(1, 10000))->capture_default_str();
+  ingest->add_option("--socket-buffer", o->socket_buffer_bytes, "Receive buffer for both receivers, bytes")->capture_default_str();
+  ingest->add_flag("--skip-loopback", o->skip_loopback, "Only the in-memory measurements");
+  ingest->add_option("--out", *out, "Also write the JSON to this file");
+  ingest->callback([&action, o, out] { action = [o, out] { emit_json(bench::run_ingest_bench(*o), *out); return 0; }; });
+}
+
+}  // namespace larsel::app

@@ -1,0 +1,19 @@
+#pragma once
+// Subcommands of the larsel executable. Each add_* registers its options on
+// `app` and, when selected, stores the work to run after parsing in `action`
+// (which returns the process exit code).
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace larsel::app {
+
+using Action = std::function<int()>;
+
+void add_wibeth_command(CLI::App& app, Action& action);
+void add_emulate_command(CLI::App& app, Action& action);
+void add_receive_command(CLI::App& app, Action& action);
+void add_demo_command(CLI::App& app, Action& action);
+void add_bench_command(CLI::App& app, Action& action);
+
+}  // namespace larsel::app

@@ -1,0 +1,62 @@
+// larsel: real-time data selection for LArTPC readout.
+// Exit codes: 0 success, 1 runtime failure, 2 usage error.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("larsel");
+  logger->set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"LArSel: real-time data selection for liquid-argon TPC readout", "larsel"};
+  app.set_version_flag("--version", std::string("larsel ") + LARSEL_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log verbosity")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+
+  larsel::app::Action action;
+  larsel::app::add_demo_command(app, action);
+  larsel::app::add_emulate_command(app, action);
+  larsel::app::add_receive_command(app, action);
+  larsel::app::add_wibeth_command(app, action);
+  larsel::app::add_bench_command(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  setup_logging(log_level);
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const CLI::ParseError& e) {  // option combinations checked after parsing
+    fmt::print(stderr, "larsel: usage error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "larsel: error: {}\n", e.what());
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,24 @@
+#pragma once
+// `larsel bench ingest`: what the readout input path costs.
+//  - decode: WIBEth header + 14-bit unpack throughput in GB/s of packed
+//    frames on one core, next to memcpy of the same bytes (same run);
+//  - builder: CPU time per datagram of validation + image building, no socket;
+//  - loopback: highest lossless emulate -> receive datagram rate over UDP
+//    loopback for the LArSel receiver and for a bare recvmmsg loop, trial by
+//    trial at the same rates, and their ratio.
+#include <nlohmann/json.hpp>
+
+namespace larsel::bench {
+
+struct IngestBenchOptions {
+  std::size_t decode_frames = 256;     // frames per decode pass (1.8 MB, cache-resident)
+  unsigned decode_repeats = 31;        // passes; the median is quoted
+  double trial_seconds = 1.0;          // per loopback trial
+  unsigned rate_steps = 10;            // rates tried, geometric up to the emulator's maximum
+  std::size_t socket_buffer_bytes = 4u << 20;  // same for both receivers; small so loss shows within a trial
+  bool skip_loopback = false;
+};
+
+nlohmann::ordered_json run_ingest_bench(const IngestBenchOptions& options);
+
+}  // namespace larsel::bench

@@ -1,0 +1,217 @@
+#include "larsel/bench/ingest_bench.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "larsel/bench/bench_stats.hpp"
+#include "larsel/daq/emulator.hpp"
+#include "larsel/daq/frame_builder.hpp"
+#include "larsel/daq/receive_session.hpp"
+#include "larsel/daq/wibeth.hpp"
+
+namespace larsel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using daq::wibeth::kFrameBytes;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+/// Frames of the streams of face 0 with random 14-bit ADCs, period-major.
+std::vector<std::byte> random_face_frames(const daq::FaceLayout& layout, std::size_t periods, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::uint16_t> adc_value(0, daq::wibeth::kAdcMax);
+  std::vector<std::byte> frames(periods * layout.streams.size() * kFrameBytes);
+  std::array<std::uint16_t, daq::wibeth::kAdcCount> adc{};
+  for (std::size_t i = 0; i < periods * layout.streams.size(); ++i) {
+    const auto& key = layout.streams[i % layout.streams.size()].key;
+    daq::wibeth::Header h;
+    h.crate_id = key.crate;
+    h.slot_id = key.slot;
+    h.stream_id = key.stream;
+    for (auto& v : adc) v = adc_value(rng);
+    const daq::wibeth::MutableFrameView view(frames.data() + i * kFrameBytes, kFrameBytes);
+    daq::wibeth::encode_header(h, view);
+    daq::wibeth::pack_adcs(adc, view);
+  }
+  return frames;
+}
+
+nlohmann::ordered_json bench_decode(const IngestBenchOptions& o, const std::vector<std::byte>& frames) {
+  const std::size_t n = frames.size() / kFrameBytes;
+  std::vector<std::uint16_t> adc(daq::wibeth::kAdcCount);
+  std::vector<std::byte> copy(frames.size());
+  std::vector<double> decode_gbps, memcpy_gbps;
+  std::uint64_t checksum = 0;
+  for (unsigned r = 0; r < o.decode_repeats; ++r) {
+    auto start = Clock::now();
+    for (std::size_t f = 0; f < n; ++f) {
+      const daq::wibeth::FrameView view(frames.data() + f * kFrameBytes, kFrameBytes);
+      checksum += daq::wibeth::decode_header(view).stream_id;
+      daq::wibeth::unpack_adcs(view, daq::wibeth::MutableAdcView(adc.data(), adc.size()));
+      checksum += adc[f % adc.size()];
+    }
+    decode_gbps.push_back(static_cast<double>(frames.size()) / seconds_since(start) / 1e9);
+    start = Clock::now();
+    std::memcpy(copy.data(), frames.data(), frames.size());
+    checksum += static_cast<std::uint64_t>(copy[r % copy.size()]);
+    memcpy_gbps.push_back(static_cast<double>(frames.size()) / seconds_since(start) / 1e9);
+  }
+  const double decode = quantile(decode_gbps, 0.5), copy_rate = quantile(memcpy_gbps, 0.5);
+  return {{"frames_per_pass", n},
+          {"bytes_per_pass", frames.size()},
+          {"decode_GB_per_s", describe(decode_gbps)},
+          {"memcpy_GB_per_s", describe(memcpy_gbps)},
+          {"decode_to_memcpy_ratio", decode / copy_rate},
+          {"median_ns_per_frame", kFrameBytes / decode},
+          {"checksum", checksum}};
+}
+
+nlohmann::ordered_json bench_builder(const daq::ChannelMap& map, std::vector<std::byte> frames, std::size_t streams) {
+  daq::ReceiveCounters counters;
+  daq::FramePool pool(128);
+  std::uint64_t images = 0;
+  const std::uint32_t face = 0;
+  daq::FrameBuilder builder(map, std::span(&face, 1), pool, counters, [&images](daq::FrameHandle) { ++images; });
+  const std::size_t periods_in_pool = frames.size() / kFrameBytes / streams;
+  constexpr std::size_t kPeriodsPerRepeat = 2000;
+  std::vector<double> ns_per_datagram;
+  std::uint64_t period = 0;
+  for (int r = 0; r < 15; ++r) {
+    const auto start = Clock::now();
+    for (std::size_t k = 0; k < kPeriodsPerRepeat; ++k, ++period) {
+      std::byte* base = frames.data() + (period % periods_in_pool) * streams * kFrameBytes;
+      const auto now = Clock::now();
+      for (std::size_t s = 0; s < streams; ++s) {
+        const daq::wibeth::MutableFrameView view(base + s * kFrameBytes, kFrameBytes);
+        daq::wibeth::rewrite_time(view, 1'000'000 + period * daq::wibeth::kTicksPerFrame, static_cast<std::uint16_t>(period % 4096));
+        builder.on_datagram(view, now);
+      }
+    }
+    ns_per_datagram.push_back(seconds_since(start) * 1e9 / static_cast<double>(kPeriodsPerRepeat * streams));
+  }
+  builder.flush();
+  return {{"ns_per_datagram", describe(ns_per_datagram)},
+          {"images_built", images},
+          {"anomalies", counters.anomalies()}};
+}
+
+struct Trial {
+  double target_rate = 0;  // datagrams/s asked for (0 = unpaced)
+  double sent_rate = 0;    // datagrams/s the emulator achieved
+  std::uint64_t sent = 0, received = 0;
+  [[nodiscard]] bool lossless() const { return sent > 0 && received == sent; }
+};
+
+/// Run the emulator for one trial against a receiver loop running on its
+/// own thread; `received()` reports what the receiver has taken so far.
+template <typename ReceiverLoop, typename Received>
+Trial run_trial(const IngestBenchOptions& o, const daq::ChannelMap& map, const std::string& target, double rate,
+                std::atomic<bool>& stop_receiver, ReceiverLoop loop, Received received) {
+  daq::EmulatorConfig config;
+  config.target = target;
+  config.faces = 1;
+  config.seconds = o.trial_seconds;
+  config.max_rate = rate <= 0;
+  config.speed = rate > 0 ? rate / (daq::kStreamsPerFace * daq::wibeth::kFrameRateHz) : 1.0;
+  daq::NoiseWaveformSource source(daq::NoiseSourceConfig{});
+  daq::Emulator emulator(config, map, source);
+  std::thread receiver(loop);
+  std::atomic<bool> never{false};
+  emulator.run(never);
+  // Drain: wait until everything arrived or nothing has moved for 200 ms.
+  std::uint64_t last = received(), still = 0;
+  while (received() < emulator.stats().datagrams_sent && still < 20) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::uint64_t now = received();
+    still = now == last ? still + 1 : 0;
+    last = now;
+  }
+  stop_receiver = true;
+  receiver.join();
+  const auto& s = emulator.stats();
+  return {rate, static_cast<double>(s.datagrams_sent) / s.seconds, s.datagrams_sent, received()};
+}
+
+Trial trial_bare(const IngestBenchOptions& o, const daq::ChannelMap& map, double rate) {
+  daq::UdpReceiver socket("127.0.0.1:0", o.socket_buffer_bytes);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> count{0};
+  auto loop = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::size_t n = socket.receive_batch(std::chrono::milliseconds(2));
+      std::uint64_t bytes = 0;
+      for (std::size_t i = 0; i < n; ++i) bytes += socket.datagram(i).size();  // touch the lengths, as any receiver must
+      count.store(count.load(std::memory_order_relaxed) + n + (bytes == 1), std::memory_order_relaxed);
+    }
+  };
+  return run_trial(o, map, socket.local_address(), rate, stop, loop, [&] { return count.load(); });
+}
+
+Trial trial_larsel(const IngestBenchOptions& o, const daq::ChannelMap& map, double rate) {
+  daq::ReceiveConfig config;
+  config.listen = "127.0.0.1:0";
+  config.socket_buffer_bytes = o.socket_buffer_bytes;
+  daq::ReceiveSession session(config, map, [](daq::FrameHandle) {});
+  std::atomic<bool> stop{false};
+  auto loop = [&] { session.run(stop, {}); };
+  return run_trial(o, map, session.local_address(), rate, stop, loop,
+                   [&] { return session.counters().datagrams_accepted.get(); });
+}
+
+nlohmann::ordered_json trial_json(const Trial& t) {
+  return {{"target_rate", t.target_rate}, {"sent_rate", t.sent_rate}, {"sent", t.sent},
+          {"received", t.received}, {"lossless", t.lossless()}};
+}
+
+nlohmann::ordered_json bench_loopback(const IngestBenchOptions& o, const daq::ChannelMap& map) {
+  const Trial unpaced = trial_bare(o, map, 0);
+  const double top = unpaced.sent_rate;
+  spdlog::info("bench ingest: unpaced emulator reaches {:.0f} datagrams/s", top);
+  nlohmann::ordered_json bare_trials = nlohmann::ordered_json::array(), larsel_trials = nlohmann::ordered_json::array();
+  double bare_best = 0, larsel_best = 0;
+  bool bare_lossless_at_top = false;
+  for (unsigned i = 0; i < o.rate_steps; ++i) {
+    // Geometric ladder from top/8 to top; both receivers get the same rates, interleaved.
+    const double rate = top * std::pow(0.125, 1.0 - static_cast<double>(i) / std::max(1u, o.rate_steps - 1));
+    const Trial bare = trial_bare(o, map, rate);
+    const Trial ours = trial_larsel(o, map, rate);
+    spdlog::info("bench ingest: {:8.0f}/s  bare {} ({}/{})  larsel {} ({}/{})", rate, bare.lossless() ? "lossless" : "LOSS",
+                 bare.received, bare.sent, ours.lossless() ? "lossless" : "LOSS", ours.received, ours.sent);
+    bare_trials.push_back(trial_json(bare));
+    larsel_trials.push_back(trial_json(ours));
+    if (bare.lossless()) bare_best = std::max(bare_best, bare.sent_rate);
+    if (ours.lossless()) larsel_best = std::max(larsel_best, ours.sent_rate);
+    if (i + 1 == o.rate_steps) bare_lossless_at_top = bare.lossless();
+  }
+  return {{"trial_seconds", o.trial_seconds},
+          {"socket_buffer_bytes", o.socket_buffer_bytes},
+          {"unpaced_emulator_rate", top},
+          {"bare_recvmmsg_max_lossless_rate", bare_best},
+          {"larsel_receiver_max_lossless_rate", larsel_best},
+          {"ratio", bare_best > 0 ? larsel_best / bare_best : 0.0},
+          {"limited_by", bare_lossless_at_top ? "sender (the bare loop kept up with the fastest emulator)" : "receiver"},
+          {"bare_trials", bare_trials},
+          {"larsel_trials", larsel_trials}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json run_ingest_bench(const IngestBenchOptions& o) {
+  const daq::ChannelMap map = daq::ChannelMap::emulated(1);
+  const daq::FaceLayout layout = map.face_layout(0);
+  const auto frames = random_face_frames(layout, std::max<std::size_t>(1, o.decode_frames / layout.streams.size()), 7);
+  nlohmann::ordered_json j;
+  j["benchmark"] = "ingest";
+  j["decode"] = bench_decode(o, frames);
+  j["builder"] = bench_builder(map, frames, layout.streams.size());
+  if (!o.skip_loopback) j["loopback"] = bench_loopback(o, map);
+  return j;
+}
+
+}  // namespace larsel::bench

@@ -1,0 +1,89 @@
+#pragma once
+// Readout emulator: WIBEth streams of N faces, preloaded from a WaveformSource,
+// looped with timestamps rewritten from the wall clock, paced, sent over UDP,
+// with optional fault injection (drop, reorder, duplicate, corrupt) whose
+// every injection is logged so tests can predict the receiver's counters.
+#include <atomic>
+#include <memory>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "larsel/daq/channel_map.hpp"
+#include "larsel/daq/waveform_source.hpp"
+
+namespace larsel::daq {
+
+struct FaultConfig {
+  double drop = 0;       // datagram not sent
+  double reorder = 0;    // datagram sent after the same stream's next one
+  double duplicate = 0;  // datagram sent twice in a row
+  double corrupt = 0;    // datagram damaged so that validation must reject it
+};
+
+enum class FaultKind : std::uint8_t { drop, reorder, duplicate, corrupt };
+const char* fault_name(FaultKind kind) noexcept;
+
+struct InjectedFault {
+  std::uint64_t period;  // frame period index (0 = first sent)
+  std::uint32_t stream;  // index into Emulator::streams()
+  FaultKind kind;
+};
+
+struct EmulatorConfig {
+  std::string target = "127.0.0.1:50000";
+  unsigned faces = 1;
+  double speed = 1.0;          // fraction of the real 30,517.6 frames/s per stream
+  bool max_rate = false;       // no pacing at all
+  std::uint64_t periods = 0;   // frame periods to send; 0 = until stopped or `seconds`
+  double seconds = 0;          // 0 = no time limit
+  unsigned pool_periods = 32;  // preloaded periods per face, looped
+  FaultConfig faults;
+  std::uint64_t seed = 1;
+  std::optional<std::uint64_t> first_timestamp;  // default: wall clock in 62.5 MHz ticks
+  std::size_t socket_buffer_bytes = 16u << 20;
+};
+
+struct EmulatorStats {
+  std::uint64_t periods_sent = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t send_errors = 0;
+  std::uint64_t dropped = 0, reordered = 0, duplicated = 0, corrupted = 0;
+  std::uint64_t first_timestamp = 0;
+  std::uint64_t rate_limiter_resets = 0;
+  double seconds = 0;
+};
+
+class Emulator {
+ public:
+  /// Validates the configuration and preloads the frame pool. Throws ConfigError.
+  Emulator(const EmulatorConfig& config, const ChannelMap& map, WaveformSource& source);
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  /// Send until the configured periods or seconds are done or `stop` is set.
+  void run(const std::atomic<bool>& stop);
+
+  [[nodiscard]] const EmulatorStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const std::vector<InjectedFault>& fault_log() const noexcept { return fault_log_; }
+  [[nodiscard]] const std::vector<StreamKey>& streams() const noexcept { return streams_; }
+
+ private:
+  struct Impl;
+  void preload(const ChannelMap& map, WaveformSource& source);
+  void send_period(std::uint64_t period);
+  void flush_batch();
+  EmulatorConfig config_;
+  std::vector<StreamKey> streams_;            // faces x 20, face-major
+  std::vector<std::byte> pool_;               // pool_periods x streams x 7200
+  std::vector<InjectedFault> fault_log_;
+  EmulatorStats stats_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<Impl> impl_;  // socket and batch buffers (keeps Asio out of this header)
+};
+
+}  // namespace larsel::daq

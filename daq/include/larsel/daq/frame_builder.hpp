@@ -1,0 +1,91 @@
+#pragma once
+// Assembles 480 x 64 collection images from validated WIBEth datagrams: the
+// 24 X channels of each of a face's 20 streams with the same timestamp form
+// one Frame. Images leave in timestamp order, complete or, after a timeout or
+// when the reorder window is full, flagged with their missing streams.
+// Every datagram ends in exactly one outcome counter (see ReceiveCounters).
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "larsel/daq/channel_map.hpp"
+#include "larsel/daq/frame.hpp"
+#include "larsel/daq/receive_counters.hpp"
+#include "larsel/daq/wibeth.hpp"
+
+namespace larsel::daq {
+
+struct FrameBuilderConfig {
+  /// An image still missing streams this long after its first datagram is emitted incomplete.
+  std::chrono::microseconds incomplete_timeout{10'000};
+  /// Image periods a face may hold open at once (2.1 ms at the real rate).
+  unsigned window_frames = 64;
+  std::uint8_t det_id = wibeth::kDetIdHdTpc;
+};
+
+class FrameBuilder {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Sink = std::function<void(FrameHandle)>;
+
+  /// Builds images for `faces` of `map`. Throws ConfigError/FormatError if a
+  /// face is not in the map or the window is out of range.
+  FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
+               ReceiveCounters& counters, Sink sink, FrameBuilderConfig config = {});
+
+  void on_datagram(std::span<const std::byte> datagram, Clock::time_point arrival);
+  /// Emit images whose timeout has passed.
+  void poll_timeouts(Clock::time_point now);
+  /// Emit every pending image (end of run).
+  void flush();
+
+ private:
+  struct StreamState {
+    std::uint32_t face_slot = 0;      // index into faces_
+    std::uint32_t bit = 0;            // 1 << position of the stream in its FaceLayout
+    std::array<std::uint8_t, kXChannelsPerStream> channel{};
+    std::array<std::uint16_t, kXChannelsPerStream> wire{};
+    bool started = false;
+    std::uint64_t newest_timestamp = 0;
+    std::uint16_t newest_seq_id = 0;
+    std::uint64_t seen_window = 0;    // bit k: frame newest - k*2048 was received
+  };
+  struct Pending {
+    FrameHandle frame;
+    Clock::time_point first_arrival;
+  };
+  struct FaceState {
+    std::uint32_t face = 0;
+    bool started = false;
+    bool emitted_any = false;
+    std::uint64_t first_timestamp = 0;  // Frame::sequence counts periods from here
+    std::uint64_t next_timestamp = 0;   // oldest image not yet emitted
+    std::uint64_t newest_timestamp = 0; // newest image with data
+    std::size_t pending_count = 0;
+    std::vector<Pending> ring;          // window_frames slots
+  };
+
+  bool check_continuity(StreamState& stream, const wibeth::Header& header);
+  void place(FaceState& face, const StreamState& stream, wibeth::FrameView datagram,
+             std::uint64_t timestamp, Clock::time_point arrival);
+  Pending& slot(FaceState& face, std::uint64_t timestamp) noexcept;
+  void emit(FaceState& face, Pending& pending);
+  void step(FaceState& face);
+  void advance_to(FaceState& face, std::uint64_t timestamp);
+  void emit_ready(FaceState& face);
+
+  FramePool& pool_;
+  ReceiveCounters& counters_;
+  Sink sink_;
+  FrameBuilderConfig config_;
+  std::unordered_map<std::uint32_t, std::uint32_t> stream_index_;  // StreamKey::packed() -> streams_
+  std::vector<StreamState> streams_;
+  std::vector<FaceState> faces_;
+  alignas(64) std::array<std::uint16_t, wibeth::kAdcCount> scratch_{};
+};
+
+}  // namespace larsel::daq

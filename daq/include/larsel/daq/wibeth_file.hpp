@@ -1,0 +1,37 @@
+#pragma once
+// Decoding whole WIBEth files (a Fragment or concatenated frames) into
+// channel-major ADC arrays, their summary, and their HDF5 export.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "larsel/daq/fragment.hpp"
+#include "larsel/daq/wibeth.hpp"
+
+namespace larsel::daq {
+
+/// Read a whole file. Throws std::runtime_error naming the path.
+std::vector<std::byte> read_binary_file(const std::filesystem::path& path);
+
+struct DecodedFrames {
+  std::size_t ticks = 0;                 // frames x 64
+  std::vector<std::int16_t> adc;         // [64 channels][ticks], channel-major
+  std::vector<wibeth::Header> headers;   // one per frame, in file order
+  [[nodiscard]] std::int16_t at(std::size_t channel, std::size_t tick) const { return adc[channel * ticks + tick]; }
+};
+
+DecodedFrames decode_frames(const WibEthBuffer& buffer);
+
+struct ChannelSummary {
+  double pedestal = 0;  // median ADC
+  double rms = 0;       // standard deviation about the mean
+};
+std::vector<ChannelSummary> summarize_channels(const DecodedFrames& decoded);
+
+/// HDF5 with datasets adc (int16 [64][ticks]) and per-frame timestamp,
+/// seq_id, stream_id, crate_id, slot_id. Written to OUT.tmp, renamed on
+/// success. Throws std::runtime_error naming the path.
+void write_decoded_hdf5(const std::filesystem::path& path, const DecodedFrames& decoded,
+                        const WibEthBuffer& buffer, const std::string& source);
+
+}  // namespace larsel::daq

@@ -1,0 +1,229 @@
+#include "larsel/daq/frame_builder.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "larsel/daq/errors.hpp"
+
+namespace larsel::daq {
+
+using wibeth::kTicksPerFrame;
+
+FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
+                           ReceiveCounters& counters, Sink sink, FrameBuilderConfig config)
+    : pool_(pool), counters_(counters), sink_(std::move(sink)), config_(config) {
+  if (config_.window_frames < 2 || config_.window_frames > 4096) {
+    throw ConfigError(fmt::format("frame builder: window_frames must be 2-4096, got {}", config_.window_frames));
+  }
+  if (faces.empty()) throw ConfigError("frame builder: no faces to build");
+  for (const std::uint32_t face : faces) {
+    const FaceLayout layout = map.face_layout(face);  // validates 480 wires x 20 streams
+    const auto face_slot = static_cast<std::uint32_t>(faces_.size());
+    FaceState state;
+    state.face = face;
+    state.ring.resize(config_.window_frames);
+    faces_.push_back(std::move(state));
+    for (std::size_t i = 0; i < layout.streams.size(); ++i) {
+      const auto& s = layout.streams[i];
+      if (!stream_index_.emplace(s.key.packed(), static_cast<std::uint32_t>(streams_.size())).second) {
+        throw ConfigError(fmt::format("frame builder: face {} listed twice", face));
+      }
+      StreamState stream;
+      stream.face_slot = face_slot;
+      stream.bit = 1u << i;
+      stream.channel = s.channel;
+      stream.wire = s.wire;
+      streams_.push_back(stream);
+    }
+  }
+}
+
+void FrameBuilder::on_datagram(std::span<const std::byte> datagram, Clock::time_point arrival) {
+  counters_.datagrams_received.add();
+  counters_.bytes_received.add(datagram.size());
+  if (datagram.size() != wibeth::kFrameBytes) {
+    counters_.malformed_size.add();
+    return;
+  }
+  const wibeth::FrameView frame(datagram.data(), wibeth::kFrameBytes);
+  const wibeth::Header header = wibeth::decode_header(frame);
+  if (header.daq_version != 0 || header.det_id != config_.det_id || (header.stream_id & wibeth::kInvalidStreamBits)) {
+    counters_.malformed_header.add();
+    return;
+  }
+  const auto found = stream_index_.find(StreamKey{header.crate_id, header.slot_id, header.stream_id}.packed());
+  if (found == stream_index_.end()) {
+    counters_.unknown_stream.add();
+    return;
+  }
+  StreamState& stream = streams_[found->second];
+  FaceState& face = faces_[stream.face_slot];
+  const std::uint64_t ts = header.timestamp;
+  if (!face.started) {
+    face.started = true;
+    face.first_timestamp = face.next_timestamp = face.newest_timestamp = ts;
+  }
+  if (ts % kTicksPerFrame != face.first_timestamp % kTicksPerFrame) {
+    counters_.timestamp_misaligned.add();
+    return;
+  }
+  if (!check_continuity(stream, header)) return;
+  if (ts < face.next_timestamp) {
+    const bool window_has_room = face.newest_timestamp - ts < std::uint64_t{config_.window_frames} * kTicksPerFrame;
+    if (face.emitted_any || !window_has_room) {
+      counters_.late.add();
+      return;
+    }
+    // Nothing emitted yet: a stream that started one period earlier than the
+    // first one seen moves the face's start back instead of arriving "late".
+    face.next_timestamp = face.first_timestamp = ts;
+  }
+  place(face, stream, frame, ts, arrival);
+}
+
+/// Per-stream seq_id/timestamp checks. Returns false for a duplicate.
+bool FrameBuilder::check_continuity(StreamState& s, const wibeth::Header& header) {
+  const std::uint64_t ts = header.timestamp;
+  if (!s.started) {
+    s.started = true;
+    s.newest_timestamp = ts;
+    s.newest_seq_id = header.seq_id;
+    s.seen_window = 1;
+    return true;
+  }
+  const auto steps = static_cast<std::int64_t>(ts - s.newest_timestamp) / static_cast<std::int64_t>(kTicksPerFrame);
+  const auto expected_seq = static_cast<std::uint16_t>((s.newest_seq_id + steps) & (wibeth::kSeqIdModulus - 1));
+  if (steps > 0) {
+    if (steps > 1) counters_.seq_gap.add();
+    if (header.seq_id != expected_seq) counters_.seq_id_mismatch.add();
+    s.seen_window = steps >= 64 ? 1 : (s.seen_window << steps) | 1;
+    s.newest_timestamp = ts;
+    s.newest_seq_id = header.seq_id;
+    return true;
+  }
+  const auto back = static_cast<std::uint64_t>(-steps);
+  if (back < 64 && (s.seen_window >> back & 1)) {
+    counters_.duplicate.add();
+    return false;
+  }
+  if (back < 64) s.seen_window |= std::uint64_t{1} << back;
+  if (header.seq_id != expected_seq) counters_.seq_id_mismatch.add();
+  counters_.out_of_order.add();
+  return true;
+}
+
+FrameBuilder::Pending& FrameBuilder::slot(FaceState& face, std::uint64_t timestamp) noexcept {
+  return face.ring[(timestamp / kTicksPerFrame) % face.ring.size()];
+}
+
+void FrameBuilder::place(FaceState& face, const StreamState& stream, wibeth::FrameView datagram,
+                         std::uint64_t ts, Clock::time_point arrival) {
+  const std::uint64_t window_ticks = std::uint64_t{config_.window_frames} * kTicksPerFrame;
+  if (ts >= face.next_timestamp + window_ticks) advance_to(face, ts);
+  face.newest_timestamp = std::max(face.newest_timestamp, ts);
+  Pending& pending = slot(face, ts);
+  if (!pending.frame) {
+    pending.frame = pool_.acquire();
+    if (!pending.frame) {
+      counters_.pool_exhausted.add();
+      return;
+    }
+    Frame& f = *pending.frame;
+    f.timestamp = ts;
+    f.face = face.face;
+    f.stream_present_mask = 0;
+    pending.first_arrival = arrival;
+    ++face.pending_count;
+  }
+  Frame& frame = *pending.frame;
+  if (frame.stream_present_mask & stream.bit) {  // a duplicate older than the 64-frame history
+    counters_.duplicate.add();
+    return;
+  }
+  wibeth::unpack_adcs(datagram, scratch_);
+  for (std::size_t j = 0; j < kXChannelsPerStream; ++j) {
+    std::uint16_t* row = frame.adc.data() + std::size_t{stream.wire[j]} * Frame::kTicks;
+    const std::uint16_t* column = scratch_.data() + stream.channel[j];
+    for (std::size_t t = 0; t < Frame::kTicks; ++t) row[t] = column[t * wibeth::kChannels];
+  }
+  frame.stream_present_mask |= stream.bit;
+  counters_.datagrams_accepted.add();
+  if (ts == face.next_timestamp) emit_ready(face);
+}
+
+void FrameBuilder::emit(FaceState& face, Pending& pending) {
+  Frame& frame = *pending.frame;
+  frame.sequence = (frame.timestamp - face.first_timestamp) / kTicksPerFrame;
+  if (frame.complete()) {
+    counters_.frames_complete.add();
+  } else {
+    counters_.frames_incomplete.add();
+    counters_.stream_frames_lost.add(static_cast<std::uint64_t>(frame.missing_stream_count()));
+    // Zero the rows of missing streams: the pool recycles frames.
+    for (const StreamState& s : streams_) {
+      if (&faces_[s.face_slot] != &face || (frame.stream_present_mask & s.bit)) continue;
+      for (const std::uint16_t wire : s.wire) std::ranges::fill(frame.wire(wire), std::uint16_t{0});
+    }
+  }
+  --face.pending_count;
+  face.emitted_any = true;
+  sink_(std::move(pending.frame));
+  pending.frame.reset();
+}
+
+/// Emit (or skip, if it holds nothing) the oldest period and move on by one.
+void FrameBuilder::step(FaceState& face) {
+  Pending& pending = slot(face, face.next_timestamp);
+  if (pending.frame) {
+    emit(face, pending);
+  } else {
+    counters_.frames_without_data.add();
+    counters_.stream_frames_lost.add(kStreamsPerFace);
+  }
+  face.next_timestamp += kTicksPerFrame;
+}
+
+/// Make room in the window for an image at `timestamp` by emitting the oldest.
+void FrameBuilder::advance_to(FaceState& face, std::uint64_t timestamp) {
+  const std::uint64_t window_ticks = std::uint64_t{config_.window_frames} * kTicksPerFrame;
+  if (timestamp >= face.newest_timestamp + window_ticks) {
+    // Beyond anything pending by a whole window (e.g. the source restarted):
+    // flush what is pending and start again at `timestamp`, not counting the gap.
+    while (face.pending_count > 0) step(face);
+    counters_.face_resyncs.add();
+    face.next_timestamp = timestamp;
+    return;
+  }
+  while (face.next_timestamp + window_ticks <= timestamp) step(face);
+}
+
+void FrameBuilder::emit_ready(FaceState& face) {
+  for (;;) {
+    Pending& pending = slot(face, face.next_timestamp);
+    if (!pending.frame || !pending.frame->complete()) return;
+    emit(face, pending);
+    face.next_timestamp += kTicksPerFrame;
+  }
+}
+
+void FrameBuilder::poll_timeouts(Clock::time_point now) {
+  for (FaceState& face : faces_) {
+    while (face.pending_count > 0) {
+      // The oldest pending image decides; empty periods before it are skipped with it.
+      std::uint64_t ts = face.next_timestamp;
+      while (!slot(face, ts).frame) ts += kTicksPerFrame;
+      if (now - slot(face, ts).first_arrival < config_.incomplete_timeout) break;
+      while (face.next_timestamp <= ts) step(face);
+    }
+    emit_ready(face);
+  }
+}
+
+void FrameBuilder::flush() {
+  for (FaceState& face : faces_) {
+    while (face.pending_count > 0) step(face);
+  }
+}
+
+}  // namespace larsel::daq
