@@ -105,11 +105,18 @@ struct Trial {
   double target_rate = 0;  // datagrams/s asked for (0 = unpaced)
   double sent_rate = 0;    // datagrams/s the emulator achieved
   std::uint64_t sent = 0, received = 0;
+  double receiver_cpu_ns_per_datagram = 0;  // CPU time of the receiving thread / datagrams received
   [[nodiscard]] bool lossless() const { return sent > 0 && received == sent; }
 };
 
 /// Run the emulator for one trial against a receiver loop running on its
 /// own thread; `received()` reports what the receiver has taken so far.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 template <typename ReceiverLoop, typename Received>
 Trial run_trial(const IngestBenchOptions& o, const daq::ChannelMap& map, const std::string& target, double rate,
                 std::atomic<bool>& stop_receiver, ReceiverLoop loop, Received received) {
@@ -121,7 +128,12 @@ Trial run_trial(const IngestBenchOptions& o, const daq::ChannelMap& map, const s
   config.speed = rate > 0 ? rate / (daq::kStreamsPerFace * daq::wibeth::kFrameRateHz) : 1.0;
   daq::NoiseWaveformSource source(daq::NoiseSourceConfig{});
   daq::Emulator emulator(config, map, source);
-  std::thread receiver(loop);
+  double receiver_cpu = 0;
+  std::thread receiver([&] {
+    const double start = thread_cpu_seconds();
+    loop();
+    receiver_cpu = thread_cpu_seconds() - start;
+  });
   std::atomic<bool> never{false};
   emulator.run(never);
   // Drain: wait until everything arrived or nothing has moved for 200 ms.
@@ -135,7 +147,9 @@ Trial run_trial(const IngestBenchOptions& o, const daq::ChannelMap& map, const s
   stop_receiver = true;
   receiver.join();
   const auto& s = emulator.stats();
-  return {rate, static_cast<double>(s.datagrams_sent) / s.seconds, s.datagrams_sent, received()};
+  const std::uint64_t got = received();
+  return {rate, static_cast<double>(s.datagrams_sent) / s.seconds, s.datagrams_sent, got,
+          got > 0 ? receiver_cpu * 1e9 / static_cast<double>(got) : 0.0};
 }
 
 Trial trial_bare(const IngestBenchOptions& o, const daq::ChannelMap& map, double rate) {
@@ -166,38 +180,70 @@ Trial trial_larsel(const IngestBenchOptions& o, const daq::ChannelMap& map, doub
 
 nlohmann::ordered_json trial_json(const Trial& t) {
   return {{"target_rate", t.target_rate}, {"sent_rate", t.sent_rate}, {"sent", t.sent},
-          {"received", t.received}, {"lossless", t.lossless()}};
+          {"received", t.received}, {"lossless", t.lossless()},
+          {"receiver_cpu_ns_per_datagram", t.receiver_cpu_ns_per_datagram}};
+}
+
+/// Trials of one receiver kind, and the best lossless rate among them.
+struct Search {
+  using Runner = Trial (*)(const IngestBenchOptions&, const daq::ChannelMap&, double);
+  explicit Search(Runner runner) : run(runner) {}
+  Runner run;
+  nlohmann::ordered_json trials = nlohmann::ordered_json::array();
+  std::vector<double> cpu_ns;  // per lossless trial
+  double best = 0;             // highest achieved rate of a lossless trial
+  double lowest_lossy = 0;     // lowest asked rate of a lossy trial above `best`
+  bool lossless_at_top = false;
+
+  void record(const char* name, const Trial& t) {
+    spdlog::info("bench ingest: {:6} asked {:8.0f}/s sent {:8.0f}/s  {} ({}/{})", name, t.target_rate, t.sent_rate,
+                 t.lossless() ? "lossless" : "LOSS", t.received, t.sent);
+    trials.push_back(trial_json(t));
+    if (t.lossless()) {
+      best = std::max(best, t.sent_rate);
+      cpu_ns.push_back(t.receiver_cpu_ns_per_datagram);
+    } else if (t.target_rate > best && (lowest_lossy == 0 || t.target_rate < lowest_lossy)) {
+      lowest_lossy = t.target_rate;
+    }
+  }
+};
+
+nlohmann::ordered_json search_json(const Search& s) {
+  return {{"max_lossless_rate", s.best},
+          {"receiver_cpu_ns_per_datagram", describe(s.cpu_ns)},
+          {"trials", s.trials}};
 }
 
 nlohmann::ordered_json bench_loopback(const IngestBenchOptions& o, const daq::ChannelMap& map) {
-  const Trial unpaced = trial_bare(o, map, 0);
-  const double top = unpaced.sent_rate;
+  const double top = trial_bare(o, map, 0).sent_rate;
   spdlog::info("bench ingest: unpaced emulator reaches {:.0f} datagrams/s", top);
-  nlohmann::ordered_json bare_trials = nlohmann::ordered_json::array(), larsel_trials = nlohmann::ordered_json::array();
-  double bare_best = 0, larsel_best = 0;
-  bool bare_lossless_at_top = false;
+  Search bare(trial_bare), ours(trial_larsel);
+  // Coarse: a geometric ladder from top/4 to top, both receivers at the same
+  // rates, interleaved so that machine noise hits both alike.
   for (unsigned i = 0; i < o.rate_steps; ++i) {
-    // Geometric ladder from top/8 to top; both receivers get the same rates, interleaved.
-    const double rate = top * std::pow(0.125, 1.0 - static_cast<double>(i) / std::max(1u, o.rate_steps - 1));
-    const Trial bare = trial_bare(o, map, rate);
-    const Trial ours = trial_larsel(o, map, rate);
-    spdlog::info("bench ingest: {:8.0f}/s  bare {} ({}/{})  larsel {} ({}/{})", rate, bare.lossless() ? "lossless" : "LOSS",
-                 bare.received, bare.sent, ours.lossless() ? "lossless" : "LOSS", ours.received, ours.sent);
-    bare_trials.push_back(trial_json(bare));
-    larsel_trials.push_back(trial_json(ours));
-    if (bare.lossless()) bare_best = std::max(bare_best, bare.sent_rate);
-    if (ours.lossless()) larsel_best = std::max(larsel_best, ours.sent_rate);
-    if (i + 1 == o.rate_steps) bare_lossless_at_top = bare.lossless();
+    const double rate = top * std::pow(0.25, 1.0 - static_cast<double>(i) / std::max(1u, o.rate_steps - 1));
+    bare.record("bare", bare.run(o, map, rate));
+    ours.record("larsel", ours.run(o, map, rate));
+    if (i + 1 == o.rate_steps) bare.lossless_at_top = bare.trials.back()["lossless"].get<bool>();
   }
+  // Fine: bisect between each receiver's best lossless and lowest lossy rate.
+  for (unsigned step = 0; step < o.refine_steps; ++step) {
+    for (auto* search : {&bare, &ours}) {
+      if (search->lowest_lossy == 0 || search->best == 0) continue;
+      search->record(search == &bare ? "bare" : "larsel", search->run(o, map, 0.5 * (search->best + search->lowest_lossy)));
+    }
+  }
+  const double cpu_bare = quantile(bare.cpu_ns, 0.5), cpu_ours = quantile(ours.cpu_ns, 0.5);
   return {{"trial_seconds", o.trial_seconds},
           {"socket_buffer_bytes", o.socket_buffer_bytes},
           {"unpaced_emulator_rate", top},
-          {"bare_recvmmsg_max_lossless_rate", bare_best},
-          {"larsel_receiver_max_lossless_rate", larsel_best},
-          {"ratio", bare_best > 0 ? larsel_best / bare_best : 0.0},
-          {"limited_by", bare_lossless_at_top ? "sender (the bare loop kept up with the fastest emulator)" : "receiver"},
-          {"bare_trials", bare_trials},
-          {"larsel_trials", larsel_trials}};
+          {"bare_recvmmsg_max_lossless_rate", bare.best},
+          {"larsel_receiver_max_lossless_rate", ours.best},
+          {"ratio", bare.best > 0 ? ours.best / bare.best : 0.0},
+          {"limited_by", bare.lossless_at_top ? "sender: the bare loop kept up with the fastest emulator" : "receiver"},
+          {"receiver_cpu_ratio_bare_over_larsel", cpu_ours > 0 ? cpu_bare / cpu_ours : 0.0},
+          {"bare_recvmmsg", search_json(bare)},
+          {"larsel_receiver", search_json(ours)}};
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ void add_bench_command(CLI::App& app, Action& action) {
   auto out = std::make_shared<std::string>();
   ingest->add_option("--trial-seconds", o->trial_seconds, "Seconds per loopback trial")->check(CLI::Range(0.05, 60.0))->capture_default_str();
   ingest->add_option("--rate-steps", o->rate_steps, "Rates tried per receiver")->check(CLI::Range(1, 50))->capture_default_str();
+  ingest->add_option("--refine-steps", o->refine_steps, "Bisection steps per receiver")->check(CLI::Range(0, 20))->capture_default_str();
   ingest->add_option("--decode-repeats", o->decode_repeats, "Decode passes")->check(CLI::Range(1, 10000))->capture_default_str();
   ingest->add_option("--socket-buffer", o->socket_buffer_bytes, "Receive buffer for both receivers, bytes")->capture_default_str();
   ingest->add_flag("--skip-loopback", o->skip_loopback, "Only the in-memory measurements");

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <cstring>
+
 #include <fmt/format.h>
+
+#include "transpose.hpp"
 
 #include "larsel/daq/errors.hpp"
 
@@ -34,6 +38,11 @@ FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t>
       stream.bit = 1u << i;
       stream.channel = s.channel;
       stream.wire = s.wire;
+      stream.wire_of_channel.fill(-1);
+      for (std::size_t j = 0; j < kXChannelsPerStream; ++j) {
+        stream.wire_of_channel[s.channel[j]] = static_cast<std::int16_t>(s.wire[j]);
+        stream.collection_blocks |= static_cast<std::uint8_t>(1u << (s.channel[j] / 8));
+      }
       streams_.push_back(stream);
     }
   }
@@ -142,14 +151,26 @@ void FrameBuilder::place(FaceState& face, const StreamState& stream, wibeth::Fra
     return;
   }
   wibeth::unpack_adcs(datagram, scratch_);
-  for (std::size_t j = 0; j < kXChannelsPerStream; ++j) {
-    std::uint16_t* row = frame.adc.data() + std::size_t{stream.wire[j]} * Frame::kTicks;
-    const std::uint16_t* column = scratch_.data() + stream.channel[j];
-    for (std::size_t t = 0; t < Frame::kTicks; ++t) row[t] = column[t * wibeth::kChannels];
-  }
+  scatter_collection(stream, frame);
   frame.stream_present_mask |= stream.bit;
   counters_.datagrams_accepted.add();
   if (ts == face.next_timestamp) emit_ready(face);
+}
+
+/// Sample-major scratch [64 t][64 ch] -> the stream's 24 wire rows, by 8 x 8
+/// block transposes over just the channel blocks that hold collection wires.
+void FrameBuilder::scatter_collection(const StreamState& stream, Frame& frame) const noexcept {
+  constexpr std::size_t kBlock = 8;
+  for (std::size_t cb = 0; cb < wibeth::kChannels; cb += kBlock) {
+    if (!(stream.collection_blocks >> (cb / kBlock) & 1)) continue;
+    for (std::size_t tb = 0; tb < Frame::kTicks; tb += kBlock) {
+      detail::transpose_8x8(scratch_.data() + tb * wibeth::kChannels + cb, wibeth::kChannels,
+                            [&](int k, const std::uint16_t* column) {
+                              const std::int16_t wire = stream.wire_of_channel[cb + static_cast<std::size_t>(k)];
+                              if (wire >= 0) std::memcpy(frame.adc.data() + static_cast<std::size_t>(wire) * Frame::kTicks + tb, column, kBlock * sizeof(std::uint16_t));
+                            });
+    }
+  }
 }
 
 void FrameBuilder::emit(FaceState& face, Pending& pending) {

@@ -14,7 +14,8 @@ struct IngestBenchOptions {
   std::size_t decode_frames = 256;     // frames per decode pass (1.8 MB, cache-resident)
   unsigned decode_repeats = 31;        // passes; the median is quoted
   double trial_seconds = 1.0;          // per loopback trial
-  unsigned rate_steps = 10;            // rates tried, geometric up to the emulator's maximum
+  unsigned rate_steps = 6;             // coarse rates, geometric from 1/4 of the emulator's maximum up to it
+  unsigned refine_steps = 3;           // bisection steps per receiver between lossless and lossy
   std::size_t socket_buffer_bytes = 4u << 20;  // same for both receivers; small so loss shows within a trial
   bool skip_loopback = false;
 };

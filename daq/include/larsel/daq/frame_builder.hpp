@@ -49,6 +49,8 @@ class FrameBuilder {
     std::uint32_t bit = 0;            // 1 << position of the stream in its FaceLayout
     std::array<std::uint8_t, kXChannelsPerStream> channel{};
     std::array<std::uint16_t, kXChannelsPerStream> wire{};
+    std::array<std::int16_t, wibeth::kChannels> wire_of_channel{};  // -1: not a collection channel
+    std::uint8_t collection_blocks = 0;  // bit b: channels 8b-8b+7 hold collection wires
     bool started = false;
     std::uint64_t newest_timestamp = 0;
     std::uint16_t newest_seq_id = 0;
@@ -73,6 +75,7 @@ class FrameBuilder {
   void place(FaceState& face, const StreamState& stream, wibeth::FrameView datagram,
              std::uint64_t timestamp, Clock::time_point arrival);
   Pending& slot(FaceState& face, std::uint64_t timestamp) noexcept;
+  void scatter_collection(const StreamState& stream, Frame& frame) const noexcept;
   void emit(FaceState& face, Pending& pending);
   void step(FaceState& face);
   void advance_to(FaceState& face, std::uint64_t timestamp);

@@ -83,8 +83,13 @@ Header decode_header(FrameView frame) noexcept;
 /// naming the field when a value does not fit its bit width.
 void encode_header(const Header& header, MutableFrameView frame);
 
-/// Unpack all 4096 14-bit ADCs, sample-major.
+/// Unpack all 4096 14-bit ADCs, sample-major. Uses the fastest kernel the
+/// CPU supports (AVX2 on x86-64 when present); all kernels give identical output.
 void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept;
+/// The portable reference kernel, which the fast ones are tested against.
+void unpack_adcs_scalar(FrameView frame, MutableAdcView adc) noexcept;
+/// Name of the kernel unpack_adcs uses on this CPU ("avx2" or "scalar").
+const char* unpack_kernel_name() noexcept;
 /// Pack 4096 ADCs (sample-major). Throws std::invalid_argument if any value
 /// exceeds 14 bits, naming the sample and channel.
 void pack_adcs(AdcView adc, MutableFrameView frame);
