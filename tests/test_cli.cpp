@@ -1,0 +1,138 @@
+// The larsel executable as a user runs it: exit codes, one-line errors,
+// HDF5 output read back, and emulate -> receive as two real processes.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <H5Cpp.h>
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "support.hpp"
+
+using larsel::test::run_larsel;
+
+namespace {
+
+unsigned short free_udp_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket s(io, boost::asio::ip::udp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+  return s.local_endpoint().port();
+}
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("help and usage errors", "[cli]") {
+  const auto help = run_larsel("--help");
+  CHECK(help.exit_code == 0);
+  for (const char* cmd : {"demo", "emulate", "receive", "wibeth", "bench"}) {
+    CHECK_THAT(help.out, Catch::Contains(cmd));
+    CHECK(run_larsel(std::string(cmd) + " --help").exit_code == 0);
+  }
+  CHECK(run_larsel("wibeth decode --help").exit_code == 0);
+  CHECK(run_larsel("bench ingest --help").exit_code == 0);
+  CHECK(run_larsel("").exit_code == 2);
+  CHECK(run_larsel("frobnicate").exit_code == 2);
+  CHECK(run_larsel("emulate --drop 2").exit_code == 2);
+  CHECK(run_larsel("emulate --max --speed 0.5").exit_code == 2);
+  CHECK(run_larsel("receive --frames 10 --seconds 1").exit_code == 2);
+}
+
+TEST_CASE("runtime errors exit 1 with one line saying what was wrong", "[cli]") {
+  larsel::test::TempDir dir;
+  const auto missing = run_larsel("wibeth decode /no/such/file.bin");
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err == "larsel: error: /no/such/file.bin: cannot open file\n");
+  std::ofstream(dir / "garbage.bin") << std::string(1000, 'x');
+  const auto garbage = run_larsel("wibeth decode '" + (dir / "garbage.bin").string() + "'");
+  CHECK(garbage.exit_code == 1);
+  CHECK_THAT(garbage.err, Catch::Contains("1000 bytes is not a whole number of 7200-byte WIBEth frames"));
+  CHECK(line_count(garbage.err) == 1);
+  const auto bad_address = run_larsel("receive --listen nowhere --seconds 1");
+  CHECK(bad_address.exit_code == 1);
+  CHECK_THAT(bad_address.err, Catch::Contains("expected HOST:PORT"));
+  std::ofstream(dir / "bad.yaml") << "emulator:\n  speeed: 3\n";
+  const auto bad_config = run_larsel("demo --config '" + (dir / "bad.yaml").string() + "'");
+  CHECK(bad_config.exit_code == 1);
+  CHECK_THAT(bad_config.err, Catch::Contains("emulator.speeed: unknown key"));
+}
+
+TEST_CASE("wibeth decode --out writes HDF5 that reads back as DUNE's golden ADCs", "[cli][fixture]") {
+  const auto fixtures = larsel::test::fixture_dir();
+  if (!fixtures) return;
+  larsel::test::TempDir dir;
+  const auto out = dir / "decoded.h5";
+  const auto r = run_larsel("wibeth decode '" + (*fixtures / "wibeth_fragment.bin").string() + "' --out '" + out.string() + "'");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("2 WIBEth frames") && Catch::Contains("crate 1  slot 0  stream 0") &&
+                        Catch::Contains("2214 .. 2215") && Catch::Contains("107544625968523275"));
+  CHECK_FALSE(std::filesystem::exists(out.string() + ".tmp"));
+
+  H5::H5File file(out.string(), H5F_ACC_RDONLY);
+  H5::DataSet adc = file.openDataSet("adc");
+  hsize_t dims[2];
+  adc.getSpace().getSimpleExtentDims(dims);
+  CHECK(dims[0] == 64);
+  CHECK(dims[1] == 128);
+  CHECK(adc.getDataType() == H5::PredType::NATIVE_INT16);
+  std::vector<std::int16_t> values(64 * 128);
+  adc.read(values.data(), H5::PredType::NATIVE_INT16);
+  const auto golden = larsel::test::read_bytes(*fixtures / "wibeth_golden.bin");
+  CHECK(std::memcmp(values.data(), golden.data(), golden.size()) == 0);
+  std::vector<std::uint64_t> ts(2);
+  file.openDataSet("timestamp").read(ts.data(), H5::PredType::NATIVE_UINT64);
+  CHECK(ts == std::vector<std::uint64_t>{107544625968523275ULL, 107544625968525323ULL});
+  std::vector<std::uint16_t> seq(2);
+  file.openDataSet("seq_id").read(seq.data(), H5::PredType::NATIVE_UINT16);
+  CHECK(seq == std::vector<std::uint16_t>{2214, 2215});
+  for (const char* name : {"stream_id", "crate_id", "slot_id"}) {
+    hsize_t n;
+    file.openDataSet(name).getSpace().getSimpleExtentDims(&n);
+    CHECK(n == 2);
+  }
+
+  const auto json = run_larsel("wibeth decode --json '" + (*fixtures / "wibeth_fragment.bin").string() + "'");
+  REQUIRE(json.exit_code == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["frames"] == 2);
+  CHECK(j["channels"].size() == 64);
+  CHECK(j["fragment"]["run_number"] == 27980);
+}
+
+TEST_CASE("emulate and receive as separate processes over loopback, with faults counted", "[cli][udp]") {
+  larsel::test::TempDir dir;
+  const std::string address = "127.0.0.1:" + std::to_string(free_udp_port());
+  larsel::test::ProcessResult received;
+  std::thread receiver([&] { received = run_larsel("receive --listen " + address + " --seconds 30 --idle-seconds 1 --json"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto sent = run_larsel("emulate --target " + address + " --speed 0.1 --frames 3000 --duplicate 0.01 --corrupt 0.01 "
+                               "--json --fault-log '" + (dir / "faults.json").string() + "'");
+  receiver.join();
+  REQUIRE(sent.exit_code == 0);
+  REQUIRE(received.exit_code == 0);
+  const auto e = nlohmann::json::parse(sent.out);
+  const auto r = nlohmann::json::parse(received.out);
+  const auto faults = nlohmann::json::parse(larsel::test::slurp(dir / "faults.json"));
+  const std::uint64_t duplicated = e["faults_injected"]["duplicated"], corrupted = e["faults_injected"]["corrupted"];
+  CHECK(faults.size() == duplicated + corrupted);
+  CHECK(e["periods_sent"] == 3000);
+  const auto& c = r["counters"];
+  CHECK(c["datagrams_received"] == e["datagrams_sent"]);
+  CHECK(c["duplicate"] == duplicated);
+  CHECK(c["malformed_size"].get<std::uint64_t>() + c["malformed_header"].get<std::uint64_t>() == corrupted);
+  CHECK(c["datagrams_accepted"] == 3000 * 20 - corrupted);
+  CHECK(c["stream_frames_lost"] == corrupted);
+  CHECK(r["frames_emitted"] == 3000);
+}
+
+TEST_CASE("demo runs emulator and receiver together without loss", "[cli][udp]") {
+  const auto r = run_larsel("demo --seconds 1");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("; 0 lost"));
+  CHECK_THAT(r.out, Catch::Contains("receiver counters (0 anomalies)"));
+  CHECK(run_larsel("demo --print-config").out.find("emulator:") != std::string::npos);
+}

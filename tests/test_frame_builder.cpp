@@ -1,0 +1,191 @@
+// Frame builder fed in memory: pixels land on the right wires, and each kind
+// of bad datagram ends in its own counter.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "larsel/daq/emulator.hpp"
+#include "larsel/daq/frame_builder.hpp"
+#include "support.hpp"
+
+using namespace larsel::daq;
+namespace wb = larsel::daq::wibeth;
+
+namespace {
+
+/// Encodes a face's waveforms into its 20 stream frames for one period.
+class FaceEncoder {
+ public:
+  FaceEncoder(const ChannelMap& map, std::uint32_t face) : map_(map), layout_(map.face_layout(face)) {}
+
+  /// Collection pixel (wire, tick) = pattern(wire, tick); induction = 1.
+  template <typename Pattern>
+  std::vector<std::byte> encode(std::uint64_t timestamp, std::uint16_t seq, Pattern pattern) const {
+    std::vector<std::byte> out(layout_.streams.size() * wb::kFrameBytes);
+    for (std::size_t s = 0; s < layout_.streams.size(); ++s) {
+      const StreamKey key = layout_.streams[s].key;
+      std::array<std::uint16_t, wb::kAdcCount> adc{};
+      for (unsigned c = 0; c < 64; ++c) {
+        const ChannelInfo* info = map_.find(key, c);
+        for (unsigned t = 0; t < 64; ++t) adc[t * 64 + c] = info->plane == Plane::X ? pattern(info->wire, t) : 1;
+      }
+      wb::Header h;
+      h.crate_id = key.crate;
+      h.slot_id = key.slot;
+      h.stream_id = key.stream;
+      h.timestamp = timestamp;
+      h.seq_id = seq;
+      wb::MutableFrameView view(out.data() + s * wb::kFrameBytes, wb::kFrameBytes);
+      wb::encode_header(h, view);
+      wb::pack_adcs(adc, view);
+    }
+    return out;
+  }
+  [[nodiscard]] std::size_t streams() const { return layout_.streams.size(); }
+
+ private:
+  const ChannelMap& map_;
+  FaceLayout layout_;
+};
+
+std::span<const std::byte> datagram(const std::vector<std::byte>& period, std::size_t stream) {
+  return {period.data() + stream * wb::kFrameBytes, wb::kFrameBytes};
+}
+
+struct Harness {
+  ChannelMap map;
+  FramePool pool{16};
+  ReceiveCounters counters;
+  std::vector<FrameHandle> frames;
+  FrameBuilder builder;
+  explicit Harness(ChannelMap m, std::uint32_t face = 0, FrameBuilderConfig config = {})
+      : map(std::move(m)),
+        builder(map, std::span(&face, 1), pool, counters, [this](FrameHandle f) { frames.push_back(std::move(f)); }, config) {}
+};
+
+constexpr std::uint64_t kT0 = 1'000'000'000;
+std::uint16_t pattern(unsigned wire, unsigned tick) { return static_cast<std::uint16_t>((wire * 64 + tick) % 16384); }
+
+}  // namespace
+
+TEST_CASE("a face's 20 streams become one wire-major 480 x 64 image", "[frame_builder]") {
+  Harness h(ChannelMap::emulated(1));
+  FaceEncoder encoder(h.map, 0);
+  const auto now = FrameBuilder::Clock::now();
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    const auto period = encoder.encode(kT0 + k * 2048, static_cast<std::uint16_t>(k),
+                                       [k](unsigned w, unsigned t) { return pattern(w, t + static_cast<unsigned>(k)); });
+    for (std::size_t s = 0; s < encoder.streams(); ++s) h.builder.on_datagram(datagram(period, s), now);
+  }
+  REQUIRE(h.frames.size() == 3);
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    const Frame& f = *h.frames[k];
+    CHECK(f.complete());
+    CHECK(f.timestamp == kT0 + k * 2048);
+    CHECK(f.sequence == k);
+    CHECK(f.face == 0);
+    std::size_t wrong = 0;
+    for (unsigned w = 0; w < 480; ++w) {
+      for (unsigned t = 0; t < 64; ++t) wrong += f.adc[w * 64 + t] != pattern(w, t + static_cast<unsigned>(k));
+    }
+    CHECK(wrong == 0);
+  }
+  CHECK(h.counters.frames_complete.get() == 3);
+  CHECK(h.counters.anomalies() == 0);
+}
+
+TEST_CASE("with DUNE's PD2HD map the image rows follow offline channel order", "[frame_builder][fixture]") {
+  const auto dir = larsel::test::fixture_dir();
+  if (!dir) return;
+  Harness h(ChannelMap::read_pd2hd(*dir / "PD2HDChannelMap_v6.txt"), 1);
+  FaceEncoder encoder(h.map, 1);
+  const auto period = encoder.encode(kT0, 0, pattern);
+  for (std::size_t s = 0; s < encoder.streams(); ++s) h.builder.on_datagram(datagram(period, s), FrameBuilder::Clock::now());
+  REQUIRE(h.frames.size() == 1);
+  std::size_t wrong = 0;
+  for (unsigned w = 0; w < 480; ++w) {
+    for (unsigned t = 0; t < 64; ++t) wrong += h.frames[0]->adc[w * 64 + t] != pattern(w, t);
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("a missing stream: the image leaves after the timeout, flagged and zero-filled", "[frame_builder]") {
+  FrameBuilderConfig config;
+  config.incomplete_timeout = std::chrono::microseconds(500);
+  Harness h(ChannelMap::emulated(1), 0, config);
+  FaceEncoder encoder(h.map, 0);
+  const auto period = encoder.encode(kT0, 0, [](unsigned, unsigned) { return std::uint16_t{77}; });
+  const auto t0 = FrameBuilder::Clock::now();
+  for (std::size_t s = 0; s < encoder.streams(); ++s) {
+    if (s != 7) h.builder.on_datagram(datagram(period, s), t0);
+  }
+  h.builder.poll_timeouts(t0 + std::chrono::microseconds(400));
+  CHECK(h.frames.empty());
+  h.builder.poll_timeouts(t0 + std::chrono::microseconds(600));
+  REQUIRE(h.frames.size() == 1);
+  const Frame& f = *h.frames[0];
+  CHECK(f.missing_streams() == 1u << 7);
+  CHECK(h.counters.frames_incomplete.get() == 1);
+  CHECK(h.counters.stream_frames_lost.get() == 1);
+  // Stream 7 of the emulated face feeds wires 168-191.
+  CHECK(f.adc[167 * 64] == 77);
+  CHECK(f.adc[168 * 64] == 0);
+  CHECK(f.adc[191 * 64 + 63] == 0);
+  CHECK(f.adc[192 * 64] == 77);
+  SECTION("the missing datagram arriving afterwards is late") {
+    h.builder.on_datagram(datagram(period, 7), t0 + std::chrono::milliseconds(1));
+    CHECK(h.counters.late.get() == 1);
+    CHECK(h.frames.size() == 1);
+  }
+}
+
+TEST_CASE("each kind of bad datagram has its own counter", "[frame_builder]") {
+  Harness h(ChannelMap::emulated(2));  // builds face 0 only; face 1's streams are known to the map but not built
+  FaceEncoder encoder(h.map, 0);
+  const auto now = FrameBuilder::Clock::now();
+  auto period = encoder.encode(kT0, 0, pattern);
+  std::vector<std::byte> bytes(datagram(period, 0).begin(), datagram(period, 0).end());
+
+  h.builder.on_datagram(std::span(bytes).first(7199), now);
+  CHECK(h.counters.malformed_size.get() == 1);
+  auto with_header = [&](auto edit) {
+    std::vector<std::byte> copy = bytes;
+    wb::MutableFrameView view(copy.data(), wb::kFrameBytes);
+    wb::Header hd = wb::decode_header(view);
+    edit(hd);
+    wb::encode_header(hd, view);
+    h.builder.on_datagram(copy, now);
+  };
+  with_header([](wb::Header& hd) { hd.daq_version = 1; });
+  with_header([](wb::Header& hd) { hd.det_id = 10; });
+  with_header([](wb::Header& hd) { hd.stream_id = 4; });  // bit 2 is never valid
+  CHECK(h.counters.malformed_header.get() == 3);
+  with_header([](wb::Header& hd) { hd.crate_id = 9; });
+  CHECK(h.counters.unknown_stream.get() == 1);
+
+  h.builder.on_datagram(bytes, now);
+  h.builder.on_datagram(bytes, now);
+  CHECK(h.counters.duplicate.get() == 1);
+  with_header([](wb::Header& hd) { hd.timestamp += 2048 + 5; });
+  CHECK(h.counters.timestamp_misaligned.get() == 1);
+  with_header([](wb::Header& hd) { hd.timestamp += 3 * 2048; hd.seq_id = 2; });
+  CHECK(h.counters.seq_gap.get() == 1);
+  CHECK(h.counters.seq_id_mismatch.get() == 1);  // 3 periods on, seq_id should be 3
+  CHECK(h.counters.datagrams_received.get() == 9);
+  CHECK(h.counters.datagrams_accepted.get() == 2);
+}
+
+TEST_CASE("a source restarting far in the future resyncs instead of counting a huge gap", "[frame_builder]") {
+  Harness h(ChannelMap::emulated(1));
+  FaceEncoder encoder(h.map, 0);
+  const auto now = FrameBuilder::Clock::now();
+  const auto first = encoder.encode(kT0, 0, pattern);
+  const auto later = encoder.encode(kT0 + 2048ULL * 1'000'000, 0, pattern);
+  h.builder.on_datagram(datagram(first, 0), now);
+  for (std::size_t s = 0; s < encoder.streams(); ++s) h.builder.on_datagram(datagram(later, s), now);
+  REQUIRE(h.frames.size() == 2);
+  CHECK(h.counters.face_resyncs.get() == 1);
+  CHECK(h.counters.frames_incomplete.get() == 1);
+  CHECK(h.counters.frames_without_data.get() == 0);
+  CHECK(h.frames[1]->complete());
+}
