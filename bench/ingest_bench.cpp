@@ -101,7 +101,7 @@ nlohmann::ordered_json bench_builder(const daq::ChannelMap& map, std::vector<std
       for (std::size_t s = 0; s < streams; ++s) {
         const daq::wibeth::MutableFrameView view(base + s * kFrameBytes, kFrameBytes);
         daq::wibeth::rewrite_time(view, 1'000'000 + period * daq::wibeth::kTicksPerFrame, static_cast<std::uint16_t>(period % 4096));
-        builder.on_datagram(view, now);
+        builder.on_datagram(view, view.size(), now);
       }
     }
     ns_per_datagram.push_back(seconds_since(start) * 1e9 / static_cast<double>(kPeriodsPerRepeat * streams));

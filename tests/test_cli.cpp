@@ -52,9 +52,13 @@ TEST_CASE("runtime errors exit 1 with one line saying what was wrong", "[cli]") 
   CHECK(garbage.exit_code == 1);
   CHECK_THAT(garbage.err, Catch::Contains("1000 bytes is not a whole number of 7200-byte WIBEth frames"));
   CHECK(line_count(garbage.err) == 1);
-  const auto bad_address = run_larsel("receive --listen nowhere --seconds 1");
-  CHECK(bad_address.exit_code == 1);
+  const auto bad_address = run_larsel("receive --listen nowhere --seconds 1");  // a bad option value is a usage error
+  CHECK(bad_address.exit_code == 2);
   CHECK_THAT(bad_address.err, Catch::Contains("expected HOST:PORT"));
+  CHECK(run_larsel("emulate --drop 0.6 --corrupt 0.6 --frames 1").exit_code == 2);
+  const auto bad_log = run_larsel("emulate --frames 1 --fault-log /no/such/dir/faults.json");
+  CHECK(bad_log.exit_code == 1);
+  CHECK_THAT(bad_log.err, Catch::Contains("cannot open the fault log"));
   std::ofstream(dir / "bad.yaml") << "emulator:\n  speeed: 3\n";
   const auto bad_config = run_larsel("demo --config '" + (dir / "bad.yaml").string() + "'");
   CHECK(bad_config.exit_code == 1);

@@ -81,14 +81,29 @@ int run_demo(const DemoOptions& o) {
 
   std::atomic<bool> stop_emulator{false}, stop_receiver{false};
   SignalStop on_signal(stop_emulator);
-  std::thread receiver([&] { session.run(stop_receiver, {}); });
-  emulator.run(stop_emulator);
-  // Let the receiver drain its socket (up to 1 s), then stop it.
-  for (int i = 0; i < 100 && session.counters().datagrams_received.get() < emulator.stats().datagrams_sent; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::exception_ptr receiver_error;
+  std::thread receiver([&] {
+    try {
+      session.run(stop_receiver, {});
+    } catch (...) {
+      receiver_error = std::current_exception();
+      stop_emulator = true;
+    }
+  });
+  try {
+    emulator.run(stop_emulator);
+    // Let the receiver drain its socket (up to 1 s), then stop it.
+    for (int i = 0; i < 100 && session.counters().datagrams_received.get() < emulator.stats().datagrams_sent; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } catch (...) {
+    stop_receiver = true;
+    receiver.join();
+    throw;
   }
   stop_receiver = true;
   receiver.join();
+  if (receiver_error) std::rethrow_exception(receiver_error);
 
   const auto emu = emulator_report(emulator.stats(), emulator.streams().size());
   const auto rx = receive_report(session);
@@ -106,7 +121,11 @@ int run_demo(const DemoOptions& o) {
     fmt::print("demo: {} of {} datagrams built into {} images; {} lost\n", accepted, sent, session.frames_emitted(),
                sent - std::min(sent, accepted));
   }
-  return session.frames_emitted() > 0 ? 0 : 1;
+  if (session.frames_emitted() == 0) {
+    throw std::runtime_error(fmt::format("demo: no images arrived ({} datagrams sent, {} received)", sent,
+                                         session.counters().datagrams_received.get()));
+  }
+  return 0;
 }
 
 }  // namespace

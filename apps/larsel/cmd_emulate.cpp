@@ -19,14 +19,14 @@ struct EmulateOptions {
   bool json = false;
 };
 
-void write_fault_log(const std::string& path, const daq::Emulator& emulator) {
+void write_fault_log(std::ofstream& out, const std::string& path, const daq::Emulator& emulator) {
+  if (!emulator.fault_log_complete()) spdlog::warn("{}: fault log truncated at {} entries", path, daq::Emulator::kMaxFaultLog);
   nlohmann::json j = nlohmann::json::array();
   for (const auto& f : emulator.fault_log()) {
     const auto& key = emulator.streams()[f.stream];
     j.push_back({{"period", f.period}, {"crate", key.crate}, {"slot", key.slot}, {"stream", key.stream},
                  {"kind", daq::fault_name(f.kind)}});
   }
-  std::ofstream out(path);
   if (!(out << j.dump() << '\n')) throw std::runtime_error(fmt::format("{}: cannot write the fault log", path));
 }
 
@@ -34,6 +34,11 @@ int run_emulate(EmulateOptions& o) {
   const daq::ChannelMap map = load_channel_map(o.channel_map, o.config.faces);
   daq::NoiseWaveformSource source(daq::NoiseSourceConfig{.seed = o.config.seed});
   daq::Emulator emulator(o.config, map, source);
+  std::ofstream fault_log;  // opened before sending, so a bad path fails before any datagram goes out
+  if (!o.fault_log.empty()) {
+    fault_log.open(o.fault_log);
+    if (!fault_log) throw std::runtime_error(fmt::format("{}: cannot open the fault log for writing", o.fault_log));
+  }
   spdlog::info("emulating {} face(s) = {} streams to {} at {}", o.config.faces, emulator.streams().size(), o.config.target,
                o.config.max_rate ? std::string("maximum rate") : fmt::format("{} x 30517.6 frames/s", o.config.speed));
   std::atomic<bool> stop{false};
@@ -44,7 +49,7 @@ int run_emulate(EmulateOptions& o) {
   const auto report = emulator_report(emulator.stats(), emulator.streams().size());
   if (o.json) fmt::print("{}\n", report.dump(2));
   else print_emulator_report(report);
-  if (!o.fault_log.empty()) write_fault_log(o.fault_log, emulator);
+  if (fault_log.is_open()) write_fault_log(fault_log, o.fault_log, emulator);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/daq/errors.hpp"
 
 namespace {
 
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   setup_logging(log_level);
   try {
     return action ? action() : kExitUsage;
-  } catch (const CLI::ParseError& e) {  // option combinations checked after parsing
+  } catch (const larsel::daq::ConfigError& e) {  // option values checked after parsing
     fmt::print(stderr, "larsel: usage error: {}\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {

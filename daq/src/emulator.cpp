@@ -26,6 +26,7 @@ const char* fault_name(FaultKind kind) noexcept {
     case FaultKind::reorder: return "reorder";
     case FaultKind::duplicate: return "duplicate";
     case FaultKind::corrupt: return "corrupt";
+    case FaultKind::send_error: return "send_error";
   }
   return "?";
 }
@@ -36,13 +37,19 @@ struct Emulator::Impl {
   boost::asio::ip::udp::endpoint target;
   std::vector<mmsghdr> messages;
   std::vector<iovec> iovecs;
+  std::vector<std::uint32_t> message_stream;    // stream index of each queued datagram
   std::vector<const std::byte*> held;           // per stream: datagram delayed by a reorder
   std::vector<std::byte> corrupt_scratch;       // per stream: one damaged copy (+8 bytes for oversize)
   static constexpr std::size_t kScratchBytes = kFrameBytes + 8;
 
-  void clear() { messages.clear(); iovecs.clear(); }
-  void add(const std::byte* data, std::size_t size) {
+  void clear() {
+    messages.clear();
+    iovecs.clear();
+    message_stream.clear();
+  }
+  void add(const std::byte* data, std::size_t size, std::uint32_t stream) {
     iovecs.push_back({const_cast<std::byte*>(data), size});
+    message_stream.push_back(stream);
     mmsghdr m{};
     m.msg_hdr.msg_name = target.data();
     m.msg_hdr.msg_namelen = static_cast<socklen_t>(target.size());
@@ -118,6 +125,7 @@ Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, Waveform
   impl_->held.assign(streams_.size(), nullptr);
   impl_->corrupt_scratch.resize(streams_.size() * Impl::kScratchBytes);
   impl_->messages.reserve(3 * streams_.size());
+  impl_->message_stream.reserve(3 * streams_.size());
   impl_->iovecs.reserve(3 * streams_.size());
 }
 
@@ -191,35 +199,43 @@ void Emulator::send_period(std::uint64_t period) {
     std::byte* datagram = base + std::size_t{i} * kFrameBytes;
     wibeth::rewrite_time(std::span<std::byte, kFrameBytes>(datagram, kFrameBytes), timestamp, seq_id);
     if (io.held[i] != nullptr) {  // the partner of a reorder goes first, untouched
-      io.add(datagram, kFrameBytes);
-      io.add(io.held[i], kFrameBytes);
+      io.add(datagram, kFrameBytes, i);
+      io.add(io.held[i], kFrameBytes, i);
       io.held[i] = nullptr;
       continue;
     }
     std::optional<FaultKind> fault = inject ? choose_fault(f, uniform(rng_)) : std::nullopt;
     if (fault == FaultKind::reorder && last_period) fault.reset();  // no partner would follow
-    if (fault) fault_log_.push_back({period, i, *fault});
+    if (fault) log_fault({period, i, *fault});
     if (fault == FaultKind::drop) {
       ++stats_.dropped;
     } else if (fault == FaultKind::duplicate) {
       ++stats_.duplicated;
-      io.add(datagram, kFrameBytes);
-      io.add(datagram, kFrameBytes);
+      io.add(datagram, kFrameBytes, i);
+      io.add(datagram, kFrameBytes, i);
     } else if (fault == FaultKind::reorder) {
       ++stats_.reordered;
       io.held[i] = datagram;
     } else if (fault == FaultKind::corrupt) {
       ++stats_.corrupted;
       std::byte* scratch = io.corrupt_scratch.data() + std::size_t{i} * Impl::kScratchBytes;
-      io.add(scratch, corrupt_copy(datagram, scratch, rng_));
+      io.add(scratch, corrupt_copy(datagram, scratch, rng_), i);
     } else {
-      io.add(datagram, kFrameBytes);
+      io.add(datagram, kFrameBytes, i);
     }
   }
-  flush_batch();
+  flush_batch(period);
 }
 
-void Emulator::flush_batch() {
+void Emulator::log_fault(const InjectedFault& fault) {
+  if (fault_log_.size() < kMaxFaultLog) {
+    fault_log_.push_back(fault);
+  } else {
+    fault_log_complete_ = false;  // the counts in stats() stay exact
+  }
+}
+
+void Emulator::flush_batch(std::uint64_t period) {
   Impl& io = *impl_;
   for (std::size_t i = 0; i < io.messages.size(); ++i) {
     io.messages[i].msg_hdr.msg_iov = &io.iovecs[i];
@@ -231,7 +247,10 @@ void Emulator::flush_batch() {
                              static_cast<unsigned>(io.messages.size() - sent), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      ++stats_.send_errors;  // e.g. ENOBUFS; this datagram is skipped, not retried
+      // e.g. ENOBUFS: this datagram is skipped, not retried, and logged so the
+      // fault log still says exactly what the receiver can have seen.
+      ++stats_.send_errors;
+      log_fault({period, io.message_stream[sent], FaultKind::send_error});
       ++sent;
       continue;
     }
@@ -261,14 +280,14 @@ void Emulator::run(const std::atomic<bool>& stop) {
   impl_->clear();
   for (std::uint32_t i = 0; i < streams_.size(); ++i) {
     if (impl_->held[i] == nullptr) continue;
-    impl_->add(impl_->held[i], kFrameBytes);
+    impl_->add(impl_->held[i], kFrameBytes, i);
     impl_->held[i] = nullptr;
     std::erase_if(fault_log_, [&](const InjectedFault& x) {
       return x.kind == FaultKind::reorder && x.stream == i && x.period + 1 == period;
     });
     --stats_.reordered;
   }
-  flush_batch();
+  flush_batch(period);
   stats_.periods_sent = period;
   stats_.rate_limiter_resets = limiter ? limiter->resets() : 0;
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -17,8 +17,8 @@ using wibeth::kTicksPerFrame;
 FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
                            ReceiveCounters& counters, Sink sink, FrameBuilderConfig config)
     : pool_(pool), counters_(counters), sink_(std::move(sink)), config_(config) {
-  if (config_.window_frames < 2 || config_.window_frames > 4096) {
-    throw ConfigError(fmt::format("frame builder: window_frames must be 2-4096, got {}", config_.window_frames));
+  if (config_.window_frames < 2 || config_.window_frames > kMaxWindowFrames) {
+    throw ConfigError(fmt::format("frame builder: window_frames must be 2-{}, got {}", kMaxWindowFrames, config_.window_frames));
   }
   if (faces.empty()) throw ConfigError("frame builder: no faces to build");
   for (const std::uint32_t face : faces) {
@@ -48,16 +48,18 @@ FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t>
   }
 }
 
-void FrameBuilder::on_datagram(std::span<const std::byte> datagram, Clock::time_point arrival) {
+void FrameBuilder::on_datagram(std::span<const std::byte> datagram, std::size_t length_on_wire,
+                               Clock::time_point arrival) {
   counters_.datagrams_received.add();
-  counters_.bytes_received.add(datagram.size());
-  if (datagram.size() != wibeth::kFrameBytes) {
+  counters_.bytes_received.add(length_on_wire);
+  if (length_on_wire != wibeth::kFrameBytes || datagram.size() != wibeth::kFrameBytes) {
     counters_.malformed_size.add();
     return;
   }
   const wibeth::FrameView frame(datagram.data(), wibeth::kFrameBytes);
   const wibeth::Header header = wibeth::decode_header(frame);
-  if (header.daq_version != 0 || header.det_id != config_.det_id || (header.stream_id & wibeth::kInvalidStreamBits)) {
+  if (header.daq_version != 0 || header.det_id != config_.det_id || (header.stream_id & wibeth::kInvalidStreamBits) ||
+      header.timestamp > kMaxTimestamp) {
     counters_.malformed_header.add();
     return;
   }
@@ -73,71 +75,132 @@ void FrameBuilder::on_datagram(std::span<const std::byte> datagram, Clock::time_
     face.started = true;
     face.first_timestamp = face.next_timestamp = face.newest_timestamp = ts;
   }
-  if (ts % kTicksPerFrame != face.first_timestamp % kTicksPerFrame) {
-    counters_.timestamp_misaligned.add();
+  if (!on_timeline(face, ts)) return;
+  if (seen_before(stream, ts)) {  // whether or not its image has left
+    counters_.duplicate.add();
     return;
   }
-  if (!check_continuity(stream, header)) return;
   if (ts < face.next_timestamp) {
-    const bool window_has_room = face.newest_timestamp - ts < std::uint64_t{config_.window_frames} * kTicksPerFrame;
-    if (face.emitted_any || !window_has_room) {
+    if (face.emitted_any) {
       counters_.late.add();
+      mark_seen(stream, ts);
       return;
     }
-    // Nothing emitted yet: a stream that started one period earlier than the
+    // Nothing emitted yet: a stream that started a little earlier than the
     // first one seen moves the face's start back instead of arriving "late".
     face.next_timestamp = face.first_timestamp = ts;
   }
-  place(face, stream, frame, ts, arrival);
+  Pending* pending = open_image(face, ts, arrival);
+  if (pending == nullptr) {
+    counters_.pool_exhausted.add();
+    return;
+  }
+  record_continuity(stream, header);
+  wibeth::unpack_adcs(frame, scratch_);
+  scatter_collection(stream, *pending->frame);
+  pending->frame->stream_present_mask |= stream.bit;
+  counters_.datagrams_accepted.add();
+  if (ts == face.next_timestamp) emit_ready(face);
 }
 
-/// Per-stream seq_id/timestamp checks. Returns false for a duplicate.
-bool FrameBuilder::check_continuity(StreamState& s, const wibeth::Header& header) {
+/// True if `ts` belongs to the face's current timeline: on its 2048-tick grid,
+/// not beyond the window ahead, not a window behind what was emitted. A
+/// datagram that is not is counted and dropped; kResyncConfirmations of them
+/// in a row that agree with each other move the face to their timeline (a
+/// restarted source, or a grid set by a bad first datagram), while a lone
+/// corrupted timestamp changes nothing.
+bool FrameBuilder::on_timeline(FaceState& face, std::uint64_t ts) {
+  const std::uint64_t window = window_ticks();
+  const bool off_grid = ts % kTicksPerFrame != face.first_timestamp % kTicksPerFrame;
+  const bool far_ahead = ts >= std::max(face.newest_timestamp, face.next_timestamp) + window;
+  // Before anything is emitted the start may move back, but only within a window of the newest image.
+  const bool far_behind = ts + window <= (face.emitted_any ? face.next_timestamp : face.newest_timestamp);
+  if (!off_grid && !far_ahead && !far_behind) {
+    face.resync_votes = 0;
+    return true;
+  }
+  if (off_grid) counters_.timestamp_misaligned.add();
+  else if (far_ahead) counters_.timestamp_jump.add();
+  else counters_.late.add();
+  const bool agrees = face.resync_votes > 0 && ts % kTicksPerFrame == face.resync_low % kTicksPerFrame &&
+                      ts + window > face.resync_high && ts < face.resync_low + window;
+  if (agrees) {
+    face.resync_low = std::min(face.resync_low, ts);
+    face.resync_high = std::max(face.resync_high, ts);
+    ++face.resync_votes;
+  } else {
+    face.resync_low = face.resync_high = ts;
+    face.resync_votes = 1;
+  }
+  if (face.resync_votes >= kResyncConfirmations) resync(face);
+  return false;
+}
+
+void FrameBuilder::resync(FaceState& face) {
+  while (face.pending_count > 0) step(face);
+  counters_.face_resyncs.add();
+  face.first_timestamp = face.next_timestamp = face.resync_low;
+  face.newest_timestamp = face.resync_high;
+  face.resync_votes = 0;
+  for (StreamState& s : streams_) {
+    if (&faces_[s.face_slot] == &face) s.started = false;  // continuity restarts on the new timeline
+  }
+}
+
+bool FrameBuilder::seen_before(const StreamState& s, std::uint64_t ts) const noexcept {
+  if (!s.started || ts > s.newest_timestamp) return false;
+  const std::uint64_t back = (s.newest_timestamp - ts) / kTicksPerFrame;
+  return back < 64 && (s.seen_window >> back & 1);
+}
+
+void FrameBuilder::mark_seen(StreamState& s, std::uint64_t ts) noexcept {
+  if (!s.started || ts > s.newest_timestamp) return;
+  const std::uint64_t back = (s.newest_timestamp - ts) / kTicksPerFrame;
+  if (back < 64) s.seen_window |= std::uint64_t{1} << back;
+}
+
+/// seq_id/timestamp continuity of an accepted datagram: seq_gap, seq_id_mismatch, out_of_order.
+void FrameBuilder::record_continuity(StreamState& s, const wibeth::Header& header) {
   const std::uint64_t ts = header.timestamp;
   if (!s.started) {
     s.started = true;
     s.newest_timestamp = ts;
     s.newest_seq_id = header.seq_id;
     s.seen_window = 1;
-    return true;
+    return;
   }
-  const auto steps = static_cast<std::int64_t>(ts - s.newest_timestamp) / static_cast<std::int64_t>(kTicksPerFrame);
-  const auto expected_seq = static_cast<std::uint16_t>((s.newest_seq_id + steps) & (wibeth::kSeqIdModulus - 1));
-  if (steps > 0) {
+  if (ts > s.newest_timestamp) {
+    const std::uint64_t steps = (ts - s.newest_timestamp) / kTicksPerFrame;
     if (steps > 1) counters_.seq_gap.add();
-    if (header.seq_id != expected_seq) counters_.seq_id_mismatch.add();
+    if (header.seq_id != ((s.newest_seq_id + steps) & (wibeth::kSeqIdModulus - 1))) counters_.seq_id_mismatch.add();
     s.seen_window = steps >= 64 ? 1 : (s.seen_window << steps) | 1;
     s.newest_timestamp = ts;
     s.newest_seq_id = header.seq_id;
-    return true;
+    return;
   }
-  const auto back = static_cast<std::uint64_t>(-steps);
-  if (back < 64 && (s.seen_window >> back & 1)) {
-    counters_.duplicate.add();
-    return false;
-  }
+  const std::uint64_t back = (s.newest_timestamp - ts) / kTicksPerFrame;
   if (back < 64) s.seen_window |= std::uint64_t{1} << back;
-  if (header.seq_id != expected_seq) counters_.seq_id_mismatch.add();
+  if (header.seq_id != ((s.newest_seq_id + wibeth::kSeqIdModulus - back % wibeth::kSeqIdModulus) & (wibeth::kSeqIdModulus - 1))) {
+    counters_.seq_id_mismatch.add();
+  }
   counters_.out_of_order.add();
-  return true;
 }
 
 FrameBuilder::Pending& FrameBuilder::slot(FaceState& face, std::uint64_t timestamp) noexcept {
   return face.ring[(timestamp / kTicksPerFrame) % face.ring.size()];
 }
 
-void FrameBuilder::place(FaceState& face, const StreamState& stream, wibeth::FrameView datagram,
-                         std::uint64_t ts, Clock::time_point arrival) {
-  const std::uint64_t window_ticks = std::uint64_t{config_.window_frames} * kTicksPerFrame;
-  if (ts >= face.next_timestamp + window_ticks) advance_to(face, ts);
-  face.newest_timestamp = std::max(face.newest_timestamp, ts);
+/// The image for `ts`, opened (and the window advanced) if needed; nullptr when the pool is empty.
+FrameBuilder::Pending* FrameBuilder::open_image(FaceState& face, std::uint64_t ts, Clock::time_point arrival) {
+  if (ts >= face.next_timestamp + window_ticks()) {
+    while (ts >= face.next_timestamp + window_ticks()) step(face);  // bounded: on_timeline limits the jump
+    emit_ready(face);  // complete images right behind the new start leave now, not a window later
+  }
+  face.newest_timestamp = std::max(face.newest_timestamp, ts);     // the timeline advances even if the pool is empty
   Pending& pending = slot(face, ts);
   if (!pending.frame) {
     pending.frame = pool_.acquire();
-    if (!pending.frame) {
-      counters_.pool_exhausted.add();
-      return;
-    }
+    if (!pending.frame) return nullptr;
     Frame& f = *pending.frame;
     f.timestamp = ts;
     f.face = face.face;
@@ -145,16 +208,7 @@ void FrameBuilder::place(FaceState& face, const StreamState& stream, wibeth::Fra
     pending.first_arrival = arrival;
     ++face.pending_count;
   }
-  Frame& frame = *pending.frame;
-  if (frame.stream_present_mask & stream.bit) {  // a duplicate older than the 64-frame history
-    counters_.duplicate.add();
-    return;
-  }
-  wibeth::unpack_adcs(datagram, scratch_);
-  scatter_collection(stream, frame);
-  frame.stream_present_mask |= stream.bit;
-  counters_.datagrams_accepted.add();
-  if (ts == face.next_timestamp) emit_ready(face);
+  return &pending;
 }
 
 /// Sample-major scratch [64 t][64 ch] -> the stream's 24 wire rows, by 8 x 8
@@ -203,20 +257,6 @@ void FrameBuilder::step(FaceState& face) {
     counters_.stream_frames_lost.add(kStreamsPerFace);
   }
   face.next_timestamp += kTicksPerFrame;
-}
-
-/// Make room in the window for an image at `timestamp` by emitting the oldest.
-void FrameBuilder::advance_to(FaceState& face, std::uint64_t timestamp) {
-  const std::uint64_t window_ticks = std::uint64_t{config_.window_frames} * kTicksPerFrame;
-  if (timestamp >= face.newest_timestamp + window_ticks) {
-    // Beyond anything pending by a whole window (e.g. the source restarted):
-    // flush what is pending and start again at `timestamp`, not counting the gap.
-    while (face.pending_count > 0) step(face);
-    counters_.face_resyncs.add();
-    face.next_timestamp = timestamp;
-    return;
-  }
-  while (face.next_timestamp + window_ticks <= timestamp) step(face);
 }
 
 void FrameBuilder::emit_ready(FaceState& face) {

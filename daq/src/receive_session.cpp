@@ -23,7 +23,7 @@ void ReceiveSession::run(const std::atomic<bool>& stop, const ReceiveLimits& lim
   while (!stop.load(std::memory_order_relaxed)) {
     const std::size_t n = receiver_.receive_batch(kPollTimeout);
     const auto now = Clock::now();
-    for (std::size_t i = 0; i < n; ++i) builder_.on_datagram(receiver_.datagram(i), now);
+    for (std::size_t i = 0; i < n; ++i) builder_.on_datagram(receiver_.datagram(i), receiver_.length(i), now);
     if (n > 0) {
       if (!have_data) first_data = now;
       have_data = true;

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "larsel/daq/address.hpp"
 
@@ -26,7 +27,7 @@ struct UdpReceiver::Impl {
   std::size_t count = 0;
 };
 
-UdpReceiver::UdpReceiver(std::string_view listen, std::size_t socket_buffer_bytes, std::size_t batch)
+UdpReceiver::UdpReceiver(std::string_view listen, std::size_t requested_buffer_bytes, std::size_t batch)
     : impl_(std::make_unique<Impl>()) {
   const auto endpoint = parse_udp_endpoint(listen);
   boost::system::error_code error;
@@ -34,10 +35,15 @@ UdpReceiver::UdpReceiver(std::string_view listen, std::size_t socket_buffer_byte
   if (!error) impl_->socket.bind(endpoint, error);
   if (error) throw std::runtime_error(fmt::format("cannot listen on UDP {}: {}", listen, error.message()));
   // SO_RCVBUFFORCE (root) may exceed net.core.rmem_max; fall back to SO_RCVBUF.
-  const int size = static_cast<int>(std::min<std::size_t>(socket_buffer_bytes, 1u << 30));
+  const int size = static_cast<int>(std::min<std::size_t>(requested_buffer_bytes, 1u << 30));
   const int fd = impl_->socket.native_handle();
   if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  // The kernel reports twice the usable size it granted (socket(7)).
+  if (socket_buffer_bytes() / 2 < static_cast<std::size_t>(size)) {
+    spdlog::warn("UDP {}: receive buffer is {} bytes, less than the {} requested (raise net.core.rmem_max or run as root)",
+                 listen, socket_buffer_bytes() / 2, size);
   }
   batch = std::max<std::size_t>(batch, 1);
   impl_->buffers.resize(batch * kBufferBytes);
@@ -89,6 +95,6 @@ std::span<const std::byte> UdpReceiver::datagram(std::size_t i) const noexcept {
   return {impl_->buffers.data() + i * kBufferBytes, length};
 }
 
-bool UdpReceiver::truncated(std::size_t i) const noexcept { return impl_->messages[i].msg_len > kBufferBytes; }
+std::size_t UdpReceiver::length(std::size_t i) const noexcept { return impl_->messages[i].msg_len; }
 
 }  // namespace larsel::daq

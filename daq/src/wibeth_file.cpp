@@ -12,7 +12,8 @@ namespace larsel::daq {
 
 std::vector<std::byte> read_binary_file(const std::filesystem::path& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(fmt::format("{}: is a directory, not a file", path.string()));
+  if (!std::filesystem::exists(path, ec)) throw std::runtime_error(fmt::format("{}: cannot open file", path.string()));
+  if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(fmt::format("{}: not a regular file", path.string()));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path.string()));
   in.seekg(0, std::ios::end);

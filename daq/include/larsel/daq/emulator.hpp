@@ -23,7 +23,8 @@ struct FaultConfig {
   double corrupt = 0;    // datagram damaged so that validation must reject it
 };
 
-enum class FaultKind : std::uint8_t { drop, reorder, duplicate, corrupt };
+/// Injected faults, plus send_error: a datagram the kernel refused (not injected, but logged alike).
+enum class FaultKind : std::uint8_t { drop, reorder, duplicate, corrupt, send_error };
 const char* fault_name(FaultKind kind) noexcept;
 
 struct InjectedFault {
@@ -69,18 +70,23 @@ class Emulator {
   void run(const std::atomic<bool>& stop);
 
   [[nodiscard]] const EmulatorStats& stats() const noexcept { return stats_; }
+  /// Every fault, up to kMaxFaultLog entries (64 MB); see fault_log_complete().
   [[nodiscard]] const std::vector<InjectedFault>& fault_log() const noexcept { return fault_log_; }
+  [[nodiscard]] bool fault_log_complete() const noexcept { return fault_log_complete_; }
+  static constexpr std::size_t kMaxFaultLog = std::size_t{1} << 22;
   [[nodiscard]] const std::vector<StreamKey>& streams() const noexcept { return streams_; }
 
  private:
   struct Impl;
   void preload(const ChannelMap& map, WaveformSource& source);
   void send_period(std::uint64_t period);
-  void flush_batch();
+  void flush_batch(std::uint64_t period);
+  void log_fault(const InjectedFault& fault);
   EmulatorConfig config_;
   std::vector<StreamKey> streams_;            // faces x 20, face-major
   std::vector<std::byte> pool_;               // pool_periods x streams x 7200
   std::vector<InjectedFault> fault_log_;
+  bool fault_log_complete_ = true;
   EmulatorStats stats_;
   std::mt19937_64 rng_;
   std::unique_ptr<Impl> impl_;  // socket and batch buffers (keeps Asio out of this header)

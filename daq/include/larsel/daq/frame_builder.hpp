@@ -19,11 +19,14 @@
 
 namespace larsel::daq {
 
+/// At most this many open periods per face: the per-stream duplicate history is 64 frames deep.
+inline constexpr unsigned kMaxWindowFrames = 64;
+
 struct FrameBuilderConfig {
   /// An image still missing streams this long after its first datagram is emitted incomplete.
   std::chrono::microseconds incomplete_timeout{10'000};
-  /// Image periods a face may hold open at once (2.1 ms at the real rate).
-  unsigned window_frames = 64;
+  /// Image periods a face may hold open at once (2-64; 64 = 2.1 ms at the real rate).
+  unsigned window_frames = kMaxWindowFrames;
   std::uint8_t det_id = wibeth::kDetIdHdTpc;
 };
 
@@ -37,7 +40,15 @@ class FrameBuilder {
   FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
                ReceiveCounters& counters, Sink sink, FrameBuilderConfig config = {});
 
-  void on_datagram(std::span<const std::byte> datagram, Clock::time_point arrival);
+  /// Timestamps above this are impossible (2^62 ticks of 16 ns = 2300 years
+  /// after 1970): rejected as malformed so that no arithmetic can wrap.
+  static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
+  /// Datagrams off the current timeline that agree with each other, in a
+  /// row, before the face moves to their timeline.
+  static constexpr unsigned kResyncConfirmations = 3;
+
+  /// One datagram; `length_on_wire` is its true length (the buffer may hold less).
+  void on_datagram(std::span<const std::byte> datagram, std::size_t length_on_wire, Clock::time_point arrival);
   /// Emit images whose timeout has passed.
   void poll_timeouts(Clock::time_point now);
   /// Emit every pending image (end of run).
@@ -69,16 +80,22 @@ class FrameBuilder {
     std::uint64_t newest_timestamp = 0; // newest image with data
     std::size_t pending_count = 0;
     std::vector<Pending> ring;          // window_frames slots
+    // Datagrams off the timeline that agree with each other (see on_timeline).
+    unsigned resync_votes = 0;
+    std::uint64_t resync_low = 0, resync_high = 0;
   };
 
-  bool check_continuity(StreamState& stream, const wibeth::Header& header);
-  void place(FaceState& face, const StreamState& stream, wibeth::FrameView datagram,
-             std::uint64_t timestamp, Clock::time_point arrival);
+  [[nodiscard]] std::uint64_t window_ticks() const noexcept { return std::uint64_t{config_.window_frames} * wibeth::kTicksPerFrame; }
+  bool on_timeline(FaceState& face, std::uint64_t timestamp);
+  void resync(FaceState& face);
+  [[nodiscard]] bool seen_before(const StreamState& stream, std::uint64_t timestamp) const noexcept;
+  static void mark_seen(StreamState& stream, std::uint64_t timestamp) noexcept;
+  void record_continuity(StreamState& stream, const wibeth::Header& header);
   Pending& slot(FaceState& face, std::uint64_t timestamp) noexcept;
+  Pending* open_image(FaceState& face, std::uint64_t timestamp, Clock::time_point arrival);
   void scatter_collection(const StreamState& stream, Frame& frame) const noexcept;
   void emit(FaceState& face, Pending& pending);
   void step(FaceState& face);
-  void advance_to(FaceState& face, std::uint64_t timestamp);
   void emit_ready(FaceState& face);
 
   FramePool& pool_;

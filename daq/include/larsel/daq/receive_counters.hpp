@@ -28,16 +28,17 @@ class Counter {
   X(unknown_stream, "valid header but (crate, slot, stream) not in the channel map")            \
   X(duplicate, "same stream and timestamp seen before")                                         \
   X(out_of_order, "older than the stream's newest frame, still placed in its image")            \
-  X(late, "arrived after its image was emitted; not used")                                      \
+  X(late, "arrived after its image was emitted (or a window behind); not used")                 \
   X(seq_gap, "forward jumps of a stream's seq_id/timestamp by more than one frame")             \
   X(seq_id_mismatch, "seq_id disagrees with the timestamp step (mod 4096)")                     \
-  X(timestamp_misaligned, "timestamp not a multiple of 2048 ticks from the stream's own")       \
+  X(timestamp_misaligned, "timestamp off the face's 2048-tick grid")                            \
+  X(timestamp_jump, "timestamp beyond the open window ahead; dropped unless confirmed (resync)") \
   X(stream_frames_lost, "stream contributions missing from emitted images")                     \
   X(frames_complete, "images emitted with all 20 streams")                                      \
   X(frames_incomplete, "images emitted after the timeout with streams missing")                 \
   X(frames_without_data, "image periods skipped because no stream delivered anything")          \
   X(pool_exhausted, "datagrams dropped because no free frame was in the pool")                \
-  X(face_resyncs, "face time jumped past the window; pending images flushed, gap not counted")
+  X(face_resyncs, "faces moved to a new timeline confirmed by 3 datagrams; gap not counted")
 
 struct ReceiveCounters {
 #define LARSEL_DECLARE_COUNTER(name, help) Counter name;

@@ -27,11 +27,10 @@ class UdpReceiver {
   /// Wait up to `timeout` for data, then read what is queued (at most
   /// `batch` datagrams). Returns how many were read; see datagram(i).
   std::size_t receive_batch(std::chrono::milliseconds timeout);
-  /// Datagram i of the last batch, at its true length (a datagram longer
-  /// than the buffer reports its full size but holds only the buffer).
+  /// Bytes of datagram i of the last batch that fit the buffer.
   [[nodiscard]] std::span<const std::byte> datagram(std::size_t i) const noexcept;
-  /// True if datagram i was longer than the receive buffer.
-  [[nodiscard]] bool truncated(std::size_t i) const noexcept;
+  /// True length of datagram i on the wire (more than datagram(i).size() if it was oversized).
+  [[nodiscard]] std::size_t length(std::size_t i) const noexcept;
 
   /// Receive buffer per datagram: a WIBEth frame plus room to see oversize ones.
   static constexpr std::size_t kBufferBytes = 7200 + 64;
