@@ -15,5 +15,7 @@ void add_emulate_command(CLI::App& app, Action& action);
 void add_receive_command(CLI::App& app, Action& action);
 void add_demo_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
+void add_simulate_command(CLI::App& app, Action& action);
+void add_display_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   larsel::app::add_demo_command(app, action);
   larsel::app::add_emulate_command(app, action);
   larsel::app::add_receive_command(app, action);
+  larsel::app::add_simulate_command(app, action);
+  larsel::app::add_display_command(app, action);
   larsel::app::add_wibeth_command(app, action);
   larsel::app::add_bench_command(app, action);
 

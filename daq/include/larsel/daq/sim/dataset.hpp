@@ -1,0 +1,62 @@
+#pragma once
+// Labelled simulated data sets in HDF5 (`larsel simulate` output):
+//   /frames                    uint16 [N][480][64], wire-major as Frame, chunks of 16 frames, shuffle + deflate
+//   /truth/<field>             one entry per frame (label, nu_energy_mev, electron_energy_mev,
+//                              visible_energy_mev, wire_min, wire_max, tick_min, tick_max,
+//                              vertex_wire, vertex_tick, vertex_drift_cm, timestamp, radiological_count)
+//   /radiological/<field>      one entry per radiological deposit: frame, kind, wire, tick, drift_cm, energy_mev
+//   attributes: config (YAML text of the full configuration), seed, software, format_version, layout
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "larsel/daq/frame.hpp"
+#include "larsel/daq/sim/truth.hpp"
+
+namespace larsel::daq::sim {
+
+inline constexpr std::uint32_t kDatasetFormatVersion = 1;
+using FramePixels = std::span<const std::uint16_t, Frame::kPixels>;
+
+class DatasetWriter {
+ public:
+  /// Creates `path`.tmp; close() renames it to `path`. Throws std::runtime_error naming the path.
+  DatasetWriter(const std::filesystem::path& path, const std::string& config_yaml, std::uint64_t seed);
+  ~DatasetWriter();  // without close(): the temporary file is removed
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+
+  void append(FramePixels pixels, const FrameTruth& truth);
+  void close();
+  [[nodiscard]] std::size_t size() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class DatasetReader {
+ public:
+  /// Throws std::runtime_error saying what is missing or inconsistent in `path`.
+  explicit DatasetReader(const std::filesystem::path& path);
+  ~DatasetReader();
+  DatasetReader(const DatasetReader&) = delete;
+  DatasetReader& operator=(const DatasetReader&) = delete;
+
+  [[nodiscard]] std::size_t size() const noexcept;
+  void read_frame(std::size_t index, std::span<std::uint16_t, Frame::kPixels> out) const;
+  /// Frames [first, first + count) into `out` (count x 30720 values).
+  void read_frames(std::size_t first, std::size_t count, std::span<std::uint16_t> out) const;
+  [[nodiscard]] const FrameTruth& truth(std::size_t index) const;
+  [[nodiscard]] const std::string& config_yaml() const noexcept;
+  [[nodiscard]] std::uint64_t seed() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace larsel::daq::sim
