@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "larsel/bench/ingest_bench.hpp"
+#include "larsel/bench/simulate_bench.hpp"
 
 namespace larsel::app {
 namespace {
@@ -35,6 +36,15 @@ void add_bench_command(CLI::App& app, Action& action) {
   ingest->add_flag("--skip-loopback", o->skip_loopback, "Only the in-memory measurements");
   ingest->add_option("--out", *out, "Also write the JSON to this file");
   ingest->callback([&action, o, out] { action = [o, out] { emit_json(bench::run_ingest_bench(*o), *out); return 0; }; });
+
+  auto* simulate = bench->add_subcommand("simulate", "Physics simulation frames/s per core (background, signal) and HDF5 writing");
+  auto so = std::make_shared<bench::SimulateBenchOptions>();
+  auto sim_out = std::make_shared<std::string>();
+  simulate->add_option("--background-frames", so->background_frames, "Background frames per repeat")->capture_default_str();
+  simulate->add_option("--signal-frames", so->signal_frames, "Signal frames per repeat")->capture_default_str();
+  simulate->add_option("--repeats", so->repeats, "Repeats; medians are quoted")->check(CLI::Range(1, 1000))->capture_default_str();
+  simulate->add_option("--out", *sim_out, "Also write the JSON to this file");
+  simulate->callback([&action, so, sim_out] { action = [so, sim_out] { emit_json(bench::run_simulate_bench(*so), *sim_out); return 0; }; });
 }
 
 }  // namespace larsel::app

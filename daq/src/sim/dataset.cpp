@@ -4,12 +4,12 @@
 #include <stdexcept>
 
 #include <H5Cpp.h>
+#include <zlib.h>
 #include <fmt/format.h>
 
 namespace larsel::daq::sim {
 namespace {
 
-constexpr hsize_t kChunkFrames = 16;
 constexpr const char* kLayout =
     "frames[frame][wire][tick]: 14-bit ADC counts of the 480 collection wires of one APA face (rows) over "
     "64 ticks of 512 ns (columns); truth/* one entry per frame; radiological/* one entry per deposit";
@@ -49,6 +49,15 @@ struct TruthColumns {
     }
   }
 };
+
+/// HDF5's shuffle filter: byte k of every element together, for element size 2.
+void shuffle_bytes(std::span<const std::uint16_t> values, std::vector<std::uint8_t>& out) {
+  out.resize(values.size() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out[i] = static_cast<std::uint8_t>(values[i] & 0xFF);
+    out[values.size() + i] = static_cast<std::uint8_t>(values[i] >> 8);
+  }
+}
 
 template <typename T> const H5::PredType& h5_type();
 template <> const H5::PredType& h5_type<std::uint8_t>() { return H5::PredType::NATIVE_UINT8; }
@@ -105,6 +114,29 @@ const char* deposit_kind_name(DepositKind kind) noexcept {
   return "?";
 }
 
+void encode_chunk(std::span<const std::uint16_t> frames, std::vector<std::byte>& out) {
+  // A chunk is always kChunkFrames frames on disk; a short last chunk is zero-padded.
+  std::vector<std::uint16_t> padded;
+  if (frames.size() < kChunkFrames * Frame::kPixels) {
+    padded.assign(kChunkFrames * Frame::kPixels, 0);
+    std::copy(frames.begin(), frames.end(), padded.begin());
+    frames = padded;
+  }
+  std::vector<std::uint8_t> shuffled;
+  shuffle_bytes(frames, shuffled);
+  z_stream z{};
+  if (deflateInit2(&z, 1, Z_DEFLATED, 15, 8, Z_RLE) != Z_OK) throw std::runtime_error("zlib: deflateInit2 failed");
+  out.resize(deflateBound(&z, shuffled.size()));
+  z.next_in = shuffled.data();
+  z.avail_in = static_cast<uInt>(shuffled.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("zlib: deflate did not finish a chunk");
+}
+
 struct DatasetWriter::Impl {
   std::filesystem::path path, tmp;
   H5::H5File file;
@@ -114,15 +146,22 @@ struct DatasetWriter::Impl {
   TruthColumns truth;
   bool closed = false;
 
+  std::vector<std::byte> encoded;
+
+  /// Write one encoded chunk of `frames` frames at the end of /frames.
+  void write_chunk(std::span<const std::byte> chunk, std::size_t frames) {
+    const hsize_t new_dims[3] = {written + frames, Frame::kWires, Frame::kTicks};
+    this->frames.extend(new_dims);
+    const hsize_t offset[3] = {written, 0, 0};
+    if (H5Dwrite_chunk(this->frames.getId(), H5P_DEFAULT, 0, offset, chunk.size(), chunk.data()) < 0) {
+      throw std::runtime_error(fmt::format("{}: writing a chunk of frames failed", path.string()));
+    }
+    written += frames;
+  }
   void flush_buffer() {
     if (buffered == 0) return;
-    const hsize_t new_dims[3] = {written + buffered, Frame::kWires, Frame::kTicks};
-    frames.extend(new_dims);
-    H5::DataSpace file_space = frames.getSpace();
-    const hsize_t start[3] = {written, 0, 0}, count[3] = {buffered, Frame::kWires, Frame::kTicks};
-    file_space.selectHyperslab(H5S_SELECT_SET, count, start);
-    frames.write(buffer.data(), H5::PredType::NATIVE_UINT16, H5::DataSpace(3, count), file_space);
-    written += buffered;
+    encode_chunk(std::span<const std::uint16_t>(buffer.data(), buffered * Frame::kPixels), encoded);
+    write_chunk(encoded, buffered);
     buffered = 0;
   }
 };
@@ -179,6 +218,19 @@ void DatasetWriter::append(FramePixels pixels, const FrameTruth& truth) {
 }
 
 std::size_t DatasetWriter::size() const noexcept { return impl_->written + impl_->buffered; }
+
+void DatasetWriter::append_encoded(std::span<const std::byte> chunk, std::span<const FrameTruth> truth) {
+  if (impl_->buffered != 0 || impl_->written % kChunkFrames != 0) {
+    throw std::logic_error("DatasetWriter::append_encoded: not at a chunk boundary");
+  }
+  if (truth.empty() || truth.size() > kChunkFrames) throw std::logic_error("DatasetWriter::append_encoded: 1-16 frames per chunk");
+  for (const auto& t : truth) impl_->truth.append(t, static_cast<std::uint32_t>(size()));
+  try {
+    impl_->write_chunk(chunk, truth.size());
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error(fmt::format("{}: writing frames failed: {}", impl_->path.string(), e.getDetailMsg()));
+  }
+}
 
 void DatasetWriter::close() {
   try {

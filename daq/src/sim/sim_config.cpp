@@ -1,0 +1,126 @@
+#include "larsel/daq/sim/sim_config.hpp"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "larsel/daq/errors.hpp"
+
+namespace larsel::daq::sim {
+namespace {
+
+const std::map<std::string, SpectrumKind> kSpectra = {
+    {"supernova", SpectrumKind::supernova}, {"fixed", SpectrumKind::fixed}, {"uniform", SpectrumKind::uniform}};
+
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string where, std::set<std::string> keys) : node_(node), where_(std::move(where)) {
+    if (!node_) return;
+    if (!node_.IsMap()) throw ConfigError(fmt::format("{}: expected a mapping", where_));
+    for (const auto& item : node_) {
+      const auto key = item.first.as<std::string>();
+      if (!keys.contains(key)) throw ConfigError(fmt::format("{}.{}: unknown key", where_, key));
+    }
+  }
+  void read(const char* key, double& value, double min, double max) const {
+    if (!node_ || !node_[key]) return;
+    try {
+      value = node_[key].as<double>();
+    } catch (const YAML::Exception&) {
+      throw ConfigError(fmt::format("{}.{}: '{}' is not a number", where_, key, node_[key].Scalar()));
+    }
+    if (!(value >= min && value <= max)) throw ConfigError(fmt::format("{}.{}: {} is outside [{}, {}]", where_, key, value, min, max));
+  }
+  void read(const char* key, unsigned& value, unsigned min, unsigned max) const {
+    double v = value;
+    read(key, v, min, max);
+    value = static_cast<unsigned>(v);
+  }
+  void read(const char* key, SpectrumKind& value) const {
+    if (!node_ || !node_[key]) return;
+    const auto it = kSpectra.find(node_[key].Scalar());
+    if (it == kSpectra.end()) throw ConfigError(fmt::format("{}.{}: '{}' is not one of supernova, fixed, uniform", where_, key, node_[key].Scalar()));
+    value = it->second;
+  }
+
+ private:
+  YAML::Node node_;
+  std::string where_;
+};
+
+void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
+  const Section s(n, w, {"collection_pedestal", "induction_pedestal", "pedestal_spread", "collection_incoherent_rms",
+                         "collection_coherent_rms", "induction_incoherent_rms", "induction_coherent_rms", "rms_spread",
+                         "coherent_group_wires", "dead_channel_fraction", "stuck_channel_fraction"});
+  s.read("collection_pedestal", c.collection_pedestal, 0, 16383);
+  s.read("induction_pedestal", c.induction_pedestal, 0, 16383);
+  s.read("pedestal_spread", c.pedestal_spread, 0, 2000);
+  s.read("collection_incoherent_rms", c.collection_incoherent_rms, 0, 1000);
+  s.read("collection_coherent_rms", c.collection_coherent_rms, 0, 1000);
+  s.read("induction_incoherent_rms", c.induction_incoherent_rms, 0, 1000);
+  s.read("induction_coherent_rms", c.induction_coherent_rms, 0, 1000);
+  s.read("rms_spread", c.rms_spread, 0, 1);
+  s.read("coherent_group_wires", c.coherent_group_wires, 1, 480);
+  s.read("dead_channel_fraction", c.dead_channel_fraction, 0, 1);
+  s.read("stuck_channel_fraction", c.stuck_channel_fraction, 0, 1);
+}
+
+}  // namespace
+
+SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
+  }
+  SimConfig c;
+  if (root.IsNull()) return c;
+  const Section top(root, source, {"noise", "detector", "signal", "background"});
+  read_noise(root["noise"], source + ": noise", c.noise);
+  const Section d(root["detector"], source + ": detector", {"electron_lifetime_us", "longitudinal_diffusion", "transverse_diffusion"});
+  d.read("electron_lifetime_us", c.detector.electron_lifetime_us, 1, 1e9);
+  d.read("longitudinal_diffusion", c.detector.longitudinal_diffusion, 0, 100);
+  d.read("transverse_diffusion", c.detector.transverse_diffusion, 0, 100);
+  const Section g(root["signal"], source + ": signal",
+                  {"spectrum", "mean_energy_mev", "pinching", "fixed_electron_mev", "uniform_min_mev", "uniform_max_mev"});
+  g.read("spectrum", c.signal.spectrum);
+  g.read("mean_energy_mev", c.signal.mean_energy_mev, 1, 100);
+  g.read("pinching", c.signal.pinching, 0, 10);
+  g.read("fixed_electron_mev", c.signal.fixed_electron_mev, 0.1, 200);
+  g.read("uniform_min_mev", c.signal.uniform_min_mev, 0.1, 200);
+  g.read("uniform_max_mev", c.signal.uniform_max_mev, 0.1, 200);
+  if (c.signal.uniform_min_mev >= c.signal.uniform_max_mev) {
+    throw ConfigError(fmt::format("{}: signal.uniform_min_mev must be below uniform_max_mev", source));
+  }
+  const Section b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
+  b.read("ar39_bq_per_kg", c.background.ar39_bq_per_kg, 0, 1000);
+  b.read("ar42_bq_per_kg", c.background.ar42_bq_per_kg, 0, 1000);
+  b.read("neutron_captures_per_s", c.background.neutron_captures_per_s, 0, 1e7);
+  return c;
+}
+
+std::string to_yaml(const SimConfig& c) {
+  const char* spectrum = c.signal.spectrum == SpectrumKind::supernova ? "supernova"
+                         : c.signal.spectrum == SpectrumKind::fixed   ? "fixed" : "uniform";
+  return fmt::format(
+      "noise:\n  collection_pedestal: {}\n  induction_pedestal: {}\n  pedestal_spread: {}\n"
+      "  collection_incoherent_rms: {}\n  collection_coherent_rms: {}\n  induction_incoherent_rms: {}\n"
+      "  induction_coherent_rms: {}\n  rms_spread: {}\n  coherent_group_wires: {}\n  dead_channel_fraction: {}\n"
+      "  stuck_channel_fraction: {}\n"
+      "detector:\n  electron_lifetime_us: {}\n  longitudinal_diffusion: {}\n  transverse_diffusion: {}\n"
+      "signal:\n  spectrum: {}\n  mean_energy_mev: {}\n  pinching: {}\n  fixed_electron_mev: {}\n"
+      "  uniform_min_mev: {}\n  uniform_max_mev: {}\n"
+      "background:\n  ar39_bq_per_kg: {}\n  ar42_bq_per_kg: {}\n  neutron_captures_per_s: {}\n",
+      c.noise.collection_pedestal, c.noise.induction_pedestal, c.noise.pedestal_spread, c.noise.collection_incoherent_rms,
+      c.noise.collection_coherent_rms, c.noise.induction_incoherent_rms, c.noise.induction_coherent_rms, c.noise.rms_spread,
+      c.noise.coherent_group_wires, c.noise.dead_channel_fraction, c.noise.stuck_channel_fraction,
+      c.detector.electron_lifetime_us, c.detector.longitudinal_diffusion, c.detector.transverse_diffusion, spectrum,
+      c.signal.mean_energy_mev, c.signal.pinching, c.signal.fixed_electron_mev, c.signal.uniform_min_mev,
+      c.signal.uniform_max_mev, c.background.ar39_bq_per_kg, c.background.ar42_bq_per_kg,
+      c.background.neutron_captures_per_s);
+}
+
+}  // namespace larsel::daq::sim
