@@ -84,7 +84,9 @@ void FrameSimulator::add_signal(Rng& rng, FrameTruth& truth) {
     const double tick = creation + d.position.x / physics::kDriftPerTickCm - static_cast<double>(buffer_.origin());
     if (tick < 0 || tick >= Frame::kTicks) continue;
     visible += d.energy_mev;
-    const auto w = static_cast<std::int16_t>(d.position.y / physics::kWirePitchCm), t = static_cast<std::int16_t>(tick);
+    // The extent marks where the pulse shows in the image: at its peak, 2.2 us after arrival.
+    const auto w = static_cast<std::int16_t>(d.position.y / physics::kWirePitchCm);
+    const auto t = static_cast<std::int16_t>(std::min(tick + kPeakDelayTicks, Frame::kTicks - 1.0));
     truth.wire_min = truth.wire_min < 0 ? w : std::min(truth.wire_min, w);
     truth.wire_max = std::max(truth.wire_max, w);
     truth.tick_min = truth.tick_min < 0 ? t : std::min(truth.tick_min, t);

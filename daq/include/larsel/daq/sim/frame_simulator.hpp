@@ -34,6 +34,8 @@ class FrameSimulator {
   [[nodiscard]] const ChargeProjector& projector() const noexcept { return projector_; }
   /// Ticks before the frame whose charge is still simulated (its shaped tail reaches into the frame).
   static constexpr double kLeadTicks = ChargeProjector::kResponseTicks;
+  /// Shaped pulses peak this long after their charge arrives (2.2 us / 0.512 us).
+  static constexpr double kPeakDelayTicks = physics::kShapingTimeUs / physics::kTickUs;
 
  private:
   void add_backgrounds(Rng& rng, FrameTruth& truth);

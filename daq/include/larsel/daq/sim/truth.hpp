@@ -28,10 +28,10 @@ struct FrameTruth {
   FrameLabel label = FrameLabel::background;
   float nu_energy_mev = 0;        // neutrino energy (0 if no neutrino)
   float electron_energy_mev = 0;  // kinetic energy of the CC electron
-  float visible_energy_mev = 0;   // neutrino-event energy deposited in this frame's window
-  std::int16_t wire_min = -1, wire_max = -1;  // extent of the neutrino-event charge in this frame
-  std::int16_t tick_min = -1, tick_max = -1;
-  float vertex_wire = -1, vertex_tick = -1, vertex_drift_cm = -1;  // tick may lie outside 0-63
+  float visible_energy_mev = 0;   // neutrino-event energy whose charge arrives in this frame's 64 ticks
+  std::int16_t wire_min = -1, wire_max = -1;  // extent of that charge in this frame
+  std::int16_t tick_min = -1, tick_max = -1;  // where its shaped pulses peak (arrival + 4.3 ticks, at most 63)
+  float vertex_wire = -1, vertex_tick = -1, vertex_drift_cm = -1;  // vertex_tick: arrival tick of the vertex charge
   std::uint64_t timestamp = 0;    // 62.5 MHz ticks of the frame's first sample (emulator), 0 offline
   std::vector<RadiologicalDeposit> radiological;
 };
