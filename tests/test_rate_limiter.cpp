@@ -12,7 +12,7 @@
 using namespace larsel::daq;
 using Clock = std::chrono::steady_clock;
 
-TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 1 %", "[rate_limiter]") {
+TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 2 %", "[rate_limiter]") {
   RateLimiter limiter(wibeth::kFrameRateHz);  // 30,517.6 Hz: a 32.768 us period
   CHECK(limiter.period() == std::chrono::nanoseconds(32768));
   const int calls = 30518;
@@ -21,7 +21,9 @@ TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 1 %", "
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const double rate = calls / seconds;
   INFO("rate " << rate << " Hz over " << seconds << " s, resets " << limiter.resets());
-  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.01));
+  // 2 % = 20 ms over the second: the budget for scheduler stalls on a shared machine
+  // (a stall beyond 10 ms resets the deadline by design, and that time is lost).
+  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.02));
 }
 
 TEST_CASE("a slow rate sleeps rather than bursting, and a late caller does not catch up", "[rate_limiter]") {
@@ -48,7 +50,8 @@ TEST_CASE("emulator at --speed 0.01 sends 305 frames/s per stream over 1 s", "[r
   emulator.run(stop);
   const auto& s = emulator.stats();
   const double rate = static_cast<double>(s.periods_sent) / s.seconds;
-  INFO("periods " << s.periods_sent << " in " << s.seconds << " s");
-  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.01));
+  INFO("periods " << s.periods_sent << " in " << s.seconds << " s, limiter resets " << s.rate_limiter_resets
+                   << ", send errors " << s.send_errors);
+  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.02));
   CHECK(s.datagrams_sent == s.periods_sent * 20);
 }

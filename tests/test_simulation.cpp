@@ -228,7 +228,7 @@ TEST_CASE("identical seeds give identical data sets, whatever the thread count",
   CHECK(one.first != other.first);
 }
 
-TEST_CASE("data set file: frames and truth read back exactly; bad files get clear errors", "[simulation][dataset]") {
+TEST_CASE("data set file: frames and truth read back exactly, bad files get clear errors", "[simulation][dataset]") {
   larsel::test::TempDir dir;
   const auto path = dir / "set.h5";
   std::vector<std::uint16_t> expected;

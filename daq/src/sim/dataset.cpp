@@ -224,7 +224,7 @@ void DatasetWriter::append_encoded(std::span<const std::byte> chunk, std::span<c
     throw std::logic_error("DatasetWriter::append_encoded: not at a chunk boundary");
   }
   if (truth.empty() || truth.size() > kChunkFrames) throw std::logic_error("DatasetWriter::append_encoded: 1-16 frames per chunk");
-  for (const auto& t : truth) impl_->truth.append(t, static_cast<std::uint32_t>(size()));
+  for (std::size_t k = 0; k < truth.size(); ++k) impl_->truth.append(truth[k], static_cast<std::uint32_t>(size() + k));
   try {
     impl_->write_chunk(chunk, truth.size());
   } catch (const H5::Exception& e) {
