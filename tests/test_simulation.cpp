@@ -5,7 +5,15 @@
 #include <cmath>
 #include <numeric>
 
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "larsel/daq/emulator.hpp"
 #include "larsel/daq/errors.hpp"
+#include "larsel/daq/receive_session.hpp"
+#include "larsel/daq/sim/physics_source.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
@@ -277,4 +285,59 @@ TEST_CASE("simulation config: defaults round-trip through YAML, errors name the 
   CHECK_THROWS_WITH(parse_sim_config("signal:\n  spectrum: flat\n", "sim.yaml"), Catch::Contains("signal.spectrum"));
   CHECK_THROWS_WITH(parse_sim_config("detector:\n  electron_lifetime_us: -5\n", "sim.yaml"), Catch::Contains("electron_lifetime_us"));
   CHECK_THROWS_AS(parse_sim_config("noise: [1, 2\n", "sim.yaml"), ConfigError);
+}
+
+TEST_CASE("physics emulator over UDP: injected signal periods arrive where the truth file says", "[simulation][udp]") {
+  larsel::test::TempDir dir;
+  const ChannelMap map = ChannelMap::emulated(1);
+  ReceiveConfig rc;
+  rc.listen = "127.0.0.1:0";
+  std::map<std::uint64_t, double> excess;  // timestamp -> largest ADC above its wire's median
+  ReceiveSession session(rc, map, [&](FrameHandle f) {
+    double best = 0;
+    for (std::size_t w = 0; w < Frame::kWires; ++w) {
+      std::array<std::uint16_t, Frame::kTicks> row{};
+      std::copy(f->wire(w).begin(), f->wire(w).end(), row.begin());
+      std::nth_element(row.begin(), row.begin() + 32, row.end());
+      const auto peak = *std::max_element(f->wire(w).begin(), f->wire(w).end());
+      best = std::max(best, static_cast<double>(peak) - row[32]);
+    }
+    excess[f->timestamp] = best;
+  });
+  EmulatorConfig ec;
+  ec.target = session.local_address();
+  ec.periods = 600;
+  ec.speed = 0.05;
+  ec.signal_rate_hz = 3000;  // ~10 % of periods
+  ec.truth_file = (dir / "truth.jsonl").string();
+  PhysicsWaveformSource source(SimConfig{}, 5);
+  Emulator emulator(ec, map, source);
+  std::atomic<bool> stop{false};
+  std::thread receiver([&] { session.run(stop, ReceiveLimits{.seconds = 60, .idle_seconds = 0.3}); });
+  emulator.run(stop);
+  receiver.join();
+
+  REQUIRE(excess.size() == 600);
+  std::ifstream truth_in(ec.truth_file);
+  std::vector<double> signal_excess;
+  std::size_t lines = 0;
+  for (std::string line; std::getline(truth_in, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    const auto ts = j["timestamp"].get<std::uint64_t>();
+    REQUIRE(excess.contains(ts));
+    if (j["visible_energy_mev"].get<double>() > 3.0) signal_excess.push_back(excess[ts]);
+    excess.erase(ts);
+  }
+  CHECK(lines == emulator.stats().signal_periods);
+  CHECK(lines > 30);
+  std::vector<double> background_excess;
+  for (const auto& [ts, e] : excess) background_excess.push_back(e);
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  REQUIRE(signal_excess.size() > 10);
+  INFO("median peak above pedestal: signal " << median(signal_excess) << ", background " << median(background_excess));
+  CHECK(median(signal_excess) > 2 * median(background_excess));
+  CHECK_THROWS_AS(Emulator(ec, map, *std::make_unique<NoiseWaveformSource>(NoiseSourceConfig{})), ConfigError);
 }

@@ -74,8 +74,8 @@ int run_demo(const DemoOptions& o) {
     if (!look.taken && frame->complete()) look_at(*frame, look);
   });
   config.emulator.target = session.local_address();
-  daq::NoiseWaveformSource source(daq::NoiseSourceConfig{.seed = config.emulator.seed});
-  daq::Emulator emulator(config.emulator, map, source);
+  const auto source = make_waveform_source(config.source, "", config.emulator.seed);
+  daq::Emulator emulator(config.emulator, map, *source);
   spdlog::info("demo: {} face(s), {} streams, {} x real rate, {} s, loopback {}", config.emulator.faces,
                emulator.streams().size(), config.emulator.speed, config.emulator.seconds, session.local_address());
 

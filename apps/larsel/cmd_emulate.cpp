@@ -14,6 +14,7 @@ namespace {
 
 struct EmulateOptions {
   daq::EmulatorConfig config;
+  std::string source = "physics", sim_config, burst;
   std::string channel_map;
   std::string fault_log;
   bool json = false;
@@ -32,8 +33,9 @@ void write_fault_log(std::ofstream& out, const std::string& path, const daq::Emu
 
 int run_emulate(EmulateOptions& o) {
   const daq::ChannelMap map = load_channel_map(o.channel_map, o.config.faces);
-  daq::NoiseWaveformSource source(daq::NoiseSourceConfig{.seed = o.config.seed});
-  daq::Emulator emulator(o.config, map, source);
+  if (!o.burst.empty()) o.config.burst = parse_burst(o.burst);
+  const auto source = make_waveform_source(o.source, o.sim_config, o.config.seed);
+  daq::Emulator emulator(o.config, map, *source);
   std::ofstream fault_log;  // opened before sending, so a bad path fails before any datagram goes out
   if (!o.fault_log.empty()) {
     fault_log.open(o.fault_log);
@@ -56,7 +58,7 @@ int run_emulate(EmulateOptions& o) {
 }  // namespace
 
 void add_emulate_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("emulate", "Send emulated WIBEth streams (pedestal + noise) over UDP at the readout rate");
+  auto* cmd = app.add_subcommand("emulate", "Send emulated WIBEth streams (LArTPC physics simulation) over UDP at the readout rate");
   auto o = std::make_shared<EmulateOptions>();
   auto& c = o->config;
   cmd->add_option("--target", c.target, "Receiver address HOST:PORT")->capture_default_str();
@@ -72,6 +74,14 @@ void add_emulate_command(CLI::App& app, Action& action) {
   cmd->add_option("--corrupt", c.faults.corrupt, "Probability to damage a datagram (length or header)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", c.seed, "Seed for noise and fault injection")->capture_default_str();
   cmd->add_option("--pool-periods", c.pool_periods, "Preloaded frame periods, looped")->check(CLI::Range(2, 100000))->capture_default_str();
+  cmd->add_option("--source", o->source, "Waveforms: physics (LArTPC simulation) or noise (pedestal + Gaussian)")
+      ->check(CLI::IsMember({"physics", "noise"}))->capture_default_str();
+  cmd->add_option("--sim-config", o->sim_config, "Simulation YAML for the physics source (see `larsel simulate --print-config`)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--signal-rate", c.signal_rate_hz, "nu_e CC periods per second of data time, per face")->check(CLI::Range(0.0, 30000.0));
+  cmd->add_option("--burst", o->burst, "Bursts EVERY:LENGTH:RATE: every EVERY s (data time), for LENGTH s, RATE Hz of signal");
+  cmd->add_option("--signal-pool", c.signal_pool_periods, "Preloaded signal periods, used in turn")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--truth-file", c.truth_file, "Write the truth of every injected signal period (JSON lines, keyed by timestamp)");
   cmd->add_option("--channel-map", o->channel_map, "PD2HD 13-column channel map (default: built-in emulated detector)")->check(CLI::ExistingFile);
   cmd->add_option("--fault-log", o->fault_log, "Write every injected fault as JSON to this file");
   cmd->add_flag("--json", o->json, "Print the final statistics as JSON");

@@ -1,12 +1,44 @@
 #include "common.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
+
+#include "larsel/daq/errors.hpp"
+#include "larsel/daq/sim/physics_source.hpp"
 
 namespace larsel::app {
 
 daq::ChannelMap load_channel_map(const std::string& path, unsigned faces) {
   if (!path.empty()) return daq::ChannelMap::read_pd2hd(path);
   return daq::ChannelMap::emulated((faces + 1) / 2);
+}
+
+std::unique_ptr<daq::WaveformSource> make_waveform_source(const std::string& kind, const std::string& sim_config_path,
+                                                          std::uint64_t seed) {
+  if (kind == "noise") return std::make_unique<daq::NoiseWaveformSource>(daq::NoiseSourceConfig{.seed = seed});
+  if (kind != "physics") throw daq::ConfigError(fmt::format("waveform source '{}': expected physics or noise", kind));
+  daq::sim::SimConfig config;
+  if (!sim_config_path.empty()) {
+    std::ifstream in(sim_config_path);
+    if (!in) throw std::runtime_error(fmt::format("{}: cannot open simulation config", sim_config_path));
+    std::stringstream text;
+    text << in.rdbuf();
+    config = daq::sim::parse_sim_config(text.str(), sim_config_path);
+  }
+  return std::make_unique<daq::sim::PhysicsWaveformSource>(config, seed);
+}
+
+daq::BurstConfig parse_burst(const std::string& text) {
+  daq::BurstConfig burst;
+  char colon1 = 0, colon2 = 0;
+  std::istringstream in(text);
+  if (!(in >> burst.every_s >> colon1 >> burst.length_s >> colon2 >> burst.rate_hz) || colon1 != ':' || colon2 != ':' ||
+      !in.eof() || burst.every_s <= 0 || burst.length_s <= 0 || burst.length_s > burst.every_s || burst.rate_hz < 0) {
+    throw daq::ConfigError(fmt::format("--burst '{}': expected EVERY:LENGTH:RATE with 0 < LENGTH <= EVERY seconds, RATE Hz", text));
+  }
+  return burst;
 }
 
 nlohmann::ordered_json emulator_report(const daq::EmulatorStats& s, std::size_t streams) {
@@ -21,6 +53,7 @@ nlohmann::ordered_json emulator_report(const daq::EmulatorStats& s, std::size_t 
   j["first_timestamp"] = s.first_timestamp;
   j["send_errors"] = s.send_errors;
   j["rate_limiter_resets"] = s.rate_limiter_resets;
+  j["signal_periods"] = s.signal_periods;
   j["faults_injected"] = {{"dropped", s.dropped}, {"reordered", s.reordered}, {"duplicated", s.duplicated},
                           {"corrupted", s.corrupted}};
   return j;
@@ -50,6 +83,7 @@ void print_emulator_report(const nlohmann::ordered_json& r) {
              r["datagrams_sent"].get<std::uint64_t>(), r["bytes_sent"].get<double>() / 1e6, r["seconds"].get<double>(),
              r["frame_rate_per_stream_hz"].get<double>(), r["datagram_rate_hz"].get<double>());
   const auto& f = r["faults_injected"];
+  fmt::print("emulator: {} face-periods carried an injected nu_e CC interaction\n", r["signal_periods"].get<std::uint64_t>());
   fmt::print("emulator: faults injected: dropped {}, reordered {}, duplicated {}, corrupted {}; send errors {}\n",
              f["dropped"].get<std::uint64_t>(), f["reordered"].get<std::uint64_t>(), f["duplicated"].get<std::uint64_t>(),
              f["corrupted"].get<std::uint64_t>(), r["send_errors"].get<std::uint64_t>());

@@ -15,7 +15,9 @@ emulator:
   speed: 0.1            # fraction of the real 30,517.6 frames/s per stream
   max_rate: false       # true = no pacing at all
   seconds: 3            # how long to send
-  seed: 1               # noise and fault-injection seed
+  seed: 1               # simulation and fault-injection seed
+  source: physics       # physics (LArTPC simulation) or noise (pedestal + Gaussian)
+  signal_rate_hz: 100   # nu_e CC interactions per second of data time, per face
   pool_periods: 32      # preloaded frame periods, looped with fresh timestamps
   faults:               # per-datagram probabilities
     drop: 0
@@ -52,7 +54,9 @@ void read(const YAML::Node& node, const char* key, const std::string& where, T& 
 }
 
 void read_emulator(const YAML::Node& node, const std::string& where, daq::EmulatorConfig& e) {
-  check_keys(node, where, {"faces", "speed", "max_rate", "seconds", "seed", "pool_periods", "faults", "frames"});
+  check_keys(node, where, {"faces", "speed", "max_rate", "seconds", "seed", "pool_periods", "faults", "frames", "source",
+                           "signal_rate_hz"});
+  read(node, "signal_rate_hz", where, e.signal_rate_hz);
   read(node, "faces", where, e.faces);
   read(node, "speed", where, e.speed);
   read(node, "max_rate", where, e.max_rate);
@@ -97,6 +101,12 @@ DemoConfig parse_demo_config(const std::string& yaml_text, const std::string& so
   check_keys(root, source, {"emulator", "receiver"});
   DemoConfig config;
   read_emulator(root["emulator"], source + ": emulator", config.emulator);
+  if (root["emulator"] && root["emulator"]["source"]) {
+    config.source = root["emulator"]["source"].as<std::string>();
+    if (config.source != "physics" && config.source != "noise") {
+      throw std::runtime_error(fmt::format("{}: emulator.source: '{}' is not physics or noise", source, config.source));
+    }
+  }
   read_receiver(root["receiver"], source + ": receiver", config.receiver);
   return config;
 }

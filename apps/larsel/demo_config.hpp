@@ -10,6 +10,7 @@ namespace larsel::app {
 
 struct DemoConfig {
   daq::EmulatorConfig emulator;
+  std::string source = "physics";  // waveform source of the emulator
   daq::ReceiveConfig receiver;
 };
 

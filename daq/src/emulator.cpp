@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -74,6 +76,13 @@ void validate(const EmulatorConfig& c) {
   if (!c.max_rate && !(c.speed > 0 && c.speed <= 1000)) throw ConfigError(fmt::format("emulator: speed must be in (0, 1000], got {}", c.speed));
   if (c.pool_periods < 2) throw ConfigError("emulator: pool_periods must be at least 2 (reordering holds one period)");
   if (c.seconds < 0) throw ConfigError("emulator: seconds must not be negative");
+  if (c.signal_rate_hz < 0 || c.burst.rate_hz < 0 || c.burst.every_s < 0 || c.burst.length_s < 0) {
+    throw ConfigError("emulator: signal rates and burst times must not be negative");
+  }
+  if (c.signal_rate_hz * wibeth::kTicksPerFrame / wibeth::kClockHz > 1 || c.burst.rate_hz * wibeth::kTicksPerFrame / wibeth::kClockHz > 1) {
+    throw ConfigError("emulator: a signal rate above 30,517 Hz would need more than one signal per frame period");
+  }
+  if (c.signal_pool_periods == 0) throw ConfigError("emulator: signal_pool_periods must be at least 1");
   check_probability(c.faults.drop, "drop");
   check_probability(c.faults.reorder, "reorder");
   check_probability(c.faults.duplicate, "duplicate");
@@ -111,7 +120,7 @@ void encode_stream(const ChannelMap& map, StreamKey key, std::size_t stream_in_f
 }  // namespace
 
 Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, WaveformSource& source)
-    : config_(config), rng_(config.seed), impl_(std::make_unique<Impl>()) {
+    : config_(config), injection_rng_(config.seed ^ 0x5349474E414CULL), rng_(config.seed), impl_(std::make_unique<Impl>()) {
   validate(config_);
   const auto faces = map.faces();
   if (faces.size() < config_.faces) {
@@ -131,6 +140,28 @@ Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, Waveform
 
 Emulator::~Emulator() = default;
 
+namespace {
+
+bool injects_signal(const EmulatorConfig& c) { return c.signal_rate_hz > 0 || (c.burst.every_s > 0 && c.burst.rate_hz > 0); }
+
+/// Encode `entries` periods of every face into `pool` ([entry][face][stream][7200]).
+void encode_pool(const ChannelMap& map, const std::vector<FaceLayout>& layouts, unsigned entries, std::vector<std::byte>& pool,
+                 const std::function<void(std::size_t face_index, unsigned entry, FaceWaveforms&)>& generate) {
+  pool.resize(std::size_t{entries} * layouts.size() * kStreamsPerFace * kFrameBytes);
+  auto waves = std::make_unique<FaceWaveforms>();
+  std::byte* out = pool.data();
+  for (unsigned e = 0; e < entries; ++e) {
+    for (std::size_t f = 0; f < layouts.size(); ++f) {
+      generate(f, e, *waves);
+      for (std::size_t s = 0; s < layouts[f].streams.size(); ++s, out += kFrameBytes) {
+        encode_stream(map, layouts[f].streams[s].key, s, *waves, std::span<std::byte, kFrameBytes>(out, kFrameBytes));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void Emulator::preload(const ChannelMap& map, WaveformSource& source) {
   const auto faces = map.faces();
   std::vector<FaceLayout> layouts;
@@ -138,17 +169,55 @@ void Emulator::preload(const ChannelMap& map, WaveformSource& source) {
     layouts.push_back(map.face_layout(faces[f]));
     for (const auto& s : layouts.back().streams) streams_.push_back(s.key);
   }
-  pool_.resize(std::size_t{config_.pool_periods} * streams_.size() * kFrameBytes);
-  auto waves = std::make_unique<FaceWaveforms>();
-  std::byte* out = pool_.data();
-  for (unsigned p = 0; p < config_.pool_periods; ++p) {
-    for (const FaceLayout& layout : layouts) {
-      source.generate(layout.face, p, *waves);
-      for (std::size_t s = 0; s < layout.streams.size(); ++s, out += kFrameBytes) {
-        encode_stream(map, layout.streams[s].key, s, *waves, std::span<std::byte, kFrameBytes>(out, kFrameBytes));
-      }
+  encode_pool(map, layouts, config_.pool_periods, pool_,
+              [&](std::size_t f, unsigned p, FaceWaveforms& w) { source.generate(layouts[f].face, p, w); });
+  face_base_.resize(layouts.size());
+  face_signal_.assign(layouts.size(), -1);
+  if (!injects_signal(config_)) return;
+  if (!source.has_signal()) throw ConfigError("emulator: signal injection needs the physics waveform source");
+  signal_truth_.resize(std::size_t{config_.signal_pool_periods} * layouts.size());
+  encode_pool(map, layouts, config_.signal_pool_periods, signal_pool_, [&](std::size_t f, unsigned e, FaceWaveforms& w) {
+    source.generate_signal(layouts[f].face, e, w, signal_truth_[e * layouts.size() + f]);
+  });
+  if (!config_.truth_file.empty()) {
+    truth_out_ = std::make_unique<std::ofstream>(config_.truth_file);
+    if (!*truth_out_) throw std::runtime_error(fmt::format("{}: cannot open the truth file for writing", config_.truth_file));
+  }
+}
+
+double Emulator::signal_rate_at(std::uint64_t period) const noexcept {
+  const BurstConfig& b = config_.burst;
+  const double t = static_cast<double>(period) * wibeth::kTicksPerFrame / wibeth::kClockHz;  // data time, s
+  if (b.every_s > 0 && std::fmod(t, b.every_s) < b.length_s) return b.rate_hz;
+  return config_.signal_rate_hz;
+}
+
+/// Per face, the pool entry this period sends: background (looped) or, at the
+/// configured rate in data time, the next signal entry.
+void Emulator::choose_pool_entries(std::uint64_t period) {
+  const std::size_t entry_bytes = streams_.size() * kFrameBytes;  // one period of every face
+  const double probability = signal_pool_.empty() ? 0.0 : signal_rate_at(period) * wibeth::kTicksPerFrame / wibeth::kClockHz;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (std::size_t f = 0; f < face_base_.size(); ++f) {
+    face_signal_[f] = -1;
+    face_base_[f] = pool_.data() + (period % config_.pool_periods) * entry_bytes;
+    if (probability > 0 && uniform(injection_rng_) < probability) {
+      const std::uint64_t entry = next_signal_++ % config_.signal_pool_periods;
+      face_signal_[f] = static_cast<std::int64_t>(entry);
+      face_base_[f] = signal_pool_.data() + entry * entry_bytes;
     }
   }
+}
+
+void Emulator::write_truth(std::uint64_t period, std::uint64_t timestamp, std::uint32_t face, const sim::FrameTruth& t) {
+  ++stats_.signal_periods;
+  if (!truth_out_) return;
+  *truth_out_ << fmt::format(
+      "{{\"timestamp\":{},\"face\":{},\"period\":{},\"label\":\"signal\",\"nu_energy_mev\":{:.4f},"
+      "\"electron_energy_mev\":{:.4f},\"visible_energy_mev\":{:.4f},\"vertex_wire\":{:.2f},\"vertex_tick\":{:.2f},"
+      "\"vertex_drift_cm\":{:.2f}}}\n",
+      timestamp, face, period, t.nu_energy_mev, t.electron_energy_mev, t.visible_energy_mev, t.vertex_wire,
+      t.vertex_tick, t.vertex_drift_cm);
 }
 
 namespace {
@@ -188,7 +257,13 @@ std::optional<FaultKind> choose_fault(const FaultConfig& f, double u) {
 void Emulator::send_period(std::uint64_t period) {
   const std::uint64_t timestamp = stats_.first_timestamp + period * wibeth::kTicksPerFrame;
   const auto seq_id = static_cast<std::uint16_t>(period % wibeth::kSeqIdModulus);
-  std::byte* base = pool_.data() + (period % config_.pool_periods) * streams_.size() * kFrameBytes;
+  choose_pool_entries(period);
+  for (std::size_t f = 0; f < face_signal_.size(); ++f) {
+    if (face_signal_[f] >= 0) {
+      write_truth(period, timestamp, static_cast<std::uint32_t>(f),
+                  signal_truth_[static_cast<std::size_t>(face_signal_[f]) * face_signal_.size() + f]);
+    }
+  }
   const FaultConfig& f = config_.faults;
   const bool inject = f.drop + f.reorder + f.duplicate + f.corrupt > 0;
   const bool last_period = config_.periods != 0 && period + 1 == config_.periods;
@@ -196,7 +271,7 @@ void Emulator::send_period(std::uint64_t period) {
   Impl& io = *impl_;
   io.clear();
   for (std::uint32_t i = 0; i < streams_.size(); ++i) {
-    std::byte* datagram = base + std::size_t{i} * kFrameBytes;
+    std::byte* datagram = face_base_[i / kStreamsPerFace] + std::size_t{i} * kFrameBytes;
     wibeth::rewrite_time(std::span<std::byte, kFrameBytes>(datagram, kFrameBytes), timestamp, seq_id);
     if (io.held[i] != nullptr) {  // the partner of a reorder goes first, untouched
       io.add(datagram, kFrameBytes, i);
@@ -291,6 +366,7 @@ void Emulator::run(const std::atomic<bool>& stop) {
   stats_.periods_sent = period;
   stats_.rate_limiter_resets = limiter ? limiter->resets() : 0;
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (truth_out_) truth_out_->flush();
 }
 
 }  // namespace larsel::daq

@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "larsel/daq/errors.hpp"
 #include "larsel/daq/wibeth.hpp"
 
 namespace larsel::daq {
+
+void WaveformSource::generate_signal(std::uint32_t, std::uint64_t, FaceWaveforms&, sim::FrameTruth&) {
+  throw ConfigError("this waveform source has no signal model: use the physics source to inject signal");
+}
 
 NoiseWaveformSource::NoiseWaveformSource(const NoiseSourceConfig& config) : config_(config), rng_(config.seed) {}
 

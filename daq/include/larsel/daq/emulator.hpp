@@ -4,6 +4,7 @@
 // with optional fault injection (drop, reorder, duplicate, corrupt) whose
 // every injection is logged so tests can predict the receiver's counters.
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <cstdint>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "larsel/daq/channel_map.hpp"
+#include "larsel/daq/sim/truth.hpp"
 #include "larsel/daq/waveform_source.hpp"
 
 namespace larsel::daq {
@@ -33,6 +35,14 @@ struct InjectedFault {
   FaultKind kind;
 };
 
+/// Signal injection in bursts: every `every_s` seconds of data time, for
+/// `length_s`, signal periods come at `rate_hz` instead of the steady rate.
+struct BurstConfig {
+  double every_s = 0;
+  double length_s = 0;
+  double rate_hz = 0;
+};
+
 struct EmulatorConfig {
   std::string target = "127.0.0.1:50000";
   unsigned faces = 1;
@@ -45,6 +55,10 @@ struct EmulatorConfig {
   std::uint64_t seed = 1;
   std::optional<std::uint64_t> first_timestamp;  // default: wall clock in 62.5 MHz ticks
   std::size_t socket_buffer_bytes = 16u << 20;
+  double signal_rate_hz = 0;          // signal periods per second of data time, per face (physics source)
+  BurstConfig burst;
+  unsigned signal_pool_periods = 16;  // preloaded signal periods, used in turn
+  std::string truth_file;             // JSON lines: one per injected signal period, keyed by timestamp
 };
 
 struct EmulatorStats {
@@ -55,6 +69,7 @@ struct EmulatorStats {
   std::uint64_t dropped = 0, reordered = 0, duplicated = 0, corrupted = 0;
   std::uint64_t first_timestamp = 0;
   std::uint64_t rate_limiter_resets = 0;
+  std::uint64_t signal_periods = 0;  // face-periods sent with a signal interaction
   double seconds = 0;
 };
 
@@ -80,11 +95,21 @@ class Emulator {
   struct Impl;
   void preload(const ChannelMap& map, WaveformSource& source);
   void send_period(std::uint64_t period);
+  void choose_pool_entries(std::uint64_t period);
+  [[nodiscard]] double signal_rate_at(std::uint64_t period) const noexcept;
+  void write_truth(std::uint64_t period, std::uint64_t timestamp, std::uint32_t face, const sim::FrameTruth& truth);
   void flush_batch(std::uint64_t period);
   void log_fault(const InjectedFault& fault);
   EmulatorConfig config_;
   std::vector<StreamKey> streams_;            // faces x 20, face-major
   std::vector<std::byte> pool_;               // pool_periods x streams x 7200
+  std::vector<std::byte> signal_pool_;        // signal_pool_periods x streams x 7200
+  std::vector<sim::FrameTruth> signal_truth_; // signal_pool_periods x faces
+  std::vector<std::byte*> face_base_;         // per face: the entry sent this period (no allocation per period)
+  std::vector<std::int64_t> face_signal_;     // per face: signal entry sent this period, or -1
+  std::uint64_t next_signal_ = 0;
+  std::mt19937_64 injection_rng_;
+  std::unique_ptr<std::ofstream> truth_out_;
   std::vector<InjectedFault> fault_log_;
   bool fault_log_complete_ = true;
   EmulatorStats stats_;

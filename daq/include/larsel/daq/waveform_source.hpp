@@ -21,11 +21,20 @@ struct FaceWaveforms {
   std::array<std::uint16_t, kStreamsPerFace * kInductionPerStream * Frame::kTicks> induction{};
 };
 
+namespace sim {
+struct FrameTruth;
+}
+
 class WaveformSource {
  public:
   virtual ~WaveformSource() = default;
-  /// Fill the waveforms of `face` for frame period `period` (0, 1, ...).
+  /// Fill the background waveforms of `face` for frame period `period` (0, 1, ...).
   virtual void generate(std::uint32_t face, std::uint64_t period, FaceWaveforms& out) = 0;
+  /// Whether generate_signal() is available (the physics source).
+  [[nodiscard]] virtual bool has_signal() const noexcept { return false; }
+  /// Waveforms of `face` holding the `index`-th signal interaction, with its truth.
+  /// The default throws ConfigError: this source has no signal model.
+  virtual void generate_signal(std::uint32_t face, std::uint64_t index, FaceWaveforms& out, sim::FrameTruth& truth);
 };
 
 /// Per-channel pedestals and white Gaussian noise; the stand-in until the

@@ -1,0 +1,32 @@
+#pragma once
+// The emulator's default waveform source: the physics simulation. Background
+// periods hold noise and radiologicals; signal periods add a nu_e CC
+// interaction whose vertex charge arrives in the period. Induction channels
+// carry pedestal and shaped noise only.
+#include <memory>
+#include <vector>
+
+#include "larsel/daq/sim/frame_simulator.hpp"
+#include "larsel/daq/waveform_source.hpp"
+
+namespace larsel::daq::sim {
+
+class PhysicsWaveformSource final : public WaveformSource {
+ public:
+  PhysicsWaveformSource(const SimConfig& config, std::uint64_t seed);
+  void generate(std::uint32_t face, std::uint64_t period, FaceWaveforms& out) override;
+  [[nodiscard]] bool has_signal() const noexcept override { return true; }
+  void generate_signal(std::uint32_t face, std::uint64_t index, FaceWaveforms& out, FrameTruth& truth) override;
+
+ private:
+  FrameSimulator& simulator(std::uint32_t face);
+  void fill(std::uint32_t face, std::uint64_t index, FrameLabel label, FaceWaveforms& out, FrameTruth& truth);
+  void fill_induction(Rng& rng, FaceWaveforms& out) const;
+  SimConfig config_;
+  std::uint64_t seed_;
+  std::shared_ptr<const NoiseBank> bank_;
+  std::vector<std::unique_ptr<FrameSimulator>> simulators_;  // per face, made on first use
+  std::vector<float> induction_pedestal_;                    // 20 streams x 40 channels
+};
+
+}  // namespace larsel::daq::sim
