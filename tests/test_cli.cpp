@@ -111,7 +111,7 @@ TEST_CASE("emulate and receive as separate processes over loopback, with faults 
   larsel::test::TempDir dir;
   const std::string address = "127.0.0.1:" + std::to_string(free_udp_port());
   larsel::test::ProcessResult received;
-  std::thread receiver([&] { received = run_larsel("receive --listen " + address + " --seconds 30 --idle-seconds 1 --json"); });
+  std::thread receiver([&] { received = run_larsel("receive --listen " + address + " --seconds 30 --idle-seconds 1 --timeout-us 2000000 --json"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto sent = run_larsel("emulate --target " + address + " --speed 0.1 --frames 3000 --duplicate 0.01 --corrupt 0.01 "
                                "--json --fault-log '" + (dir / "faults.json").string() + "'");

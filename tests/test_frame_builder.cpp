@@ -120,13 +120,22 @@ TEST_CASE("a missing stream: the image leaves after the timeout, flagged and zer
   Harness h(ChannelMap::emulated(1), 0, config);
   FaceEncoder encoder(h.map, 0);
   const auto period = encoder.encode(kT0, 0, [](unsigned, unsigned) { return std::uint16_t{77}; });
+  const auto next = encoder.encode(kT0 + 2048, 1, [](unsigned, unsigned) { return std::uint16_t{77}; });
   const auto t0 = FrameBuilder::Clock::now();
   for (std::size_t s = 0; s < encoder.streams(); ++s) {
     if (s != 7) feed(h, datagram(period, s), t0);
   }
-  h.builder.poll_timeouts(t0 + std::chrono::microseconds(400));
-  CHECK(h.frames.empty());
-  h.builder.poll_timeouts(t0 + std::chrono::microseconds(600));
+  SECTION("the face moved on: given up after the timeout") {
+    feed(h, datagram(next, 0), t0 + std::chrono::microseconds(100));
+    h.builder.poll_timeouts(t0 + std::chrono::microseconds(400));
+    CHECK(h.frames.empty());
+    h.builder.poll_timeouts(t0 + std::chrono::microseconds(600));
+  }
+  SECTION("the whole face went quiet (a stalled sender): ten times longer") {
+    h.builder.poll_timeouts(t0 + std::chrono::microseconds(4900));
+    CHECK(h.frames.empty());
+    h.builder.poll_timeouts(t0 + std::chrono::microseconds(5100));
+  }
   REQUIRE(h.frames.size() == 1);
   const Frame& f = *h.frames[0];
   CHECK(f.missing_streams() == 1u << 7);
@@ -137,11 +146,10 @@ TEST_CASE("a missing stream: the image leaves after the timeout, flagged and zer
   CHECK(f.adc[168 * 64] == 0);
   CHECK(f.adc[191 * 64 + 63] == 0);
   CHECK(f.adc[192 * 64] == 77);
-  SECTION("the missing datagram arriving afterwards is late") {
-    feed(h, datagram(period, 7), t0 + std::chrono::milliseconds(1));
-    CHECK(h.counters.late.get() == 1);
-    CHECK(h.frames.size() == 1);
-  }
+  // The missing datagram arriving afterwards is late.
+  feed(h, datagram(period, 7), t0 + std::chrono::milliseconds(6));
+  CHECK(h.counters.late.get() == 1);
+  CHECK(h.frames.size() == 1);
 }
 
 TEST_CASE("each kind of bad datagram has its own counter", "[frame_builder]") {

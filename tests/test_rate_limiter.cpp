@@ -12,28 +12,33 @@
 using namespace larsel::daq;
 using Clock = std::chrono::steady_clock;
 
-TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 2 %", "[rate_limiter]") {
+TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 1 %", "[rate_limiter]") {
   RateLimiter limiter(wibeth::kFrameRateHz);  // 30,517.6 Hz: a 32.768 us period
   CHECK(limiter.period() == std::chrono::nanoseconds(32768));
   const int calls = 30518;
   const auto start = Clock::now();
   for (int i = 0; i < calls; ++i) limiter.limit();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const double rate = calls / seconds;
-  INFO("rate " << rate << " Hz over " << seconds << " s, resets " << limiter.resets());
-  // 2 % = 20 ms over the second: the budget for scheduler stalls on a shared machine
-  // (a stall beyond 10 ms resets the deadline by design, and that time is lost).
-  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.02));
+  // A stall of the machine beyond 10 ms resets the deadline by design (no
+  // catch-up burst); the limiter must keep the rate over the time it controlled.
+  const double controlled = seconds - std::chrono::duration<double>(limiter.lost()).count();
+  const double rate = calls / controlled;
+  INFO("rate " << rate << " Hz over " << controlled << " of " << seconds << " s, resets " << limiter.resets());
+  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.01));
+  CHECK(controlled > 0.5);  // most of the second was paced, or the machine is too loaded to tell
 }
 
 TEST_CASE("a slow rate sleeps rather than bursting, and a late caller does not catch up", "[rate_limiter]") {
   RateLimiter limiter(100.0);
   const auto start = Clock::now();
   for (int i = 0; i < 20; ++i) limiter.limit();
-  CHECK(std::chrono::duration<double>(Clock::now() - start).count() == Approx(0.2).epsilon(0.05));
+  const double paced = std::chrono::duration<double>(Clock::now() - start).count() - std::chrono::duration<double>(limiter.lost()).count();
+  CHECK(paced == Approx(0.2).epsilon(0.05));
+  const auto resets_before = limiter.resets();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // more than the 10 ms overshoot allowance
   limiter.limit();
-  CHECK(limiter.resets() == 1);
+  CHECK(limiter.resets() == resets_before + 1);
+  CHECK(limiter.lost() >= std::chrono::milliseconds(40));
   CHECK_THROWS_AS(RateLimiter(0.0), ConfigError);
   CHECK_THROWS_AS(RateLimiter(-5.0), ConfigError);
 }
@@ -49,9 +54,11 @@ TEST_CASE("emulator at --speed 0.01 sends 305 frames/s per stream over 1 s", "[r
   std::atomic<bool> stop{false};
   emulator.run(stop);
   const auto& s = emulator.stats();
-  const double rate = static_cast<double>(s.periods_sent) / s.seconds;
-  INFO("periods " << s.periods_sent << " in " << s.seconds << " s, limiter resets " << s.rate_limiter_resets
-                   << ", send errors " << s.send_errors);
-  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.02));
+  const double controlled = s.seconds - s.rate_limiter_lost_seconds;
+  const double rate = static_cast<double>(s.periods_sent) / controlled;
+  INFO("periods " << s.periods_sent << " in " << controlled << " of " << s.seconds << " s, limiter resets "
+                   << s.rate_limiter_resets << ", send errors " << s.send_errors);
+  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.01));
+  CHECK(controlled > 0.5);
   CHECK(s.datagrams_sent == s.periods_sent * 20);
 }

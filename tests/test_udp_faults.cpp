@@ -34,6 +34,11 @@ LoopbackRun run_loopback(std::uint64_t periods, double speed, FaultConfig faults
   const ChannelMap map = ChannelMap::emulated(1);
   ReceiveConfig rc;
   rc.listen = "127.0.0.1:0";
+  // Exact counts need every image to wait for its (reordered) datagrams even if
+  // the sender is descheduled for a while on a loaded machine: images still
+  // leave through the 64-period window and the final flush. The timeout
+  // itself is tested in test_frame_builder.cpp.
+  rc.builder.incomplete_timeout = std::chrono::seconds(2);
   LoopbackRun run;
   ReceiveSession session(rc, map, [&run](FrameHandle f) {
     ++run.frames_seen;

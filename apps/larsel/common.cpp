@@ -53,6 +53,7 @@ nlohmann::ordered_json emulator_report(const daq::EmulatorStats& s, std::size_t 
   j["first_timestamp"] = s.first_timestamp;
   j["send_errors"] = s.send_errors;
   j["rate_limiter_resets"] = s.rate_limiter_resets;
+  j["rate_limiter_lost_seconds"] = s.rate_limiter_lost_seconds;
   j["signal_periods"] = s.signal_periods;
   j["faults_injected"] = {{"dropped", s.dropped}, {"reordered", s.reordered}, {"duplicated", s.duplicated},
                           {"corrupted", s.corrupted}};

@@ -365,6 +365,7 @@ void Emulator::run(const std::atomic<bool>& stop) {
   flush_batch(period);
   stats_.periods_sent = period;
   stats_.rate_limiter_resets = limiter ? limiter->resets() : 0;
+  stats_.rate_limiter_lost_seconds = limiter ? std::chrono::duration<double>(limiter->lost()).count() : 0.0;
   stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (truth_out_) truth_out_->flush();
 }

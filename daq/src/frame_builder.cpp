@@ -274,7 +274,12 @@ void FrameBuilder::poll_timeouts(Clock::time_point now) {
       // The oldest pending image decides; empty periods before it are skipped with it.
       std::uint64_t ts = face.next_timestamp;
       while (!slot(face, ts).frame) ts += kTicksPerFrame;
-      if (now - slot(face, ts).first_arrival < config_.incomplete_timeout) break;
+      // A stream is given up on once later periods have arrived from the others
+      // (it is dead or lossy); if the whole face went quiet (a stalled or
+      // stopped sender) the image waits longer, so a stall is not called a loss.
+      const auto age = now - slot(face, ts).first_arrival;
+      const bool face_moved_on = face.newest_timestamp > ts;
+      if (age < (face_moved_on ? config_.incomplete_timeout : kSilentTimeoutFactor * config_.incomplete_timeout)) break;
       while (face.next_timestamp <= ts) step(face);
     }
     emit_ready(face);

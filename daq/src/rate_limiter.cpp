@@ -25,6 +25,7 @@ void RateLimiter::limit() noexcept {
   auto now = Clock::now();
   if (now > deadline_ + kMaxOvershoot) {
     ++resets_;
+    lost_ += std::chrono::duration_cast<std::chrono::nanoseconds>(now - deadline_);
     deadline_ = now + period_;
     return;
   }

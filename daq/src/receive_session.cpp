@@ -1,5 +1,7 @@
 #include "larsel/daq/receive_session.hpp"
 
+#include <algorithm>
+
 #include "larsel/daq/errors.hpp"
 
 namespace larsel::daq {
@@ -7,7 +9,8 @@ namespace larsel::daq {
 ReceiveSession::ReceiveSession(const ReceiveConfig& config, const ChannelMap& map, FrameBuilder::Sink on_frame)
     : pool_(config.pool_frames * std::max<std::size_t>(config.faces.size(), 1)),
       receiver_(config.listen, config.socket_buffer_bytes, config.batch),
-      builder_(map, config.faces, pool_, counters_, std::move(on_frame), config.builder) {
+      builder_(map, config.faces, pool_, counters_, std::move(on_frame), config.builder),
+      batch_(std::max<std::size_t>(config.batch, 1)) {
   if (config.pool_frames <= config.builder.window_frames) {
     throw ConfigError("receiver: pool_frames per face must exceed the builder's window_frames");
   }
@@ -29,7 +32,9 @@ void ReceiveSession::run(const std::atomic<bool>& stop, const ReceiveLimits& lim
       have_data = true;
       last_data = now;
     }
-    builder_.poll_timeouts(now);
+    // Timeouts only once the socket is drained: after a stall of this thread
+    // the missing datagrams may still be queued behind a full batch.
+    if (n < batch_) builder_.poll_timeouts(now);
     if (limits.frames != 0 && frames_emitted() >= limits.frames) break;
     if (limits.seconds > 0 && elapsed(start, now) >= limits.seconds) break;
     if (limits.idle_seconds > 0 && have_data && elapsed(last_data, now) >= limits.idle_seconds) break;

@@ -69,6 +69,7 @@ struct EmulatorStats {
   std::uint64_t dropped = 0, reordered = 0, duplicated = 0, corrupted = 0;
   std::uint64_t first_timestamp = 0;
   std::uint64_t rate_limiter_resets = 0;
+  double rate_limiter_lost_seconds = 0;  // stalls beyond 10 ms, not caught up by design
   std::uint64_t signal_periods = 0;  // face-periods sent with a signal interaction
   double seconds = 0;
 };

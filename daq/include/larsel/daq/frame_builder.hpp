@@ -23,7 +23,9 @@ namespace larsel::daq {
 inline constexpr unsigned kMaxWindowFrames = 64;
 
 struct FrameBuilderConfig {
-  /// An image still missing streams this long after its first datagram is emitted incomplete.
+  /// An image still missing streams this long after its first datagram is
+  /// emitted incomplete, once later periods have arrived (else after
+  /// kSilentTimeoutFactor times as long: the whole face went quiet).
   std::chrono::microseconds incomplete_timeout{10'000};
   /// Image periods a face may hold open at once (2-64; 64 = 2.1 ms at the real rate).
   unsigned window_frames = kMaxWindowFrames;
@@ -46,6 +48,8 @@ class FrameBuilder {
   /// Datagrams off the current timeline that agree with each other, in a
   /// row, before the face moves to their timeline.
   static constexpr unsigned kResyncConfirmations = 3;
+  /// Timeout multiplier for an image of a face that has sent nothing newer.
+  static constexpr int kSilentTimeoutFactor = 10;
 
   /// One datagram; `length_on_wire` is its true length (the buffer may hold less).
   void on_datagram(std::span<const std::byte> datagram, std::size_t length_on_wire, Clock::time_point arrival);

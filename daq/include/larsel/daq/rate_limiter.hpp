@@ -24,11 +24,15 @@ class RateLimiter {
   [[nodiscard]] std::chrono::nanoseconds period() const noexcept { return period_; }
   /// How often the caller was so late that the deadline was reset.
   [[nodiscard]] std::uint64_t resets() const noexcept { return resets_; }
+  /// Time given up by those resets (stalls of the caller or the machine): the
+  /// limiter kept its rate over the rest.
+  [[nodiscard]] std::chrono::nanoseconds lost() const noexcept { return lost_; }
 
  private:
   std::chrono::nanoseconds period_;
   Clock::time_point deadline_;
   std::uint64_t resets_ = 0;
+  std::chrono::nanoseconds lost_{0};
 };
 
 }  // namespace larsel::daq

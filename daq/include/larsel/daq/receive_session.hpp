@@ -52,6 +52,7 @@ class ReceiveSession {
   FramePool pool_;
   UdpReceiver receiver_;
   FrameBuilder builder_;
+  std::size_t batch_;
   double active_seconds_ = 0;
 };
 
