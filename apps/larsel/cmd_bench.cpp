@@ -44,6 +44,8 @@ void add_bench_command(CLI::App& app, Action& action) {
   simulate->add_option("--signal-frames", so->signal_frames, "Signal frames per repeat")->capture_default_str();
   simulate->add_option("--repeats", so->repeats, "Repeats; medians are quoted")->check(CLI::Range(1, 1000))->capture_default_str();
   simulate->add_option("--out", *sim_out, "Also write the JSON to this file");
+  simulate->add_option("--fixture", so->fixture_dir, "ProtoDUNE-HD fixture folder: add its collection noise figures for comparison")
+      ->check(CLI::ExistingDirectory);
   simulate->callback([&action, so, sim_out] { action = [so, sim_out] { emit_json(bench::run_simulate_bench(*so), *sim_out); return 0; }; });
 }
 

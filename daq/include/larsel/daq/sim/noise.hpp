@@ -21,6 +21,8 @@ class NoiseBank {
   [[nodiscard]] const float* at(std::size_t offset) const noexcept { return samples_.data() + offset; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   static constexpr std::size_t kTail = 64;  // readable past size() (wrapped copy)
+  static constexpr double kHighPassHz = 60e3;     // AC coupling corner [I, fitted to the PDHD fixture]
+  static constexpr double kWhiteFraction = 0.12;  // variance share of post-shaper white noise [I, fitted]
 
  private:
   std::size_t size_;
