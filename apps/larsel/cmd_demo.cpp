@@ -48,11 +48,7 @@ void look_at(const daq::Frame& frame, ImageLook& look) {
 
 DemoConfig load_config(const DemoOptions& o) {
   if (o.config_path.empty()) return parse_demo_config(std::string(default_demo_config_yaml()), "embedded demo config");
-  std::ifstream in(o.config_path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open config file", o.config_path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_demo_config(text.str(), o.config_path);
+  return parse_demo_config(read_text_file(o.config_path, "config file"), o.config_path);
 }
 
 int run_demo(const DemoOptions& o) {

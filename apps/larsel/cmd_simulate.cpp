@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
 
@@ -22,11 +23,7 @@ struct SimulateOptions {
 
 daq::sim::SimConfig load_sim_config(const std::string& path) {
   if (path.empty()) return {};
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open config file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return daq::sim::parse_sim_config(text.str(), path);
+  return daq::sim::parse_sim_config(read_text_file(path, "simulation config"), path);
 }
 
 int run_simulate(const SimulateOptions& o) {

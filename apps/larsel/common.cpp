@@ -15,18 +15,20 @@ daq::ChannelMap load_channel_map(const std::string& path, unsigned faces) {
   return daq::ChannelMap::emulated((faces + 1) / 2);
 }
 
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open {}", path, what));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::unique_ptr<daq::WaveformSource> make_waveform_source(const std::string& kind, const std::string& sim_config_path,
                                                           std::uint64_t seed) {
   if (kind == "noise") return std::make_unique<daq::NoiseWaveformSource>(daq::NoiseSourceConfig{.seed = seed});
   if (kind != "physics") throw daq::ConfigError(fmt::format("waveform source '{}': expected physics or noise", kind));
   daq::sim::SimConfig config;
-  if (!sim_config_path.empty()) {
-    std::ifstream in(sim_config_path);
-    if (!in) throw std::runtime_error(fmt::format("{}: cannot open simulation config", sim_config_path));
-    std::stringstream text;
-    text << in.rdbuf();
-    config = daq::sim::parse_sim_config(text.str(), sim_config_path);
-  }
+  if (!sim_config_path.empty()) config = daq::sim::parse_sim_config(read_text_file(sim_config_path, "simulation config"), sim_config_path);
   return std::make_unique<daq::sim::PhysicsWaveformSource>(config, seed);
 }
 

@@ -11,6 +11,9 @@
 
 namespace larsel::app {
 
+/// The whole text file at `path` (configuration files); throws naming it.
+std::string read_text_file(const std::string& path, const char* what);
+
 /// The PD2HD map at `path`, or the built-in emulated map covering `faces` faces.
 daq::ChannelMap load_channel_map(const std::string& path, unsigned faces);
 

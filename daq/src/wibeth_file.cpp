@@ -8,7 +8,12 @@
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
+#include "hdf5_attributes.hpp"
+
 namespace larsel::daq {
+
+using detail::write_string_attribute;
+using detail::write_u64_attribute;
 
 std::vector<std::byte> read_binary_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -79,15 +84,6 @@ std::vector<T> per_frame(const DecodedFrames& d, F field) {
   out.reserve(d.headers.size());
   for (const auto& h : d.headers) out.push_back(static_cast<T>(field(h)));
   return out;
-}
-
-void write_string_attribute(H5::H5Object& object, const char* name, const std::string& value) {
-  H5::StrType type(H5::PredType::C_S1, std::max<std::size_t>(value.size(), 1));
-  object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR)).write(type, value.c_str());
-}
-
-void write_u64_attribute(H5::H5Object& object, const char* name, std::uint64_t value) {
-  object.createAttribute(name, H5::PredType::NATIVE_UINT64, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_UINT64, &value);
 }
 
 }  // namespace

@@ -7,8 +7,13 @@
 #include <zlib.h>
 #include <fmt/format.h>
 
+#include "../hdf5_attributes.hpp"
+
 namespace larsel::daq::sim {
 namespace {
+
+using detail::read_string_attribute;
+using detail::write_string_attribute;
 
 constexpr const char* kLayout =
     "frames[frame][wire][tick]: 14-bit ADC counts of the 480 collection wires of one APA face (rows) over "
@@ -87,19 +92,6 @@ std::vector<T> read_column(const H5::Group& group, const char* name, std::size_t
   std::vector<T> out(n);
   if (n > 0) ds.read(out.data(), h5_type<T>());
   return out;
-}
-
-void write_string_attribute(H5::H5Object& object, const char* name, const std::string& value) {
-  H5::StrType type(H5::PredType::C_S1, std::max<std::size_t>(value.size(), 1));
-  object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR)).write(type, value.c_str());
-}
-
-std::string read_string_attribute(const H5::H5Object& object, const char* name) {
-  if (!object.attrExists(name)) return {};
-  H5::Attribute attr = object.openAttribute(name);
-  std::string value;
-  attr.read(attr.getStrType(), value);
-  return value;
 }
 
 }  // namespace
@@ -184,7 +176,7 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const std::strin
     write_string_attribute(impl_->file, "config", config_yaml);
     write_string_attribute(impl_->file, "layout", kLayout);
     write_string_attribute(impl_->file, "software", "larsel");
-    impl_->file.createAttribute("seed", H5::PredType::NATIVE_UINT64, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_UINT64, &seed);
+    detail::write_u64_attribute(impl_->file, "seed", seed);
     const std::uint32_t version = kDatasetFormatVersion;
     impl_->file.createAttribute("format_version", H5::PredType::NATIVE_UINT32, H5::DataSpace(H5S_SCALAR))
         .write(H5::PredType::NATIVE_UINT32, &version);
