@@ -40,7 +40,8 @@ struct Emulator::Impl {
   std::vector<mmsghdr> messages;
   std::vector<iovec> iovecs;
   std::vector<std::uint32_t> message_stream;    // stream index of each queued datagram
-  std::vector<const std::byte*> held;           // per stream: datagram delayed by a reorder
+  std::vector<const std::byte*> held;           // per stream: datagram delayed by a reorder (in held_copy)
+  std::vector<std::byte> held_copy;             // per stream: its bytes, since the pool entry may be resent meanwhile
   std::vector<std::byte> corrupt_scratch;       // per stream: one damaged copy (+8 bytes for oversize)
   static constexpr std::size_t kScratchBytes = kFrameBytes + 8;
 
@@ -132,6 +133,7 @@ Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, Waveform
   const int size = static_cast<int>(config_.socket_buffer_bytes);
   ::setsockopt(impl_->socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   impl_->held.assign(streams_.size(), nullptr);
+  impl_->held_copy.resize(streams_.size() * kFrameBytes);
   impl_->corrupt_scratch.resize(streams_.size() * Impl::kScratchBytes);
   impl_->messages.reserve(3 * streams_.size());
   impl_->message_stream.reserve(3 * streams_.size());
@@ -172,6 +174,7 @@ void Emulator::preload(const ChannelMap& map, WaveformSource& source) {
   encode_pool(map, layouts, config_.pool_periods, pool_,
               [&](std::size_t f, unsigned p, FaceWaveforms& w) { source.generate(layouts[f].face, p, w); });
   face_base_.resize(layouts.size());
+  for (const FaceLayout& layout : layouts) face_ids_.push_back(layout.face);
   face_signal_.assign(layouts.size(), -1);
   if (!injects_signal(config_)) return;
   if (!source.has_signal()) throw ConfigError("emulator: signal injection needs the physics waveform source");
@@ -209,15 +212,17 @@ void Emulator::choose_pool_entries(std::uint64_t period) {
   }
 }
 
-void Emulator::write_truth(std::uint64_t period, std::uint64_t timestamp, std::uint32_t face, const sim::FrameTruth& t) {
+void Emulator::write_truth(std::uint64_t period, std::uint64_t timestamp, std::size_t face, const sim::FrameTruth& t) {
   ++stats_.signal_periods;
   if (!truth_out_) return;
-  *truth_out_ << fmt::format(
+  truth_line_.clear();  // reused: no allocation per signal period
+  fmt::format_to(std::back_inserter(truth_line_),
       "{{\"timestamp\":{},\"face\":{},\"period\":{},\"label\":\"signal\",\"nu_energy_mev\":{:.4f},"
       "\"electron_energy_mev\":{:.4f},\"visible_energy_mev\":{:.4f},\"vertex_wire\":{:.2f},\"vertex_tick\":{:.2f},"
       "\"vertex_drift_cm\":{:.2f}}}\n",
-      timestamp, face, period, t.nu_energy_mev, t.electron_energy_mev, t.visible_energy_mev, t.vertex_wire,
+      timestamp, face_ids_[face], period, t.nu_energy_mev, t.electron_energy_mev, t.visible_energy_mev, t.vertex_wire,
       t.vertex_tick, t.vertex_drift_cm);
+  truth_out_->write(truth_line_.data(), static_cast<std::streamsize>(truth_line_.size()));
 }
 
 namespace {
@@ -260,7 +265,7 @@ void Emulator::send_period(std::uint64_t period) {
   choose_pool_entries(period);
   for (std::size_t f = 0; f < face_signal_.size(); ++f) {
     if (face_signal_[f] >= 0) {
-      write_truth(period, timestamp, static_cast<std::uint32_t>(f),
+      write_truth(period, timestamp, f,
                   signal_truth_[static_cast<std::size_t>(face_signal_[f]) * face_signal_.size() + f]);
     }
   }
@@ -290,7 +295,9 @@ void Emulator::send_period(std::uint64_t period) {
       io.add(datagram, kFrameBytes, i);
     } else if (fault == FaultKind::reorder) {
       ++stats_.reordered;
-      io.held[i] = datagram;
+      std::byte* copy = io.held_copy.data() + std::size_t{i} * kFrameBytes;
+      std::memcpy(copy, datagram, kFrameBytes);  // a signal entry may be drawn again next period
+      io.held[i] = copy;
     } else if (fault == FaultKind::corrupt) {
       ++stats_.corrupted;
       std::byte* scratch = io.corrupt_scratch.data() + std::size_t{i} * Impl::kScratchBytes;

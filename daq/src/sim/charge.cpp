@@ -35,6 +35,16 @@ void SignalBuffer::take_frame(std::span<float, Frame::kPixels> out) {
   origin_ += static_cast<std::int64_t>(Frame::kTicks);
 }
 
+void SignalBuffer::reset() noexcept {
+  for (const std::uint16_t wire : touched_) {
+    std::fill_n(data_.begin() + static_cast<std::ptrdiff_t>(std::size_t{wire} * ticks_), ticks_, 0.0f);
+    touched_flag_[wire] = 0;
+  }
+  touched_.clear();
+  origin_ = 0;
+  ring_start_ = 0;
+}
+
 ChargeProjector::ChargeProjector(const DetectorConfig& config) : config_(config) {
   for (std::size_t p = 0; p <= kPhases; ++p) {
     for (std::size_t k = 0; k < kResponseTicks; ++k) {

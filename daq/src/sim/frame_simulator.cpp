@@ -45,6 +45,7 @@ void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<s
   truth.label = label;
   deposits_.clear();
   decays_.clear();
+  buffer_.reset();  // frame-relative ticks: the result must not depend on earlier frames of this simulator
   add_backgrounds(rng, truth);
   if (label == FrameLabel::signal) add_signal(rng, truth);
   buffer_.take_frame(std::span<float, Frame::kPixels>(shaped_.data(), Frame::kPixels));
@@ -81,12 +82,12 @@ void FrameSimulator::add_signal(Rng& rng, FrameTruth& truth) {
   for (const Deposit& d : event.deposits) {
     projector_.project(d, creation, rng, buffer_);
     if (!in_face(d.position)) continue;
-    const double tick = creation + d.position.x / physics::kDriftPerTickCm - static_cast<double>(buffer_.origin());
-    if (tick < 0 || tick >= Frame::kTicks) continue;
+    // In the frame = its shaped pulse peaks (2.2 us after the charge arrives) within the 64 ticks.
+    const double peak = creation + d.position.x / physics::kDriftPerTickCm + kPeakDelayTicks;
+    if (peak < 0 || peak >= Frame::kTicks) continue;
     visible += d.energy_mev;
-    // The extent marks where the pulse shows in the image: at its peak, 2.2 us after arrival.
     const auto w = static_cast<std::int16_t>(d.position.y / physics::kWirePitchCm);
-    const auto t = static_cast<std::int16_t>(std::min(tick + kPeakDelayTicks, Frame::kTicks - 1.0));
+    const auto t = static_cast<std::int16_t>(peak);
     truth.wire_min = truth.wire_min < 0 ? w : std::min(truth.wire_min, w);
     truth.wire_max = std::max(truth.wire_max, w);
     truth.tick_min = truth.tick_min < 0 ? t : std::min(truth.tick_min, t);

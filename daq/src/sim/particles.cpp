@@ -79,7 +79,11 @@ void transport_electron(double kinetic_mev, Vec3 pos, Vec3 dir, DepositKind sour
     out.push_back({pos + dir * (0.5 * step * loss / (dedx * step)), loss, dedx, source});
     pos = pos + dir * step;
     energy -= loss;
-    if (energy > limits.electron_cut_mev) dir = deflect(dir, std::abs(rng.normal()) * highland_theta(energy, step), rng);
+    // Highland's theta0 is the width of the angle projected on a plane; the
+    // space angle of two such projections is Rayleigh: theta0 sqrt(-2 ln u).
+    if (energy > limits.electron_cut_mev) {
+      dir = deflect(dir, highland_theta(energy, step) * std::sqrt(-2 * std::log(1 - rng.uniform())), rng);
+    }
   }
   if (energy > 0) out.push_back({pos, energy, electron_dedx(std::max(energy, 0.01)), source});
 }

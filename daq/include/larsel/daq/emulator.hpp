@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "larsel/daq/channel_map.hpp"
 #include "larsel/daq/sim/truth.hpp"
 #include "larsel/daq/waveform_source.hpp"
@@ -98,7 +100,7 @@ class Emulator {
   void send_period(std::uint64_t period);
   void choose_pool_entries(std::uint64_t period);
   [[nodiscard]] double signal_rate_at(std::uint64_t period) const noexcept;
-  void write_truth(std::uint64_t period, std::uint64_t timestamp, std::uint32_t face, const sim::FrameTruth& truth);
+  void write_truth(std::uint64_t period, std::uint64_t timestamp, std::size_t face_index, const sim::FrameTruth& truth);
   void flush_batch(std::uint64_t period);
   void log_fault(const InjectedFault& fault);
   EmulatorConfig config_;
@@ -111,6 +113,8 @@ class Emulator {
   std::uint64_t next_signal_ = 0;
   std::mt19937_64 injection_rng_;
   std::unique_ptr<std::ofstream> truth_out_;
+  fmt::memory_buffer truth_line_;
+  std::vector<std::uint32_t> face_ids_;       // the channel map's face id of each emulated face
   std::vector<InjectedFault> fault_log_;
   bool fault_log_complete_ = true;
   EmulatorStats stats_;

@@ -32,6 +32,8 @@ class SignalBuffer {
   /// clear them and move the window on by 64 ticks.
   void take_frame(std::span<float, Frame::kPixels> out);
   [[nodiscard]] std::int64_t origin() const noexcept { return origin_; }
+  /// Back to an empty window at tick 0.
+  void reset() noexcept;
   [[nodiscard]] const std::vector<std::uint16_t>& touched_wires() const noexcept { return touched_; }
 
  private:

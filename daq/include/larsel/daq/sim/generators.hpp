@@ -54,7 +54,7 @@ class BackgroundGenerator {
   BackgroundConfig config_;
   BetaSpectrum ar39_{physics::kAr39EndpointMeV, 19, true};
   BetaSpectrum ar42_{physics::kAr42EndpointMeV, 19, true};
-  BetaSpectrum k42_ground_{physics::kK42EndpointMeV, 20, false};
+  BetaSpectrum k42_ground_{physics::kK42EndpointMeV, 20, true};  // 2- -> 0+: unique first-forbidden
   BetaSpectrum k42_excited_{physics::kK42EndpointMeV - 1.525, 20, false};
 };
 

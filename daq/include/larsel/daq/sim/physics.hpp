@@ -2,6 +2,7 @@
 // Physical constants and detector defaults of the LArTPC simulation, with
 // their sources. Tags as in shared/reference: [S] stated by the cited
 // source, [D] derived here, [G] general physics knowledge, [I] our assumption.
+#include <algorithm>
 #include <cmath>
 
 namespace larsel::daq::sim::physics {
@@ -21,7 +22,8 @@ inline constexpr double kDriftFieldKvPerCm = 0.5;         // 500 V/cm [S, wire-c
 /// Fraction of ionisation electrons that escape recombination at dE/dx (MeV/cm).
 inline double recombination(double dedx_mev_per_cm) {
   const double xi = kBoxBeta * dedx_mev_per_cm / (kArgonDensity * kDriftFieldKvPerCm);
-  return xi < 1e-6 ? 1.0 : std::log(kBoxAlpha + xi) / xi;
+  // Below dE/dx ~0.24 MeV/cm the formula leaves [0, 1]; no particle here gets there.
+  return xi < 1e-6 ? 1.0 : std::clamp(std::log(kBoxAlpha + xi) / xi, 0.0, 1.0);
 }
 
 // --- Drift -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 // Fast, seedable randomness for the simulation: xoshiro256++ (Blackman & Vigna)
 // seeded through splitmix64, so frame i of a run depends only on (seed, i).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -60,8 +61,10 @@ class Rng {
     return u * f;
   }
   double exponential(double mean) noexcept { return -mean * std::log(1.0 - uniform()); }
-  /// Poisson by inversion (fine for the small means used here).
+  /// Poisson: multiplication method for the small means used here, normal
+  /// approximation above 100 (where exp(-mean) would underflow eventually).
   unsigned poisson(double mean) noexcept {
+    if (mean > 100) return static_cast<unsigned>(std::max(0.0, std::round(mean + std::sqrt(mean) * normal())));
     const double limit = std::exp(-mean);
     double p = uniform();
     unsigned k = 0;

@@ -19,7 +19,7 @@ const char* deposit_kind_name(DepositKind kind) noexcept;
 struct RadiologicalDeposit {
   DepositKind kind = DepositKind::ar39_beta;
   float wire = 0;          // position in wire units (0-480)
-  float tick = 0;          // arrival tick within the frame (0-64)
+  float tick = 0;          // arrival tick relative to the frame: -24 to 64 (earlier ones reach in with their tails)
   float drift_cm = 0;      // distance from the wire plane
   float energy_mev = 0;    // energy deposited
 };
@@ -28,9 +28,9 @@ struct FrameTruth {
   FrameLabel label = FrameLabel::background;
   float nu_energy_mev = 0;        // neutrino energy (0 if no neutrino)
   float electron_energy_mev = 0;  // kinetic energy of the CC electron
-  float visible_energy_mev = 0;   // neutrino-event energy whose charge arrives in this frame's 64 ticks
-  std::int16_t wire_min = -1, wire_max = -1;  // extent of that charge in this frame
-  std::int16_t tick_min = -1, tick_max = -1;  // where its shaped pulses peak (arrival + 4.3 ticks, at most 63)
+  float visible_energy_mev = 0;   // neutrino-event energy whose shaped pulses peak in this frame's 64 ticks
+  std::int16_t wire_min = -1, wire_max = -1;  // extent of that energy in this frame
+  std::int16_t tick_min = -1, tick_max = -1;  // ticks where those pulses peak (arrival + 4.3 ticks)
   float vertex_wire = -1, vertex_tick = -1, vertex_drift_cm = -1;  // vertex_tick: arrival tick of the vertex charge
   std::uint64_t timestamp = 0;    // 62.5 MHz ticks of the frame's first sample (emulator), 0 offline
   std::vector<RadiologicalDeposit> radiological;
