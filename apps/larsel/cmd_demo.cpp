@@ -51,6 +51,35 @@ DemoConfig load_config(const DemoOptions& o) {
   return parse_demo_config(read_text_file(o.config_path, "config file"), o.config_path);
 }
 
+/// The emulator on this thread, the receiver on another; the receiver drains
+/// its socket (up to 1 s) after the emulator stops. Errors of either side are rethrown.
+void run_together(daq::Emulator& emulator, daq::ReceiveSession& session) {
+  std::atomic<bool> stop_emulator{false}, stop_receiver{false};
+  SignalStop on_signal(stop_emulator);
+  std::exception_ptr receiver_error;
+  std::thread receiver([&] {
+    try {
+      session.run(stop_receiver, {});
+    } catch (...) {
+      receiver_error = std::current_exception();
+      stop_emulator = true;
+    }
+  });
+  try {
+    emulator.run(stop_emulator);
+    for (int i = 0; i < 100 && session.counters().datagrams_received.get() < emulator.stats().datagrams_sent; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } catch (...) {
+    stop_receiver = true;
+    receiver.join();
+    throw;
+  }
+  stop_receiver = true;
+  receiver.join();
+  if (receiver_error) std::rethrow_exception(receiver_error);
+}
+
 int run_demo(const DemoOptions& o) {
   if (o.print_config) {
     fmt::print("{}", default_demo_config_yaml());
@@ -75,32 +104,7 @@ int run_demo(const DemoOptions& o) {
   spdlog::info("demo: {} face(s), {} streams, {} x real rate, {} s, loopback {}", config.emulator.faces,
                emulator.streams().size(), config.emulator.speed, config.emulator.seconds, session.local_address());
 
-  std::atomic<bool> stop_emulator{false}, stop_receiver{false};
-  SignalStop on_signal(stop_emulator);
-  std::exception_ptr receiver_error;
-  std::thread receiver([&] {
-    try {
-      session.run(stop_receiver, {});
-    } catch (...) {
-      receiver_error = std::current_exception();
-      stop_emulator = true;
-    }
-  });
-  try {
-    emulator.run(stop_emulator);
-    // Let the receiver drain its socket (up to 1 s), then stop it.
-    for (int i = 0; i < 100 && session.counters().datagrams_received.get() < emulator.stats().datagrams_sent; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  } catch (...) {
-    stop_receiver = true;
-    receiver.join();
-    throw;
-  }
-  stop_receiver = true;
-  receiver.join();
-  if (receiver_error) std::rethrow_exception(receiver_error);
-
+  run_together(emulator, session);
   const auto emu = emulator_report(emulator.stats(), emulator.streams().size());
   const auto rx = receive_report(session);
   const std::uint64_t sent = emulator.stats().datagrams_sent;
