@@ -29,7 +29,7 @@ std::size_t line_count(const std::string& text) { return static_cast<std::size_t
 TEST_CASE("help and usage errors", "[cli]") {
   const auto help = run_larsel("--help");
   CHECK(help.exit_code == 0);
-  for (const char* cmd : {"demo", "emulate", "receive", "wibeth", "bench"}) {
+  for (const char* cmd : {"demo", "emulate", "receive", "wibeth", "bench", "simulate", "display"}) {
     CHECK_THAT(help.out, Catch::Contains(cmd));
     CHECK(run_larsel(std::string(cmd) + " --help").exit_code == 0);
   }
@@ -40,6 +40,9 @@ TEST_CASE("help and usage errors", "[cli]") {
   CHECK(run_larsel("emulate --drop 2").exit_code == 2);
   CHECK(run_larsel("emulate --max --speed 0.5").exit_code == 2);
   CHECK(run_larsel("receive --frames 10 --seconds 1").exit_code == 2);
+  CHECK(run_larsel("simulate --signal 3").exit_code == 2);                 // no --out
+  CHECK(run_larsel("simulate --out /tmp/never-written.h5").exit_code == 2);  // nothing to simulate
+  CHECK(run_larsel("emulate --burst 1:2:3 --frames 1").exit_code == 2);
 }
 
 TEST_CASE("runtime errors exit 1 with one line saying what was wrong", "[cli]") {

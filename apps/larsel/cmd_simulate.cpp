@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/daq/errors.hpp"
 #include "common.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
@@ -33,7 +34,7 @@ int run_simulate(const SimulateOptions& o) {
     return 0;
   }
   if (o.out.empty()) throw CLI::RequiredError("--out");
-  if (o.signal + o.background == 0) throw std::runtime_error("nothing to simulate: give --signal and/or --background");
+  if (o.signal + o.background == 0) throw daq::ConfigError("nothing to simulate: give --signal and/or --background");
   daq::sim::DatasetWriter writer(o.out, daq::sim::to_yaml(config), o.seed);
   const std::uint64_t total = o.signal + o.background, report_every = std::max<std::uint64_t>(total / 10, 1000);
   spdlog::info("simulating {} signal + {} background frames on {} threads (seed {})", o.signal, o.background, o.threads, o.seed);

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   } catch (const larsel::daq::ConfigError& e) {  // option values checked after parsing
     fmt::print(stderr, "larsel: usage error: {}\n", e.what());
     return kExitUsage;
+  } catch (const CLI::ParseError& e) {  // option combinations checked after parsing
+    fmt::print(stderr, "larsel: usage error: {}\n", e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "larsel: error: {}\n", e.what());
     return kExitRuntime;
