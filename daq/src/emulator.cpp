@@ -40,8 +40,9 @@ struct Emulator::Impl {
   std::vector<mmsghdr> messages;
   std::vector<iovec> iovecs;
   std::vector<std::uint32_t> message_stream;    // stream index of each queued datagram
-  std::vector<const std::byte*> held;           // per stream: datagram delayed by a reorder (in held_copy)
+  std::vector<std::uint8_t> holding;            // per stream: a datagram is delayed by a reorder
   std::vector<std::byte> held_copy;             // per stream: its bytes, since the pool entry may be resent meanwhile
+  [[nodiscard]] const std::byte* held(std::size_t stream) const { return held_copy.data() + stream * kFrameBytes; }
   std::vector<std::byte> corrupt_scratch;       // per stream: one damaged copy (+8 bytes for oversize)
   static constexpr std::size_t kScratchBytes = kFrameBytes + 8;
 
@@ -132,7 +133,7 @@ Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, Waveform
   impl_->socket.open(impl_->target.protocol());
   const int size = static_cast<int>(config_.socket_buffer_bytes);
   ::setsockopt(impl_->socket.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  impl_->held.assign(streams_.size(), nullptr);
+  impl_->holding.assign(streams_.size(), 0);
   impl_->held_copy.resize(streams_.size() * kFrameBytes);
   impl_->corrupt_scratch.resize(streams_.size() * Impl::kScratchBytes);
   impl_->messages.reserve(3 * streams_.size());
@@ -278,10 +279,10 @@ void Emulator::send_period(std::uint64_t period) {
   for (std::uint32_t i = 0; i < streams_.size(); ++i) {
     std::byte* datagram = face_base_[i / kStreamsPerFace] + std::size_t{i} * kFrameBytes;
     wibeth::rewrite_time(std::span<std::byte, kFrameBytes>(datagram, kFrameBytes), timestamp, seq_id);
-    if (io.held[i] != nullptr) {  // the partner of a reorder goes first, untouched
+    if (io.holding[i]) {  // the partner of a reorder goes first, untouched
       io.add(datagram, kFrameBytes, i);
-      io.add(io.held[i], kFrameBytes, i);
-      io.held[i] = nullptr;
+      io.add(io.held(i), kFrameBytes, i);
+      io.holding[i] = 0;
       continue;
     }
     std::optional<FaultKind> fault = inject ? choose_fault(f, uniform(rng_)) : std::nullopt;
@@ -295,9 +296,8 @@ void Emulator::send_period(std::uint64_t period) {
       io.add(datagram, kFrameBytes, i);
     } else if (fault == FaultKind::reorder) {
       ++stats_.reordered;
-      std::byte* copy = io.held_copy.data() + std::size_t{i} * kFrameBytes;
-      std::memcpy(copy, datagram, kFrameBytes);  // a signal entry may be drawn again next period
-      io.held[i] = copy;
+      std::memcpy(io.held_copy.data() + std::size_t{i} * kFrameBytes, datagram, kFrameBytes);  // a signal entry may be drawn again next period
+      io.holding[i] = 1;
     } else if (fault == FaultKind::corrupt) {
       ++stats_.corrupted;
       std::byte* scratch = io.corrupt_scratch.data() + std::size_t{i} * Impl::kScratchBytes;
@@ -361,9 +361,9 @@ void Emulator::run(const std::atomic<bool>& stop) {
   // take it out of the log so the log stays exactly what the receiver sees.
   impl_->clear();
   for (std::uint32_t i = 0; i < streams_.size(); ++i) {
-    if (impl_->held[i] == nullptr) continue;
-    impl_->add(impl_->held[i], kFrameBytes, i);
-    impl_->held[i] = nullptr;
+    if (!impl_->holding[i]) continue;
+    impl_->add(impl_->held(i), kFrameBytes, i);
+    impl_->holding[i] = 0;
     std::erase_if(fault_log_, [&](const InjectedFault& x) {
       return x.kind == FaultKind::reorder && x.stream == i && x.period + 1 == period;
     });

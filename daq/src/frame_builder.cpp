@@ -36,7 +36,6 @@ FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t>
       StreamState stream;
       stream.face_slot = face_slot;
       stream.bit = 1u << i;
-      stream.channel = s.channel;
       stream.wire = s.wire;
       stream.wire_of_channel.fill(-1);
       for (std::size_t j = 0; j < kXChannelsPerStream; ++j) {

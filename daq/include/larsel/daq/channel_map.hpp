@@ -63,7 +63,6 @@ class ChannelMap {
 
   /// nullptr if the stream or channel is not in the map.
   [[nodiscard]] const ChannelInfo* find(StreamKey key, unsigned channel) const noexcept;
-  [[nodiscard]] bool has_stream(StreamKey key) const noexcept { return streams_.contains(key); }
   [[nodiscard]] std::vector<StreamKey> streams() const;
   [[nodiscard]] std::vector<std::uint32_t> faces() const;
   /// Layout of one face. Throws FormatError unless each of its 480 wires is

@@ -62,7 +62,6 @@ class FrameBuilder {
   struct StreamState {
     std::uint32_t face_slot = 0;      // index into faces_
     std::uint32_t bit = 0;            // 1 << position of the stream in its FaceLayout
-    std::array<std::uint8_t, kXChannelsPerStream> channel{};
     std::array<std::uint16_t, kXChannelsPerStream> wire{};
     std::array<std::int16_t, wibeth::kChannels> wire_of_channel{};  // -1: not a collection channel
     std::uint8_t collection_blocks = 0;  // bit b: channels 8b-8b+7 hold collection wires

@@ -27,11 +27,7 @@ class FrameSimulator {
   void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth);
 
   [[nodiscard]] const SimConfig& config() const noexcept { return config_; }
-  [[nodiscard]] const std::shared_ptr<const NoiseBank>& noise_bank() const noexcept { return bank_; }
-  [[nodiscard]] float pedestal(std::size_t wire) const noexcept { return pedestal_[wire]; }
-  [[nodiscard]] ChannelState channel_state(std::size_t wire) const noexcept { return state_[wire]; }
   [[nodiscard]] const BackgroundGenerator& backgrounds() const noexcept { return background_; }
-  [[nodiscard]] const ChargeProjector& projector() const noexcept { return projector_; }
   /// Ticks before the frame whose charge is still simulated (its shaped tail reaches into the frame).
   static constexpr double kLeadTicks = ChargeProjector::kResponseTicks;
   /// Shaped pulses peak this long after their charge arrives (2.2 us / 0.512 us).
