@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "larsel/bench/ingest_bench.hpp"
+#include "larsel/bench/preprocess_bench.hpp"
 #include "larsel/bench/simulate_bench.hpp"
 
 namespace larsel::app {
@@ -47,6 +48,21 @@ void add_bench_command(CLI::App& app, Action& action) {
   simulate->add_option("--fixture", so->fixture_dir, "ProtoDUNE-HD fixture folder: add its collection noise figures for comparison")
       ->check(CLI::ExistingDirectory);
   simulate->callback([&action, so, sim_out] { action = [so, sim_out] { emit_json(bench::run_simulate_bench(*so), *sim_out); return 0; }; });
+
+  auto* pre = bench->add_subcommand(
+      "preprocess", "Denoise + downsize ns/frame on one core (optimised, scalar) next to a plain memory read of the frame");
+  auto po = std::make_shared<bench::PreprocessBenchOptions>();
+  auto pre_out = std::make_shared<std::string>();
+  pre->add_option("--config", po->config_path, "Preprocess YAML (default: built-in)")->check(CLI::ExistingFile);
+  pre->add_option("--iterations", po->iterations, "Timed frames for the optimised kernel (scalar: a tenth)")
+      ->check(CLI::Range(100u, 10'000'000u))->capture_default_str();
+  pre->add_option("--variant-iterations", po->variant_iterations, "Timed frames per configuration variant")
+      ->check(CLI::Range(100u, 10'000'000u))->capture_default_str();
+  pre->add_option("--ring-frames", po->ring_frames, "Frames in the ring read round-robin (256 = 15.7 MB, beyond L2)")
+      ->check(CLI::Range(2u, 100'000u))->capture_default_str();
+  pre->add_flag("!--no-variants", po->variants, "Skip the per-step cost variants");
+  pre->add_option("--out", *pre_out, "Also write the JSON to this file");
+  pre->callback([&action, po, pre_out] { action = [po, pre_out] { emit_json(bench::run_preprocess_bench(*po), *pre_out); return 0; }; });
 }
 
 }  // namespace larsel::app

@@ -1,12 +1,11 @@
 #include "larsel/daq/sim/sim_config.hpp"
 
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "larsel/daq/errors.hpp"
+#include "larsel/daq/yaml_section.hpp"
 
 namespace larsel::daq::sim {
 namespace {
@@ -14,44 +13,8 @@ namespace {
 const std::map<std::string, SpectrumKind> kSpectra = {
     {"supernova", SpectrumKind::supernova}, {"fixed", SpectrumKind::fixed}, {"uniform", SpectrumKind::uniform}};
 
-class Section {
- public:
-  Section(const YAML::Node& node, std::string where, std::set<std::string> keys) : node_(node), where_(std::move(where)) {
-    if (!node_) return;
-    if (!node_.IsMap()) throw ConfigError(fmt::format("{}: expected a mapping", where_));
-    for (const auto& item : node_) {
-      const auto key = item.first.as<std::string>();
-      if (!keys.contains(key)) throw ConfigError(fmt::format("{}.{}: unknown key", where_, key));
-    }
-  }
-  void read(const char* key, double& value, double min, double max) const {
-    if (!node_ || !node_[key]) return;
-    try {
-      value = node_[key].as<double>();
-    } catch (const YAML::Exception&) {
-      throw ConfigError(fmt::format("{}.{}: '{}' is not a number", where_, key, node_[key].Scalar()));
-    }
-    if (!(value >= min && value <= max)) throw ConfigError(fmt::format("{}.{}: {} is outside [{}, {}]", where_, key, value, min, max));
-  }
-  void read(const char* key, unsigned& value, unsigned min, unsigned max) const {
-    double v = value;
-    read(key, v, min, max);
-    value = static_cast<unsigned>(v);
-  }
-  void read(const char* key, SpectrumKind& value) const {
-    if (!node_ || !node_[key]) return;
-    const auto it = kSpectra.find(node_[key].Scalar());
-    if (it == kSpectra.end()) throw ConfigError(fmt::format("{}.{}: '{}' is not one of supernova, fixed, uniform", where_, key, node_[key].Scalar()));
-    value = it->second;
-  }
-
- private:
-  YAML::Node node_;
-  std::string where_;
-};
-
 void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
-  const Section s(n, w, {"collection_pedestal", "induction_pedestal", "pedestal_spread", "collection_incoherent_rms",
+  const YamlSection s(n, w, {"collection_pedestal", "induction_pedestal", "pedestal_spread", "collection_incoherent_rms",
                          "collection_coherent_rms", "induction_incoherent_rms", "induction_coherent_rms", "rms_spread",
                          "coherent_group_wires", "dead_channel_fraction", "stuck_channel_fraction"});
   s.read("collection_pedestal", c.collection_pedestal, 0, 16383);
@@ -70,23 +33,18 @@ void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
 }  // namespace
 
 SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml(yaml_text, source);
   SimConfig c;
   if (root.IsNull()) return c;
-  const Section top(root, source, {"noise", "detector", "signal", "background"});
+  const YamlSection top(root, source, {"noise", "detector", "signal", "background"});
   read_noise(root["noise"], source + ": noise", c.noise);
-  const Section d(root["detector"], source + ": detector", {"electron_lifetime_us", "longitudinal_diffusion", "transverse_diffusion"});
+  const YamlSection d(root["detector"], source + ": detector", {"electron_lifetime_us", "longitudinal_diffusion", "transverse_diffusion"});
   d.read("electron_lifetime_us", c.detector.electron_lifetime_us, 1, 1e9);
   d.read("longitudinal_diffusion", c.detector.longitudinal_diffusion, 0, 100);
   d.read("transverse_diffusion", c.detector.transverse_diffusion, 0, 100);
-  const Section g(root["signal"], source + ": signal",
+  const YamlSection g(root["signal"], source + ": signal",
                   {"spectrum", "mean_energy_mev", "pinching", "fixed_electron_mev", "uniform_min_mev", "uniform_max_mev"});
-  g.read("spectrum", c.signal.spectrum);
+  g.read_choice("spectrum", c.signal.spectrum, kSpectra);
   g.read("mean_energy_mev", c.signal.mean_energy_mev, 1, 100);
   g.read("pinching", c.signal.pinching, 0, 10);
   g.read("fixed_electron_mev", c.signal.fixed_electron_mev, 0.1, 200);
@@ -95,7 +53,7 @@ SimConfig parse_sim_config(const std::string& yaml_text, const std::string& sour
   if (c.signal.uniform_min_mev >= c.signal.uniform_max_mev) {
     throw ConfigError(fmt::format("{}: signal.uniform_min_mev must be below uniform_max_mev", source));
   }
-  const Section b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
+  const YamlSection b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
   b.read("ar39_bq_per_kg", c.background.ar39_bq_per_kg, 0, 1000);
   b.read("ar42_bq_per_kg", c.background.ar42_bq_per_kg, 0, 1000);
   b.read("neutron_captures_per_s", c.background.neutron_captures_per_s, 0, 1e7);

@@ -1,0 +1,114 @@
+#include "larsel/preprocess/preprocessor.hpp"
+
+#include <new>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "kernel.hpp"
+#include "larsel/daq/errors.hpp"
+
+namespace larsel::preprocess {
+
+namespace detail {
+
+KernelPlan::KernelPlan(const PreprocessConfig& c) : config(c) {
+  if (Frame::kWires % c.downsize.wires != 0 || Frame::kTicks % c.downsize.ticks != 0) {
+    throw daq::ConfigError(fmt::format("downsize: {} x {} does not divide 480 x 64", c.downsize.wires, c.downsize.ticks));
+  }
+  if (c.coherent.enabled) {
+    const unsigned size = c.coherent.group_wires;
+    if (size < 2 || size > MedianNetwork::kMaxInputs) {
+      throw daq::ConfigError(fmt::format("coherent.group_wires: {} is outside [2, {}]", size, MedianNetwork::kMaxInputs));
+    }
+    const unsigned last = Frame::kWires % size;  // a shorter last group if size does not divide 480
+    networks.reserve(2);
+    networks.emplace_back(size);
+    if (last != 0) networks.emplace_back(last);
+    for (unsigned first = 0; first < Frame::kWires; first += size) {
+      const unsigned wires = std::min<unsigned>(size, Frame::kWires - first);
+      groups.push_back({static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(wires),
+                        wires == size ? &networks.front() : &networks.back()});
+    }
+  }
+  if (c.fir.enabled) {
+    fir_taps.assign(c.fir.taps.begin(), c.fir.taps.end());
+    fir_centre = static_cast<unsigned>((fir_taps.size() - 1) / 2);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+struct KernelChoice {
+  detail::FrameKernel kernel;
+  const char* name;
+};
+
+KernelChoice choose_kernel(Implementation implementation) {
+  if (implementation == Implementation::scalar) return {detail::scalar_frame, "scalar"};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) return {detail::avx512::vector_frame, "avx512bw"};
+  if (__builtin_cpu_supports("avx2")) return {detail::avx2::vector_frame, "avx2"};
+  return {detail::baseline::vector_frame, "baseline"};
+}
+
+void check_size(std::span<const std::int16_t> s, const char* name) {
+  if (!s.empty() && s.size() != Frame::kPixels) {
+    throw std::invalid_argument(fmt::format("preprocess: {} output holds {} values, expected 480 x 64 = 30720", name, s.size()));
+  }
+}
+
+/// Kernel working memory, aligned for the widest vector type the kernels use.
+struct AlignedFree {
+  void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{kScratchAlignment}); }
+  static constexpr std::size_t kScratchAlignment = 256;
+};
+std::unique_ptr<std::byte, AlignedFree> allocate_scratch() {
+  return std::unique_ptr<std::byte, AlignedFree>(
+      static_cast<std::byte*>(::operator new(detail::kScratchBytes, std::align_val_t{AlignedFree::kScratchAlignment})));
+}
+
+}  // namespace
+
+struct Preprocessor::Impl {
+  Impl(const PreprocessConfig& config, Implementation which)
+      : plan(config), implementation(which), choice(choose_kernel(which)), scratch(allocate_scratch()) {}
+  detail::KernelPlan plan;
+  Implementation implementation;
+  KernelChoice choice;
+  ChannelState state;
+  detail::FrameStatistics stats;
+  std::unique_ptr<std::byte, AlignedFree> scratch;
+};
+
+Preprocessor::Preprocessor(const PreprocessConfig& config, Implementation implementation)
+    : impl_(std::make_unique<Impl>(config, implementation)) {}
+Preprocessor::~Preprocessor() = default;
+Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
+Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;
+
+void Preprocessor::process(FrameAdc adc, const FrameOutputs& outputs) {
+  Impl& m = *impl_;
+  if (outputs.image.size() != m.plan.config.output_pixels()) {
+    throw std::invalid_argument(fmt::format("preprocess: image output holds {} values, expected {} x {}",
+                                            outputs.image.size(), m.plan.config.output_rows(), m.plan.config.output_columns()));
+  }
+  check_size(outputs.denoised, "denoised");
+  check_size(outputs.filtered, "filtered");
+  if (!m.state.initialised) {
+    detail::initialise_channels(m.plan.config, adc, m.state);
+  } else if (m.plan.config.pedestal.method == PedestalMethod::frame_median) {
+    detail::set_pedestals_to_frame_median(adc, m.state);
+  }
+  m.choice.kernel(m.plan, m.state, adc, outputs, m.stats, m.scratch.get());
+}
+
+void Preprocessor::reset() noexcept { impl_->state.initialised = false; }
+const ChannelState& Preprocessor::channels() const noexcept { return impl_->state; }
+const PreprocessConfig& Preprocessor::config() const noexcept { return impl_->plan.config; }
+Implementation Preprocessor::implementation() const noexcept { return impl_->implementation; }
+const char* Preprocessor::kernel_name() const noexcept { return impl_->choice.name; }
+
+}  // namespace larsel::preprocess
