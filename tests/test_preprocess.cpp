@@ -5,6 +5,12 @@
 #include <random>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <H5Cpp.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
 
 #include "channel_update.hpp"
 #include "larsel/daq/errors.hpp"
@@ -240,4 +246,32 @@ TEST_CASE("Preprocess configuration reads back what it writes and names bad keys
   Preprocessor pre(c);
   const Adc adc(Frame::kPixels, 100);
   CHECK_THROWS_AS(pre.process(FrameAdc(adc.data(), Frame::kPixels), {wrong, {}, {}}), std::invalid_argument);
+}
+
+TEST_CASE("larsel preprocess writes images and a quality report from a simulated data set", "[preprocess][cli]") {
+  larsel::test::TempDir dir;
+  const auto raw = dir.path() / "raw.h5", images = dir.path() / "images.h5", report = dir.path() / "quality.json";
+  REQUIRE(larsel::test::run_larsel(fmt::format("simulate --signal 12 --background 12 --seed 3 --out {}", raw.string())).exit_code == 0);
+  const auto run = larsel::test::run_larsel(
+      fmt::format("preprocess {} --out {} --quality {} --warmup 8", raw.string(), images.string(), report.string()));
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  H5::H5File file(images.string(), H5F_ACC_RDONLY);
+  hsize_t dims[3] = {};
+  file.openDataSet("images").getSpace().getSimpleExtentDims(dims);
+  CHECK(dims[0] == 24);
+  CHECK(dims[1] == 120);
+  CHECK(dims[2] == 16);
+  CHECK(file.nameExists("truth"));
+  const auto json = nlohmann::json::parse(larsel::test::slurp(report));
+  CHECK(json["frames"] == 24);
+  CHECK(json["noise_only_pixels_surviving_fraction"].get<double>() < 1e-3);
+  CHECK(json["noise_rms_adc"]["after_pedestal_coherent_fir"].get<double>() <
+        json["noise_rms_adc"]["raw_minus_frame_median"].get<double>());
+  // Bad configuration: one line, exit 2.
+  std::ofstream(dir.path() / "bad.yaml") << "downsize:\n  wires: 7\n";
+  const auto bad = larsel::test::run_larsel(fmt::format("preprocess {} --out {} --config {}", raw.string(),
+                                                       images.string(), (dir.path() / "bad.yaml").string()));
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("does not divide 480"));
 }

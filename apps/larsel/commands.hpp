@@ -17,5 +17,6 @@ void add_demo_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 void add_simulate_command(CLI::App& app, Action& action);
 void add_display_command(CLI::App& app, Action& action);
+void add_preprocess_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   larsel::app::add_receive_command(app, action);
   larsel::app::add_simulate_command(app, action);
   larsel::app::add_display_command(app, action);
+  larsel::app::add_preprocess_command(app, action);
   larsel::app::add_wibeth_command(app, action);
   larsel::app::add_bench_command(app, action);
 

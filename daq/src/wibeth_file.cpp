@@ -8,7 +8,7 @@
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
-#include "hdf5_attributes.hpp"
+#include "larsel/daq/hdf5_attributes.hpp"
 
 namespace larsel::daq {
 

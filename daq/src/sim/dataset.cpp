@@ -7,7 +7,7 @@
 #include <zlib.h>
 #include <fmt/format.h>
 
-#include "../hdf5_attributes.hpp"
+#include "larsel/daq/hdf5_attributes.hpp"
 
 namespace larsel::daq::sim {
 namespace {

@@ -15,7 +15,9 @@ FrameSimulator::FrameSimulator(const SimConfig& config, std::uint64_t seed, std:
       signal_(config.signal),
       background_(config.background),
       buffer_(Frame::kTicks),
-      shaped_(Frame::kPixels) {
+      neutrino_buffer_(Frame::kTicks),
+      shaped_(Frame::kPixels),
+      neutrino_shaped_(Frame::kPixels) {
   draw_channels();
   deposits_.reserve(4096);
   decays_.reserve(64);
@@ -39,16 +41,23 @@ void FrameSimulator::draw_channels() {
 }
 
 void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out,
-                              FrameTruth& truth) {
+                              FrameTruth& truth, SignalImages* images) {
   Rng rng(seed_, index + 1);
   truth = FrameTruth{};
   truth.label = label;
   deposits_.clear();
   decays_.clear();
   buffer_.reset();  // frame-relative ticks: the result must not depend on earlier frames of this simulator
+  neutrino_buffer_.reset();
   add_backgrounds(rng, truth);
   if (label == FrameLabel::signal) add_signal(rng, truth);
   buffer_.take_frame(std::span<float, Frame::kPixels>(shaped_.data(), Frame::kPixels));
+  neutrino_buffer_.take_frame(std::span<float, Frame::kPixels>(neutrino_shaped_.data(), Frame::kPixels));
+  if (images != nullptr) {
+    images->radiological.assign(shaped_.begin(), shaped_.end());
+    images->neutrino.assign(neutrino_shaped_.begin(), neutrino_shaped_.end());
+  }
+  for (std::size_t i = 0; i < Frame::kPixels; ++i) shaped_[i] += neutrino_shaped_[i];
   compose(rng, out);
 }
 
@@ -80,7 +89,7 @@ void FrameSimulator::add_signal(Rng& rng, FrameTruth& truth) {
   truth.vertex_drift_cm = static_cast<float>(vertex.x);
   double visible = 0;
   for (const Deposit& d : event.deposits) {
-    projector_.project(d, creation, rng, buffer_);
+    projector_.project(d, creation, rng, neutrino_buffer_);
     if (!in_face(d.position)) continue;
     // In the frame = its shaped pulse peaks (2.2 us after the charge arrives) within the 64 ticks.
     const double peak = creation + d.position.x / physics::kDriftPerTickCm + kPeakDelayTicks;

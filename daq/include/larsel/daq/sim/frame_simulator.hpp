@@ -19,12 +19,21 @@ namespace larsel::daq::sim {
 
 enum class ChannelState : std::uint8_t { good, dead, stuck };
 
+/// Noise-free shaped signal of a frame (ADC above pedestal, wire-major 480 x 64),
+/// split by origin: for quality studies of the stages that follow.
+struct SignalImages {
+  std::vector<float> neutrino;      // the signal interaction's charge
+  std::vector<float> radiological;  // backgrounds (39Ar, 42Ar/42K, neutron captures)
+};
+
 class FrameSimulator {
  public:
   /// `bank` may be shared between simulators (threads); made from `seed` if null.
   FrameSimulator(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank = nullptr);
 
-  void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth);
+  /// `images`, if given, receives the frame's noise-free signal by origin.
+  void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth,
+                SignalImages* images = nullptr);
 
   [[nodiscard]] const SimConfig& config() const noexcept { return config_; }
   [[nodiscard]] const BackgroundGenerator& backgrounds() const noexcept { return background_; }
@@ -48,8 +57,8 @@ class FrameSimulator {
   std::vector<float> pedestal_, incoherent_rms_;
   std::vector<ChannelState> state_;
   std::vector<std::uint16_t> stuck_code_;
-  SignalBuffer buffer_;
-  std::vector<float> shaped_;
+  SignalBuffer buffer_, neutrino_buffer_;  // backgrounds, and the neutrino interaction
+  std::vector<float> shaped_, neutrino_shaped_;
   std::vector<Deposit> deposits_;
   std::vector<Radioactivity> decays_;
   std::vector<std::size_t> group_offsets_;

@@ -1,5 +1,5 @@
 #pragma once
-// Scalar HDF5 attributes shared by the daq module's file writers (internal header).
+// Scalar HDF5 attributes shared by the file writers of the daq and later modules.
 #include <algorithm>
 #include <cstdint>
 #include <string>
