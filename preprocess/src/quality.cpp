@@ -3,21 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernel.hpp"
+
 namespace larsel::preprocess {
 namespace {
 
 using daq::Frame;
-
-std::array<std::int16_t, Frame::kWires> frame_medians(std::span<const std::uint16_t> raw) {
-  std::array<std::int16_t, Frame::kWires> medians{};
-  std::array<std::uint16_t, Frame::kTicks> row{};
-  for (std::size_t w = 0; w < Frame::kWires; ++w) {
-    std::copy_n(raw.begin() + static_cast<std::ptrdiff_t>(w * Frame::kTicks), Frame::kTicks, row.begin());
-    std::nth_element(row.begin(), row.begin() + 32, row.end());
-    medians[w] = static_cast<std::int16_t>(row[32]);
-  }
-  return medians;
-}
 
 double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -30,7 +21,9 @@ double median_of(std::vector<double> v) {
 void QualityAccumulator::add(std::span<const std::uint16_t> raw, std::span<const std::int16_t> filtered,
                              std::span<const std::int16_t> denoised, const daq::sim::FrameTruth& truth,
                              const daq::sim::SignalImages& images) {
-  const auto pedestal = frame_medians(raw);
+  ChannelState medians;  // "before" = raw minus each wire's frame median, as the frame_median pedestal computes it
+  detail::set_pedestals_to_frame_median(FrameAdc(raw.data(), Frame::kPixels), medians);
+  const auto& pedestal = medians.pedestal;
   double sum2_raw = 0, sum2_filtered = 0, charge = 0, charge_kept = 0, peak = 0;
   std::size_t noise = 0, peak_pixel = 0;
   for (std::size_t i = 0; i < Frame::kPixels; ++i) {

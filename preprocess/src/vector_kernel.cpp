@@ -29,8 +29,6 @@ typedef std::int16_t I16h __attribute__((vector_size(kBytes / 2)));
 typedef std::int8_t I8 __attribute__((vector_size(kBytes)));
 typedef std::int8_t I8h __attribute__((vector_size(kBytes / 2)));
 typedef std::int32_t I32 __attribute__((vector_size(kBytes)));
-typedef std::int64_t I64 __attribute__((vector_size(kBytes)));
-typedef std::int16_t I16q __attribute__((vector_size(kBytes / 4)));
 typedef std::uint8_t U8h __attribute__((vector_size(kBytes / 2)));
 typedef std::uint8_t U8q __attribute__((vector_size(kBytes / 4)));
 typedef std::uint8_t U8e __attribute__((vector_size(kBytes / 8)));
@@ -97,7 +95,6 @@ void reduce_batch(I16 (&p)[kBatch], std::int16_t* out) {
 
 struct Scratch {
   alignas(64) std::int8_t rows8[MedianNetwork::kMaxInputs][kTicks];  // saturated x of a group, then network slots
-  alignas(64) std::int16_t x[MedianNetwork::kMaxInputs][kTicks];     // x of a group
   alignas(64) std::int16_t cm[kTicks];
   I16 sign_part[kBatch];
   I16 noise_part[kBatch];
