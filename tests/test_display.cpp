@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <map>
 #include <random>
 
 #include <opencv2/core.hpp>
@@ -172,6 +174,50 @@ TEST_CASE("display --grid makes a contact sheet of frame panels", "[display]") {
   const auto clipped = run_larsel(base + quoted(dir / "sheet.png") + " --grid 9 --first 2 --columns 3");
   CHECK(clipped.exit_code == 0);  // only frames 2-3 exist: shown with a warning
   CHECK_THAT(clipped.err, Catch::Contains("showing 2 instead of 9"));
+}
+
+/// Fraction of the panel's pixels whose colour differs from its most common colour.
+double fraction_not_background(const cv::Mat& panel) {
+  std::map<std::array<uchar, 3>, int> counts;
+  for (int r = 0; r < panel.rows; ++r) {
+    for (int c = 0; c < panel.cols; ++c) {
+      const auto& p = panel.at<cv::Vec3b>(r, c);
+      ++counts[{p[0], p[1], p[2]}];
+    }
+  }
+  int most = 0;
+  for (const auto& [colour, n] : counts) most = std::max(most, n);
+  return 1.0 - static_cast<double>(most) / panel.total();
+}
+
+TEST_CASE("display --preprocess stacks the raw frame, its denoised plane and the CNN input", "[display][preprocess]") {
+  larsel::test::TempDir dir;
+  write_dataset(dir / "set.h5");
+  const std::string base = "display " + quoted(dir / "set.h5") + " --wire-px 1 --tick-px 4 --index 0 --out ";
+  const auto r = run_larsel(base + quoted(dir / "pre.png") + " --preprocess");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const cv::Mat image = cv::imread((dir / "pre.png").string(), cv::IMREAD_COLOR);
+  REQUIRE_FALSE(image.empty());
+  auto areas = coloured_areas(image);
+  areas.erase(std::remove_if(areas.begin(), areas.end(), [](const cv::Rect& a) { return a.size() != cv::Size(480, 256); }),
+              areas.end());
+  REQUIRE(areas.size() == 3);
+  std::sort(areas.begin(), areas.end(), [](const cv::Rect& a, const cv::Rect& b) { return a.y < b.y; });
+  const double raw = fraction_not_background(image(areas[0])), denoised = fraction_not_background(image(areas[1])),
+               cnn = fraction_not_background(image(areas[2]));
+  CHECK(raw > 0.5);  // noise everywhere
+  CHECK(denoised > 0.005);  // the 101-wire track survives ...
+  CHECK(denoised < 0.03);   // ... and the noise does not
+  CHECK(cnn > denoised);    // 4 x 4 pooling widens the track
+  CHECK(cnn < 0.15);
+
+  const std::filesystem::path yaml = dir / "bad.yaml";
+  std::ofstream(yaml) << "downsize:\n  wires: 7\n";
+  const auto bad = run_larsel(base + quoted(dir / "x.png") + " --preprocess --pre-config " + quoted(yaml));
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("does not divide 480"));
+  CHECK(run_larsel(base + quoted(dir / "x.png") + " --warmup 3").exit_code == 2);  // needs --preprocess
 }
 
 TEST_CASE("display errors: one line, exit 1 at run time and 2 for bad options", "[display]") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -175,7 +176,7 @@ TEST_CASE("Pooling of known patterns", "[preprocess]") {
   }
 }
 
-TEST_CASE("Scalar and optimised implementations agree bit for bit", "[preprocess]") {
+TEST_CASE("Scalar reference and every optimised kernel agree bit for bit", "[preprocess]") {
   larsel::daq::sim::FrameSimulator sim(larsel::daq::sim::SimConfig{}, 99);
   std::vector<Adc> frames;
   larsel::daq::sim::FrameTruth truth;
@@ -191,7 +192,7 @@ TEST_CASE("Scalar and optimised implementations agree bit for bit", "[preprocess
     for (auto& v : adc) v = static_cast<std::uint16_t>(rng() % 16384);
     frames.push_back(i % 2 ? adc : noisy_frame(rng, 300 + 2000 * i, 40, 60));
   }
-  std::vector<std::pair<const char*, PreprocessConfig>> configs(8);
+  std::vector<std::pair<const char*, PreprocessConfig>> configs(10);
   configs[0].first = "defaults";
   configs[1] = {"fir", {}};
   configs[1].second.fir.enabled = true;
@@ -211,20 +212,37 @@ TEST_CASE("Scalar and optimised implementations agree bit for bit", "[preprocess
   configs[7] = {"groups of 100, pool 5x16 sum", {}};
   configs[7].second.coherent.group_wires = 100;
   configs[7].second.downsize = {5, 16, PoolMode::sum, 6};
+  configs[8] = {"groups of 16, pool 4x2 max, min ticks 2", {}};
+  configs[8].second.coherent.group_wires = 16;
+  configs[8].second.downsize = {4, 2, PoolMode::max, 1};
+  configs[8].second.threshold.min_ticks_over = 2;
+  configs[9] = {"groups of 32, pool 8x4 max", {}};
+  configs[9].second.coherent.group_wires = 32;
+  configs[9].second.downsize = {8, 4, PoolMode::max, 2};
+  std::set<std::string> kernels_run;
   for (const auto& [name, config] : configs) {
     INFO(name);
-    Preprocessor scalar(config, Implementation::scalar), optimised(config, Implementation::optimised);
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      INFO("frame " << i);
-      const Result a = run(scalar, frames[i]), b = run(optimised, frames[i]);
-      REQUIRE(a.filtered == b.filtered);
-      REQUIRE(a.denoised == b.denoised);
-      REQUIRE(a.image == b.image);
-      REQUIRE(scalar.channels().pedestal == optimised.channels().pedestal);
-      REQUIRE(scalar.channels().sigma_q4 == optimised.channels().sigma_q4);
-      REQUIRE(scalar.channels().threshold == optimised.channels().threshold);
+    for (const std::string& kernel : Preprocessor::available_kernels(config)) {
+      if (kernel == "scalar") continue;
+      INFO("kernel " << kernel);
+      kernels_run.insert(kernel);
+      Preprocessor scalar(config, Implementation::scalar), optimised(config, kernel);
+      for (std::size_t i = 0; i < frames.size(); ++i) {
+        INFO("frame " << i);
+        const Result a = run(scalar, frames[i]), b = run(optimised, frames[i]);
+        REQUIRE(a.filtered == b.filtered);
+        REQUIRE(a.denoised == b.denoised);
+        REQUIRE(a.image == b.image);
+        REQUIRE(scalar.channels().pedestal == optimised.channels().pedestal);
+        REQUIRE(scalar.channels().sigma_q4 == optimised.channels().sigma_q4);
+        REQUIRE(scalar.channels().threshold == optimised.channels().threshold);
+      }
     }
   }
+  // Every x86-64 CPU runs the baseline kernel; the default configuration gets the fastest one.
+  CHECK(kernels_run.count("baseline") == 1);
+  CHECK(Preprocessor(PreprocessConfig{}).kernel_name() == Preprocessor::available_kernels(PreprocessConfig{}).front());
+  CHECK_THROWS_WITH(Preprocessor(PreprocessConfig{}, "sse9"), Catch::Contains("kernel 'sse9' is not available"));
 }
 
 TEST_CASE("Preprocess configuration reads back what it writes and names bad keys", "[preprocess]") {

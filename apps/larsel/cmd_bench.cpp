@@ -60,7 +60,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(100u, 10'000'000u))->capture_default_str();
   pre->add_option("--ring-frames", po->ring_frames, "Frames in the ring read round-robin (256 = 15.7 MB, beyond L2)")
       ->check(CLI::Range(2u, 100'000u))->capture_default_str();
-  pre->add_flag("!--no-variants", po->variants, "Skip the per-step cost variants");
+  pre->add_flag("!--no-variants", po->variants, "Skip the per-kernel and per-step cost comparisons");
   pre->add_option("--out", *pre_out, "Also write the JSON to this file");
   pre->callback([&action, po, pre_out] { action = [po, pre_out] { emit_json(bench::run_preprocess_bench(*po), *pre_out); return 0; }; });
 }

@@ -1,4 +1,5 @@
-// larsel display FILE [--index I | --grid N [--first I] [--columns C]] --out IMAGE [--range MIN:MAX|auto]
+// larsel display FILE [--index I [--preprocess [--pre-config Y] [--warmup N]] | --grid N [--first I] [--columns C]]
+//                --out IMAGE [--range MIN:MAX|auto]
 //                [--colormap viridis|inferno|coolwarm] [--wire-px N] [--tick-px N] [--truth-box] [--mark-radiological]
 #include <cmath>
 #include <filesystem>
@@ -10,8 +11,10 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "event_display.hpp"
 #include "larsel/daq/sim/dataset.hpp"
+#include "larsel/preprocess/preprocessor.hpp"
 
 namespace larsel::app {
 namespace {
@@ -30,6 +33,9 @@ struct DisplayOptions {
   std::optional<int> pixels_per_wire, pixels_per_tick;
   bool truth_box = false;
   bool mark_radiological = false;
+  bool preprocess = false;        // raw | denoised | CNN input, stacked
+  std::string preprocess_config;  // YAML; built-in defaults when empty
+  std::size_t warmup = 32;        // frames preprocessed before the shown one (pedestal and noise convergence)
 };
 
 /// How many frames to show from the first one; throws when the first is not in the data set.
@@ -63,6 +69,48 @@ std::vector<display::FrameView> load_frames(const daq::sim::DatasetReader& reade
   return frames;
 }
 
+/// The CNN input image spread back over the 480 x 64 frame, each code times
+/// 2^shift: ADC above pedestal again for max pooling, so one colour scale fits all panels.
+std::vector<float> expand_image(const preprocess::PreprocessConfig& config, std::span<const std::uint8_t> image) {
+  const preprocess::DownsizeConfig& d = config.downsize;
+  std::vector<float> out(Frame::kPixels);
+  for (std::size_t w = 0; w < Frame::kWires; ++w) {
+    for (std::size_t t = 0; t < Frame::kTicks; ++t) {
+      const std::uint8_t code = image[(w / d.wires) * config.output_columns() + t / d.ticks];
+      out[w * Frame::kTicks + t] = static_cast<float>(code) * static_cast<float>(1u << d.shift);
+    }
+  }
+  return out;
+}
+
+/// Raw, denoised and CNN-input views of frame o.index, after running the
+/// preprocessor over up to o.warmup frames before it so its channel state has converged.
+std::vector<display::FrameView> before_and_after(const daq::sim::DatasetReader& reader, const DisplayOptions& o) {
+  const auto config = o.preprocess_config.empty()
+                          ? preprocess::PreprocessConfig{}
+                          : preprocess::parse_preprocess_config(read_text_file(o.preprocess_config, "preprocess config"),
+                                                                o.preprocess_config);
+  preprocess::Preprocessor pre(config);
+  const std::size_t first = o.index - std::min(o.index, o.warmup), count = o.index - first + 1;
+  std::vector<std::uint16_t> adc(count * Frame::kPixels);
+  reader.read_frames(first, count, adc);
+  std::vector<std::uint8_t> image(config.output_pixels());
+  std::vector<std::int16_t> denoised(Frame::kPixels);
+  for (std::size_t i = 0; i < count; ++i) {
+    pre.process(preprocess::FrameAdc(adc.data() + i * Frame::kPixels, Frame::kPixels), {image, denoised, {}});
+  }
+  std::vector<display::FrameView> views = load_frames(reader, o.index, 1);
+  views.front().stage = "raw";
+  views.push_back({o.index, std::vector<float>(denoised.begin(), denoised.end()), views.front().truth,
+                   fmt::format("denoised ({} frames of warm-up)", count - 1)});
+  const std::string pooling = config.downsize.mode == preprocess::PoolMode::max ? "max" : "sum";
+  views.push_back({o.index, expand_image(config, image), views.front().truth,
+                   fmt::format("CNN input {}x{} uint8 ({} pool {}x{}), code x {}", config.output_rows(),
+                               config.output_columns(), pooling, config.downsize.wires, config.downsize.ticks,
+                               1u << config.downsize.shift)});
+  return views;
+}
+
 display::ColourMap colour_map_named(const std::string& name) {
   if (name == "inferno") return display::ColourMap::inferno;
   if (name == "coolwarm") return display::ColourMap::coolwarm;
@@ -83,12 +131,12 @@ display::DisplayStyle display_style(const DisplayOptions& o, std::span<const dis
 int run_display(const DisplayOptions& o) {
   const daq::sim::DatasetReader reader(o.input);
   const std::size_t count = checked_frame_count(o, reader.size());
-  const auto frames = load_frames(reader, o.grid ? o.first : o.index, count);
+  const auto frames = o.preprocess ? before_and_after(reader, o) : load_frames(reader, o.grid ? o.first : o.index, count);
   const display::DisplayStyle style = display_style(o, frames);
   const std::string source = std::filesystem::path(o.input).filename().string();
-  const int columns = o.columns.value_or(static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count)))));
-  const cv::Mat image = o.grid ? display::render_contact_sheet(frames, columns, style, source, reader.size())
-                               : display::render_event(frames.front(), style, source);
+  const int columns = o.preprocess ? 1 : o.columns.value_or(static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count)))));
+  const cv::Mat image = o.grid || o.preprocess ? display::render_contact_sheet(frames, columns, style, source, reader.size())
+                                               : display::render_event(frames.front(), style, source);
   display::write_image(o.output, image);
   spdlog::info("wrote {} ({} x {} px, {} frame{}, colour range {}:{} ADC)", o.output, image.cols, image.rows, count,
                count == 1 ? "" : "s", style.range.min, style.range.max);
@@ -150,6 +198,15 @@ void add_display_command(CLI::App& app, Action& action) {
   cmd->add_option("--columns", options->columns, "Panels per row of the contact sheet (default about sqrt(N))")
       ->needs(grid)
       ->check(CLI::Range(1, 16));
+  auto* pre = cmd->add_flag("--preprocess", options->preprocess,
+                            "Before and after: the raw frame, its denoised plane and the CNN input, stacked")
+                  ->excludes(grid);
+  cmd->add_option("--pre-config", options->preprocess_config, "Preprocess YAML for --preprocess (default: built-in)")
+      ->needs(pre)
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--warmup", options->warmup, "Frames preprocessed before the shown one, for --preprocess")
+      ->needs(pre)
+      ->capture_default_str();
   add_style_options(*cmd, *options);
   cmd->callback([&action, options] { action = [options] { return run_display(*options); }; });
 }

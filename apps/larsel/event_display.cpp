@@ -295,12 +295,13 @@ void draw_event_title(cv::Mat& canvas, const EventTitle& t, int x, int line_heig
 }
 
 std::string panel_title(const FrameView& frame) {
-  return fmt::format("#{}  {}  E_vis {:.1f} MeV", frame.index, label_name(frame.truth.label),
-                     frame.truth.visible_energy_mev);
+  const std::string title = fmt::format("#{}  {}  E_vis {:.1f} MeV", frame.index, label_name(frame.truth.label),
+                                        frame.truth.visible_energy_mev);
+  return frame.stage.empty() ? title : title + "   " + frame.stage;
 }
 
 std::string frame_span(std::span<const FrameView> frames) {
-  if (frames.size() == 1) return fmt::format("frame {}", frames.front().index);
+  if (frames.front().index == frames.back().index) return fmt::format("frame {}", frames.front().index);
   return fmt::format("frames {}-{}", frames.front().index, frames.back().index);
 }
 

@@ -38,6 +38,7 @@ struct FrameView {
   std::size_t index = 0;
   std::vector<float> above_pedestal;  // 480 * 64 values, adc[wire * 64 + tick] - pedestal(wire)
   daq::sim::FrameTruth truth;
+  std::string stage;  // what the panel shows when not the raw frame ("denoised", ...)
 };
 
 /// Subtracts each wire's pedestal, the median of its 64 ticks.

@@ -18,16 +18,16 @@ std::int16_t median64(std::array<std::int16_t, Frame::kTicks>& v) {
 
 }  // namespace
 
-void set_pedestals_to_frame_median(FrameAdc adc, ChannelState& state) {
+void scalar_frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians) {
   std::array<std::int16_t, Frame::kTicks> v{};
   for (std::size_t w = 0; w < Frame::kWires; ++w) {
     for (std::size_t t = 0; t < Frame::kTicks; ++t) v[t] = static_cast<std::int16_t>(adc[w * Frame::kTicks + t]);
-    state.pedestal[w] = median64(v);
+    medians[w] = median64(v);
   }
 }
 
-void initialise_channels(const PreprocessConfig& config, FrameAdc adc, ChannelState& state) {
-  set_pedestals_to_frame_median(adc, state);
+void initialise_channels(const PreprocessConfig& config, FrameAdc adc, FrameMedians medians, ChannelState& state) {
+  medians(adc, state.pedestal);
   std::array<std::int16_t, Frame::kTicks> deviation{};
   for (std::size_t w = 0; w < Frame::kWires; ++w) {
     for (std::size_t t = 0; t < Frame::kTicks; ++t) {

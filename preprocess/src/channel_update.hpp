@@ -22,13 +22,18 @@ inline std::int32_t limit_reciprocal(unsigned limit) {
   return static_cast<std::int32_t>(((1u << kReciprocalShift) + limit - 1) / limit);
 }
 
+/// The noise statistic clips |f| at 5 sigma but at most 127, so clipped values
+/// fit a byte (the fused kernel sums them with vpsadbw). 127 = 5 x 25 ADC, far
+/// above any working channel's noise (~8 ADC, detector-and-formats.md).
+inline constexpr std::int32_t kMaxNoiseClip = 127;
+
 inline void set_thresholds(const PreprocessConfig& config, ChannelState& state) {
   const auto k_q4 = static_cast<std::int32_t>(std::lround(config.threshold.sigmas * 16));
   const std::int32_t floor = config.threshold.min_adc;
   for (std::size_t w = 0; w < Frame::kWires; ++w) {
     const std::int32_t sigma_q4 = state.sigma_q4[w];  // <= 2^16 and k <= 100: the product fits in int32
     state.threshold[w] = static_cast<std::int16_t>(std::min(std::max(floor, (k_q4 * sigma_q4 + 255) >> 8), 32767));
-    state.noise_clip[w] = static_cast<std::int16_t>(std::clamp((5 * sigma_q4 + 15) >> 4, 1, 511));
+    state.noise_clip[w] = static_cast<std::int16_t>(std::clamp((5 * sigma_q4 + 15) >> 4, 1, kMaxNoiseClip));
   }
 }
 

@@ -4,6 +4,7 @@
 // entry points. The channel update itself (channel_update.cpp) is common code,
 // so the two implementations can only differ in what a kernel computes.
 #include <array>
+#include <span>
 #include <cstdint>
 #include <vector>
 
@@ -52,20 +53,30 @@ using FrameKernel = void (*)(const KernelPlan&, ChannelState&, FrameAdc, const F
                              std::byte* scratch);
 
 void scalar_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
+
+/// Each wire's frame median, floor((32nd + 33rd smallest) / 2): the
+/// frame_median pedestal and the first frame's initialisation.
+using FrameMedians = void (*)(FrameAdc, std::span<std::int16_t, Frame::kWires>);
+void scalar_frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
 inline constexpr std::size_t kScratchBytes = 256 * 1024;
 
 namespace avx512 {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
+void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
+/// The fused AVX-512BW kernel (fused_avx512_kernel.cpp) and the configurations it covers.
+void fused_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
+bool fused_kernel_supports(const PreprocessConfig& config);
 }
 namespace avx2 {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
+void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
 }
 namespace baseline {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
+void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
 }
 
-/// Channel initialisation from a first frame, and the update after each frame.
-void set_pedestals_to_frame_median(FrameAdc adc, ChannelState& state);
-void initialise_channels(const PreprocessConfig& config, FrameAdc adc, ChannelState& state);
+/// Channel initialisation from a first frame (pedestals = its medians).
+void initialise_channels(const PreprocessConfig& config, FrameAdc adc, FrameMedians medians, ChannelState& state);
 
 }  // namespace larsel::preprocess::detail

@@ -43,15 +43,36 @@ namespace {
 
 struct KernelChoice {
   detail::FrameKernel kernel;
+  detail::FrameMedians medians;  // the same instruction set's frame medians
   const char* name;
 };
 
-KernelChoice choose_kernel(Implementation implementation) {
-  if (implementation == Implementation::scalar) return {detail::scalar_frame, "scalar"};
+/// Every kernel this CPU can run `config` with, fastest first, scalar last.
+std::vector<KernelChoice> kernels_for(const PreprocessConfig& config) {
+  std::vector<KernelChoice> kernels;
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) return {detail::avx512::vector_frame, "avx512bw"};
-  if (__builtin_cpu_supports("avx2")) return {detail::avx2::vector_frame, "avx2"};
-  return {detail::baseline::vector_frame, "baseline"};
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    if (detail::avx512::fused_kernel_supports(config)) {
+      kernels.push_back({detail::avx512::fused_frame, detail::avx512::frame_medians, "avx512bw-fused"});
+    }
+    kernels.push_back({detail::avx512::vector_frame, detail::avx512::frame_medians, "avx512bw"});
+  }
+  if (__builtin_cpu_supports("avx2")) kernels.push_back({detail::avx2::vector_frame, detail::avx2::frame_medians, "avx2"});
+  kernels.push_back({detail::baseline::vector_frame, detail::baseline::frame_medians, "baseline"});
+  kernels.push_back({detail::scalar_frame, detail::scalar_frame_medians, "scalar"});
+  return kernels;
+}
+
+KernelChoice choose_kernel(Implementation implementation, const PreprocessConfig& config) {
+  if (implementation == Implementation::scalar) return kernels_for(config).back();
+  return kernels_for(config).front();
+}
+
+KernelChoice choose_kernel(std::string_view name, const PreprocessConfig& config) {
+  for (const KernelChoice& k : kernels_for(config)) {
+    if (name == k.name) return k;
+  }
+  throw std::invalid_argument(fmt::format("preprocess: kernel '{}' is not available for this configuration on this CPU", name));
 }
 
 void check_size(std::span<const std::int16_t> s, const char* name) {
@@ -73,8 +94,8 @@ std::unique_ptr<std::byte, AlignedFree> allocate_scratch() {
 }  // namespace
 
 struct Preprocessor::Impl {
-  Impl(const PreprocessConfig& config, Implementation which)
-      : plan(config), implementation(which), choice(choose_kernel(which)), scratch(allocate_scratch()) {}
+  Impl(const PreprocessConfig& config, Implementation which, KernelChoice kernel)
+      : plan(config), implementation(which), choice(kernel), scratch(allocate_scratch()) {}
   detail::KernelPlan plan;
   Implementation implementation;
   KernelChoice choice;
@@ -84,7 +105,10 @@ struct Preprocessor::Impl {
 };
 
 Preprocessor::Preprocessor(const PreprocessConfig& config, Implementation implementation)
-    : impl_(std::make_unique<Impl>(config, implementation)) {}
+    : impl_(std::make_unique<Impl>(config, implementation, choose_kernel(implementation, config))) {}
+Preprocessor::Preprocessor(const PreprocessConfig& config, std::string_view kernel)
+    : impl_(std::make_unique<Impl>(config, kernel == "scalar" ? Implementation::scalar : Implementation::optimised,
+                                   choose_kernel(kernel, config))) {}
 Preprocessor::~Preprocessor() = default;
 Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
 Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;
@@ -98,9 +122,9 @@ void Preprocessor::process(FrameAdc adc, const FrameOutputs& outputs) {
   check_size(outputs.denoised, "denoised");
   check_size(outputs.filtered, "filtered");
   if (!m.state.initialised) {
-    detail::initialise_channels(m.plan.config, adc, m.state);
+    detail::initialise_channels(m.plan.config, adc, m.choice.medians, m.state);
   } else if (m.plan.config.pedestal.method == PedestalMethod::frame_median) {
-    detail::set_pedestals_to_frame_median(adc, m.state);
+    m.choice.medians(adc, m.state.pedestal);
   }
   m.choice.kernel(m.plan, m.state, adc, outputs, m.stats, m.scratch.get());
 }
@@ -110,5 +134,10 @@ const ChannelState& Preprocessor::channels() const noexcept { return impl_->stat
 const PreprocessConfig& Preprocessor::config() const noexcept { return impl_->plan.config; }
 Implementation Preprocessor::implementation() const noexcept { return impl_->implementation; }
 const char* Preprocessor::kernel_name() const noexcept { return impl_->choice.name; }
+std::vector<std::string> Preprocessor::available_kernels(const PreprocessConfig& config) {
+  std::vector<std::string> names;
+  for (const KernelChoice& k : kernels_for(config)) names.emplace_back(k.name);
+  return names;
+}
 
 }  // namespace larsel::preprocess

@@ -21,9 +21,9 @@ double median_of(std::vector<double> v) {
 void QualityAccumulator::add(std::span<const std::uint16_t> raw, std::span<const std::int16_t> filtered,
                              std::span<const std::int16_t> denoised, const daq::sim::FrameTruth& truth,
                              const daq::sim::SignalImages& images) {
-  ChannelState medians;  // "before" = raw minus each wire's frame median, as the frame_median pedestal computes it
-  detail::set_pedestals_to_frame_median(FrameAdc(raw.data(), Frame::kPixels), medians);
-  const auto& pedestal = medians.pedestal;
+  // "before" = raw minus each wire's frame median, as the frame_median pedestal computes it
+  std::array<std::int16_t, Frame::kWires> pedestal{};
+  detail::scalar_frame_medians(FrameAdc(raw.data(), Frame::kPixels), pedestal);
   double sum2_raw = 0, sum2_filtered = 0, charge = 0, charge_kept = 0, peak = 0;
   std::size_t noise = 0, peak_pixel = 0;
   for (std::size_t i = 0; i < Frame::kPixels; ++i) {

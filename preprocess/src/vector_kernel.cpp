@@ -359,7 +359,34 @@ void denoise_group(const KernelPlan& plan, const ChannelState& state, FrameAdc a
   }
 }
 
+/// Frame medians of kLanes wires: the ticks transposed so each vector holds
+/// one tick of every wire, then the 64-input median network on whole vectors.
+void frame_medians_of_block(const std::uint16_t* rows, std::int16_t* medians) {
+  static constexpr FixedMedianNetwork<kTicks> kNetwork = make_fixed_median_network<kTicks>();
+  alignas(64) std::int16_t ticks[kTicks][kLanes];
+  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+    for (std::size_t t = 0; t < kTicks; ++t) ticks[t][lane] = static_cast<std::int16_t>(rows[lane * kTicks + t]);
+  }
+  I16 r[kTicks];
+  for (std::size_t t = 0; t < kTicks; ++t) r[t] = load<I16>(ticks[t]);
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    auto step = [&](const CompareExchange& e) {
+      const I16 a = r[e.low], b = r[e.high];
+      if (e.min_used) r[e.low] = vmin(a, b);
+      if (e.max_used) r[e.high] = vmax(a, b);
+    };
+    (step(kNetwork.steps[K]), ...);
+  }(std::make_index_sequence<kNetwork.steps.size()>{});
+  const I16 lower = r[kNetwork.lower_slot], upper = r[kNetwork.upper_slot];
+  store(medians, (lower >> 1) + (upper >> 1) + (lower & upper & 1));  // floor of the mean without overflow
+}
+
 }  // namespace
+
+void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians) {
+  static_assert(Frame::kWires % kLanes == 0);
+  for (std::size_t w = 0; w < Frame::kWires; w += kLanes) frame_medians_of_block(adc.data() + w * kTicks, medians.data() + w);
+}
 
 void vector_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, const FrameOutputs& outputs,
                   FrameStatistics& stats, std::byte* scratch) {

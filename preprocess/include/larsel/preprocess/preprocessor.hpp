@@ -12,7 +12,7 @@
 //   5. downsize: max (or sum) over blocks of wires x ticks, then
 //      min(255, value >> shift) as unsigned 8 bit: the CNN input.
 // Each wire's sigma follows the mean of min(|f|, clip) over its 64 ticks
-// (clip = min(511, ceil(5 sigma)), sigma = 1.2533 mean|f| for Gaussian noise)
+// (clip = min(127, ceil(5 sigma)), sigma = 1.2533 mean|f| for Gaussian noise)
 // with weight 2^-noise_update_shift per frame. The first frame initialises
 // pedestals (median) and sigmas (1.4826 x median absolute deviation).
 //
@@ -24,6 +24,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "larsel/daq/frame.hpp"
 #include "larsel/preprocess/config.hpp"
@@ -57,6 +60,9 @@ class Preprocessor {
  public:
   /// Throws daq::ConfigError if the configuration cannot be run.
   explicit Preprocessor(const PreprocessConfig& config, Implementation implementation = Implementation::optimised);
+  /// A named kernel from available_kernels(config) (to compare instruction
+  /// sets); throws std::invalid_argument for any other name.
+  Preprocessor(const PreprocessConfig& config, std::string_view kernel);
   ~Preprocessor();
   Preprocessor(Preprocessor&&) noexcept;
   Preprocessor& operator=(Preprocessor&&) noexcept;
@@ -69,8 +75,11 @@ class Preprocessor {
   [[nodiscard]] const ChannelState& channels() const noexcept;
   [[nodiscard]] const PreprocessConfig& config() const noexcept;
   [[nodiscard]] Implementation implementation() const noexcept;
-  /// "scalar", or the instruction set the optimised kernel runs with: "avx512bw", "avx2" or "baseline".
+  /// "scalar", or the optimised kernel running: "avx512bw-fused" (the common
+  /// configurations on AVX-512BW CPUs), "avx512bw", "avx2" or "baseline".
   [[nodiscard]] const char* kernel_name() const noexcept;
+  /// The kernels this CPU can run `config` with, the optimised choice first and "scalar" last.
+  [[nodiscard]] static std::vector<std::string> available_kernels(const PreprocessConfig& config);
 
  private:
   struct Impl;

@@ -1,0 +1,286 @@
+// Fused AVX-512BW frame kernel for the common configurations (see
+// fused_kernel_supports): one pass over each coherent group with every row in
+// a register, written with intrinsics because the instructions that make it
+// fast have no portable spelling:
+//  - vpacksswb saturates a wire's 64 ticks to int8 in one register; the median
+//    network then costs one vpminsb/vpmaxsb per comparator for all 64 ticks.
+//  - Comparisons go to mask registers: the frugal sign sums are popcounts of
+//    two masks, zero suppression and max pooling are one masked vpmaxsw.
+//  - vpsadbw sums a wire's clipped |f| (clip <= 127, so bytes hold them);
+//    four wires share one vector of 16-bit fields and one horizontal add.
+// Ports 0 and 5 run all 512-bit integer work (Intel optimisation manual,
+// Ice Lake / Sapphire Rapids), so the count of such instructions per wire
+// is what sets the speed; loads, stores and scalar popcounts are free beside it.
+#include <immintrin.h>
+
+#include <bit>
+#include <cstring>
+#include <utility>  // index_sequence
+
+#include "channel_update.hpp"
+
+namespace larsel::preprocess::detail::avx512 {
+namespace {
+
+constexpr std::size_t kTicks = Frame::kTicks;
+constexpr unsigned kUncoherentBlock = 24;
+constexpr std::size_t kBlendEvery = 3;
+
+/// The channel state as broadcastable words: dword broadcasts are plain loads,
+/// word and byte broadcasts from memory cost a shuffle.
+struct Tables {
+  alignas(64) std::uint32_t minus_pedestal[Frame::kWires];  // -pedestal in both 16-bit halves
+  alignas(64) std::uint32_t threshold[Frame::kWires];  // threshold in both 16-bit halves
+  alignas(64) std::uint32_t clip[Frame::kWires];       // noise_clip (<= 127) in all four bytes
+};
+
+struct Scratch {
+  Tables tables;
+  alignas(64) std::int16_t x[32][kTicks];  // the group's adc - pedestal, read back by pass 2
+};
+static_assert(sizeof(Scratch) <= kScratchBytes);
+
+void fill_tables(const ChannelState& state, Tables& t) {
+  for (std::size_t w = 0; w < Frame::kWires; ++w) {
+    t.minus_pedestal[w] = static_cast<std::uint16_t>(-state.pedestal[w]) * 0x00010001u;
+    t.threshold[w] = static_cast<std::uint16_t>(state.threshold[w]) * 0x00010001u;
+    t.clip[w] = static_cast<std::uint8_t>(state.noise_clip[w]) * 0x01010101u;
+  }
+}
+
+/// What the passes read and write, as plain pointers so that stores to one
+/// array do not make the compiler reload the others.
+struct Context {
+  const Tables& tables;
+  Scratch& scratch;
+  const std::uint16_t* adc;
+  std::int16_t* sign_sums;   // FrameStatistics::sign_sum
+  std::int16_t* noise_sums;  // FrameStatistics::clipped_abs_sum
+  std::uint8_t* image;
+  std::size_t columns;       // of the image
+  std::int16_t* denoised;    // null when not wanted
+  std::int16_t* filtered;    // null when not wanted
+  unsigned min_run;          // threshold.min_ticks_over
+  DownsizeConfig downsize;
+};
+
+/// Pass 1 for wire i of the group: x = adc - pedestal kept for pass 2, its
+/// int8 saturation (ticks in vpacksswb order) returned, the sign sum stored.
+[[gnu::always_inline]] inline __m512i saturate_wire(Context c, unsigned wire, unsigned i) {
+  const __m512i minus_pedestal = _mm512_set1_epi32(static_cast<int>(c.tables.minus_pedestal[wire]));
+  const std::uint16_t* row = c.adc + wire * kTicks;  // adding -pedestal lets the load fold into the add
+  const __m512i x0 = _mm512_add_epi16(_mm512_loadu_si512(row), minus_pedestal);
+  const __m512i x1 = _mm512_add_epi16(_mm512_loadu_si512(row + 32), minus_pedestal);
+  _mm512_store_si512(c.scratch.x[i], x0);
+  _mm512_store_si512(c.scratch.x[i] + 32, x1);
+  const __m512i x8 = _mm512_packs_epi16(x0, x1);  // saturation keeps the sign
+  const int positive = std::popcount(static_cast<std::uint64_t>(_mm512_cmpgt_epi8_mask(x8, _mm512_setzero_si512())));
+  const int negative = std::popcount(static_cast<std::uint64_t>(_mm512_movepi8_mask(x8)));
+  c.sign_sums[wire] = static_cast<std::int16_t>(positive - negative);
+  return x8;
+}
+
+/// floor((a + b) / 2) of signed bytes: vpavgb rounds unsigned averages up, and
+/// x ^ 0x7f maps signed x to 127 - x in unsigned order, turning ceil into floor.
+[[gnu::always_inline]] inline __m512i floor_average_epi8(__m512i a, __m512i b) {
+  const __m512i flip = _mm512_set1_epi8(0x7f);
+  return _mm512_xor_si512(_mm512_avg_epu8(_mm512_xor_si512(a, flip), _mm512_xor_si512(b, flip)), flip);
+}
+
+/// The group's per-tick median of the saturated rows, as int16 for ticks 0-31 and 32-63.
+struct TickHalves {
+  __m512i low;   // ticks 0-31 as int16
+  __m512i high;  // ticks 32-63
+};
+
+template <unsigned N>
+[[gnu::always_inline]] inline TickHalves coherent_median(__m512i (&r)[N]) {
+  static constexpr FixedMedianNetwork<N> kNetwork = make_fixed_median_network<N>();
+  // 512-bit byte min and max run on port 0 only (measured: half the rate of
+  // vpaddb), so every third full comparator instead compares into a mask
+  // (port 5) and blends (ports 0 and 5): 17 % faster for the network alone
+  // (measured in isolation, 77 against 93 ns per 24-wire group).
+  [&]<std::size_t... K>(std::index_sequence<K...>) __attribute__((always_inline)) {
+    auto step = [&](const CompareExchange& e, bool blend) __attribute__((always_inline)) {
+      const __m512i a = r[e.low], b = r[e.high];
+      if (blend && e.min_used && e.max_used) {
+        const __mmask64 a_greater = _mm512_cmpgt_epi8_mask(a, b);
+        r[e.low] = _mm512_mask_blend_epi8(a_greater, a, b);
+        r[e.high] = _mm512_mask_blend_epi8(a_greater, b, a);
+        return;
+      }
+      if (e.min_used) r[e.low] = _mm512_min_epi8(a, b);
+      if (e.max_used) r[e.high] = _mm512_max_epi8(a, b);
+    };
+    (step(kNetwork.steps[K], K % kBlendEvery == 1), ...);
+  }(std::make_index_sequence<kNetwork.steps.size()>{});
+  const __m512i cm8 = floor_average_epi8(r[kNetwork.lower_slot], r[kNetwork.upper_slot]);
+  // vpacksswb put ticks 8L..8L+7 of x0 in bytes 0-7 of lane L and those of x1
+  // in bytes 8-15: unpacking bytes onto themselves and shifting right by 8
+  // sign-extends them back into tick order.
+  return TickHalves{_mm512_srai_epi16(_mm512_unpacklo_epi8(cm8, cm8), 8), _mm512_srai_epi16(_mm512_unpackhi_epi8(cm8, cm8), 8)};
+}
+
+/// Over-threshold masks with runs shorter than n removed; ticks beyond the
+/// frame's edges count as over, so runs touching an edge are kept whole.
+[[gnu::always_inline]] inline void keep_long_runs(unsigned n, __mmask32& k0, __mmask32& k1) {
+  const std::uint64_t over = k0 | static_cast<std::uint64_t>(k1) << 32;
+  std::uint64_t all_over = over;  // bit t: ticks t .. t + n - 1 all over (ones beyond tick 63)
+  for (unsigned i = 1; i < n; ++i) all_over &= over >> i | ~(~std::uint64_t{0} >> i);
+  std::uint64_t keep = all_over;
+  for (unsigned j = 1; j < n; ++j) keep |= all_over << j;
+  const std::uint64_t first_gap = ~over & (over + 1);  // lowest tick not over (0 if none)
+  const std::uint64_t leading_run = first_gap - 1;     // the run from tick 0 (all ticks if none)
+  const std::uint64_t kept = (keep | leading_run) & over;
+  k0 = static_cast<__mmask32>(kept);
+  k1 = static_cast<__mmask32>(kept >> 32);
+}
+
+/// Max pooling, or sum pooling with unsigned saturation: z >= 0 (thresholds
+/// are >= 0), so a saturated sum (>= 32767) still gives min(255, sum >> shift)
+/// = 255 for shift <= 7, the only shifts this kernel takes sums with.
+[[gnu::always_inline]] inline __m512i pool_op(bool sum, __m512i a, __m512i b) {
+  return sum ? _mm512_adds_epu16(a, b) : _mm512_max_epi16(a, b);
+}
+
+/// One output row from the vertical pools of its wires: pooled over each tick
+/// window, then min(255, v >> shift) per column (v >= 0).
+[[gnu::always_inline]] inline void emit_row(__m512i v0, __m512i v1, const DownsizeConfig& d, std::uint8_t* out) {
+  const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(d.shift));
+  const bool sum = d.mode == PoolMode::sum;
+  if (d.ticks == 4) {  // a window is one qword
+    v0 = pool_op(sum, v0, _mm512_srli_epi64(v0, 16));
+    v1 = pool_op(sum, v1, _mm512_srli_epi64(v1, 16));
+    v0 = pool_op(sum, v0, _mm512_srli_epi64(v0, 32));
+    v1 = pool_op(sum, v1, _mm512_srli_epi64(v1, 32));
+    const __m128i c0 = _mm_srl_epi16(_mm512_cvtepi64_epi16(v0), shift), c1 = _mm_srl_epi16(_mm512_cvtepi64_epi16(v1), shift);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(c0, c1));
+  } else if (d.ticks == 2) {  // a window is one dword
+    v0 = pool_op(sum, v0, _mm512_srli_epi32(v0, 16));
+    v1 = pool_op(sum, v1, _mm512_srli_epi32(v1, 16));
+    const __m256i c0 = _mm256_srl_epi16(_mm512_cvtepi32_epi16(v0), shift), c1 = _mm256_srl_epi16(_mm512_cvtepi32_epi16(v1), shift);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_cvtusepi16_epi8(c0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm256_cvtusepi16_epi8(c1));
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtusepi16_epi8(_mm512_srl_epi16(v0, shift)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32), _mm512_cvtusepi16_epi8(_mm512_srl_epi16(v1, shift)));
+  }
+}
+
+/// Pass 2 for wire i of the group: f = x - cm, zero suppression and max
+/// pooling into pool0/pool1, the optional outputs; returns the eight qword
+/// sums of min(|f|, clip) (= min(|sat8(f)|, clip) for clip <= 127).
+template <bool RunFilter>
+[[gnu::always_inline]] inline __m512i denoise_wire(Context c, unsigned wire, unsigned i, __m512i cm0, __m512i cm1, __m512i& pool0, __m512i& pool1) {
+  const __m512i f0 = _mm512_sub_epi16(_mm512_load_si512(c.scratch.x[i]), cm0);
+  const __m512i f1 = _mm512_sub_epi16(_mm512_load_si512(c.scratch.x[i] + 32), cm1);
+  const __m512i limit = _mm512_set1_epi32(static_cast<int>(c.tables.threshold[wire]));
+  __mmask32 k0 = _mm512_cmpgt_epi16_mask(f0, limit), k1 = _mm512_cmpgt_epi16_mask(f1, limit);
+  if constexpr (RunFilter) keep_long_runs(c.min_run, k0, k1);
+  if (c.downsize.mode == PoolMode::sum) {  // pooling of z = over ? f : 0
+    pool0 = _mm512_mask_adds_epu16(pool0, k0, pool0, f0);
+    pool1 = _mm512_mask_adds_epu16(pool1, k1, pool1, f1);
+  } else {
+    pool0 = _mm512_mask_max_epi16(pool0, k0, pool0, f0);
+    pool1 = _mm512_mask_max_epi16(pool1, k1, pool1, f1);
+  }
+  if (c.denoised != nullptr) {
+    _mm512_storeu_si512(c.denoised + wire * kTicks, _mm512_maskz_mov_epi16(k0, f0));
+    _mm512_storeu_si512(c.denoised + wire * kTicks + 32, _mm512_maskz_mov_epi16(k1, f1));
+  }
+  if (c.filtered != nullptr) {
+    _mm512_storeu_si512(c.filtered + wire * kTicks, f0);
+    _mm512_storeu_si512(c.filtered + wire * kTicks + 32, f1);
+  }
+  const __m512i clip = _mm512_set1_epi32(static_cast<int>(c.tables.clip[wire]));
+  const __m512i clipped = _mm512_min_epu8(_mm512_abs_epi8(_mm512_packs_epi16(f0, f1)), clip);
+  return _mm512_sad_epu8(clipped, _mm512_setzero_si512());
+}
+
+/// Pass 2 over the group, four wires at a time: their noise sums (each qword
+/// sum < 2^10) share one vector of 16-bit fields and one horizontal add.
+template <unsigned N, bool RunFilter>
+[[gnu::always_inline]] inline void denoise_group(Context c, unsigned first_wire, __m512i cm0, __m512i cm1) {
+  const DownsizeConfig d = c.downsize;
+  __m512i pool0 = _mm512_setzero_si512(), pool1 = _mm512_setzero_si512();
+  unsigned wires_to_row_end = d.wires;
+  std::uint8_t* row = c.image + first_wire / d.wires * c.columns;
+  auto pool_wire = [&] {
+    if (--wires_to_row_end != 0) return;
+    emit_row(pool0, pool1, d, row);
+    row += c.columns;
+    pool0 = pool1 = _mm512_setzero_si512();
+    wires_to_row_end = d.wires;
+  };
+#pragma GCC unroll 2
+  for (unsigned i = 0; i < N; i += 4) {
+    const unsigned wire = first_wire + i;
+    __m512i noise = denoise_wire<RunFilter>(c, wire, i, cm0, cm1, pool0, pool1);
+    pool_wire();
+    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 1, i + 1, cm0, cm1, pool0, pool1), 16));
+    pool_wire();
+    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 2, i + 2, cm0, cm1, pool0, pool1), 32));
+    pool_wire();
+    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 3, i + 3, cm0, cm1, pool0, pool1), 48));
+    pool_wire();
+    const auto four_wires = static_cast<std::uint64_t>(_mm512_reduce_add_epi64(noise));
+    std::memcpy(c.noise_sums + wire, &four_wires, sizeof four_wires);
+  }
+}
+
+template <unsigned N, bool Coherent, bool RunFilter>
+void process_group(Context c, unsigned first_wire) {
+  __m512i rows[N];
+#pragma GCC unroll 4
+  for (unsigned i = 0; i < N; ++i) rows[i] = saturate_wire(c, first_wire + i, i);
+  TickHalves cm{_mm512_setzero_si512(), _mm512_setzero_si512()};
+  if constexpr (Coherent) cm = coherent_median<N>(rows);
+  denoise_group<N, RunFilter>(c, first_wire, cm.low, cm.high);
+}
+
+template <unsigned N, bool Coherent>
+void process_frame(Context c) {
+  static_assert(Frame::kWires % N == 0 && N % 4 == 0 && N <= 32);
+  const bool run_filter = c.min_run > 1;
+  for (unsigned first = 0; first < Frame::kWires; first += N) {
+    if (run_filter) {
+      process_group<N, Coherent, true>(c, first);
+    } else {
+      process_group<N, Coherent, false>(c, first);
+    }
+  }
+}
+
+}  // namespace
+
+bool fused_kernel_supports(const PreprocessConfig& config) {
+  const unsigned block = config.coherent.enabled ? config.coherent.group_wires : kUncoherentBlock;
+  const bool group_ok = block == 16 || block == 24 || block == 32;
+  const bool mode_ok = config.downsize.mode == PoolMode::max || config.downsize.shift <= 7;
+  const bool pool_ok = mode_ok && block % config.downsize.wires == 0 &&
+                       (config.downsize.ticks == 1 || config.downsize.ticks == 2 || config.downsize.ticks == 4);
+  return group_ok && pool_ok && !config.fir.enabled;
+}
+
+void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, const FrameOutputs& outputs,
+                 FrameStatistics& stats, std::byte* scratch) {
+  Scratch& s = *reinterpret_cast<Scratch*>(scratch);
+  fill_tables(state, s.tables);
+  auto or_null = [](std::span<std::int16_t> plane) { return plane.empty() ? nullptr : plane.data(); };
+  const Context c{s.tables, s, adc.data(), stats.sign_sum.data(), stats.clipped_abs_sum.data(),
+                  outputs.image.data(), plan.config.output_columns(), or_null(outputs.denoised), or_null(outputs.filtered),
+                  plan.config.threshold.min_ticks_over, plan.config.downsize};
+  const PreprocessConfig& config = plan.config;
+  if (!config.coherent.enabled) {
+    process_frame<kUncoherentBlock, false>(c);
+  } else if (config.coherent.group_wires == 16) {
+    process_frame<16, true>(c);
+  } else if (config.coherent.group_wires == 24) {
+    process_frame<24, true>(c);
+  } else {
+    process_frame<32, true>(c);
+  }
+  update_channels(config, stats, state);
+}
+
+}  // namespace larsel::preprocess::detail::avx512
