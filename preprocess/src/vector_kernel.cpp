@@ -132,6 +132,20 @@ void store_median(const I8& lower, const I8& upper, std::size_t chunk8, Scratch&
   }
 }
 
+/// A compile-time network on rows held in registers: one vector min and max per comparator.
+template <std::size_t Inputs, typename V>
+void apply_network(V (&r)[Inputs]) {
+  static constexpr FixedMedianNetwork<Inputs> kNetwork = make_fixed_median_network<Inputs>();
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    auto step = [&](const CompareExchange& e) {
+      const V a = r[e.low], b = r[e.high];
+      if (e.min_used) r[e.low] = vmin(a, b);
+      if (e.max_used) r[e.high] = vmax(a, b);
+    };
+    (step(kNetwork.steps[K]), ...);
+  }(std::make_index_sequence<kNetwork.steps.size()>{});
+}
+
 /// The default 24-wire network with every row in registers (32 vector registers with AVX-512).
 template <std::size_t Inputs>
 void median_in_registers(Scratch& s) {
@@ -139,14 +153,7 @@ void median_in_registers(Scratch& s) {
   for (std::size_t c = 0; c < kChunks8; ++c) {
     I8 r[Inputs];
     for (std::size_t i = 0; i < Inputs; ++i) r[i] = load<I8>(s.rows8[i] + c * kBytes);
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      auto step = [&](const CompareExchange& e) {
-        const I8 a = r[e.low], b = r[e.high];
-        if (e.min_used) r[e.low] = vmin(a, b);
-        if (e.max_used) r[e.high] = vmax(a, b);
-      };
-      (step(kNetwork.steps[K]), ...);
-    }(std::make_index_sequence<kNetwork.steps.size()>{});
+    apply_network(r);
     store_median(r[kNetwork.lower_slot], r[kNetwork.upper_slot], c, s);
   }
 }
@@ -369,14 +376,7 @@ void frame_medians_of_block(const std::uint16_t* rows, std::int16_t* medians) {
   }
   I16 r[kTicks];
   for (std::size_t t = 0; t < kTicks; ++t) r[t] = load<I16>(ticks[t]);
-  [&]<std::size_t... K>(std::index_sequence<K...>) {
-    auto step = [&](const CompareExchange& e) {
-      const I16 a = r[e.low], b = r[e.high];
-      if (e.min_used) r[e.low] = vmin(a, b);
-      if (e.max_used) r[e.high] = vmax(a, b);
-    };
-    (step(kNetwork.steps[K]), ...);
-  }(std::make_index_sequence<kNetwork.steps.size()>{});
+  apply_network(r);
   const I16 lower = r[kNetwork.lower_slot], upper = r[kNetwork.upper_slot];
   store(medians, (lower >> 1) + (upper >> 1) + (lower & upper & 1));  // floor of the mean without overflow
 }
