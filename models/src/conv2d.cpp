@@ -1,0 +1,141 @@
+// Conv2D as im2col + GEMM (Eigen): per sample, columns [C*kh*kw][Ho*Wo] hold
+// the input patch of every output pixel, and out = weights * columns + bias.
+#include <cmath>
+#include <stdexcept>
+
+#include <Eigen/Core>
+#include <fmt/format.h>
+
+#include "batch_checks.hpp"
+#include "larsel/models/layers.hpp"
+
+namespace larsel::models {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixView = Eigen::Map<RowMatrix>;
+using ConstMatrixView = Eigen::Map<const RowMatrix>;
+
+using detail::check_batch;
+
+}  // namespace
+
+Conv2D::Conv2D(Shape input, int filters, int kernel_height, int kernel_width, Padding padding)
+    : input_(input), kernel_height_(kernel_height), kernel_width_(kernel_width), padding_(padding) {
+  if (filters < 1 || kernel_height < 1 || kernel_width < 1) throw std::invalid_argument("conv2d: filters and kernel must be >= 1");
+  if (padding == Padding::same && (kernel_height % 2 == 0 || kernel_width % 2 == 0)) {
+    throw std::invalid_argument(fmt::format("conv2d: 'same' padding needs an odd kernel, got {}x{}", kernel_height, kernel_width));
+  }
+  pad_top_ = padding == Padding::same ? (kernel_height - 1) / 2 : 0;
+  pad_left_ = padding == Padding::same ? (kernel_width - 1) / 2 : 0;
+  output_ = {filters, input.height + 2 * pad_top_ - kernel_height + 1, input.width + 2 * pad_left_ - kernel_width + 1};
+  if (output_.height < 1 || output_.width < 1) {
+    throw std::invalid_argument(fmt::format("conv2d: a {}x{} kernel does not fit a {}x{} input without padding",
+                                            kernel_height, kernel_width, input.height, input.width));
+  }
+  weights.assign(static_cast<std::size_t>(filters) * patch_size(), 0.0f);
+  bias.assign(static_cast<std::size_t>(filters), 0.0f);
+  weight_gradients_.assign(weights.size(), 0.0f);
+  bias_gradients_.assign(bias.size(), 0.0f);
+}
+
+std::size_t Conv2D::patch_size() const noexcept {
+  return static_cast<std::size_t>(input_.channels) * static_cast<std::size_t>(kernel_height_ * kernel_width_);
+}
+
+std::size_t Conv2D::multiply_accumulates() const noexcept {
+  return patch_size() * static_cast<std::size_t>(output_.channels) * static_cast<std::size_t>(output_.height * output_.width);
+}
+
+void Conv2D::initialise(std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, std::sqrt(2.0f / static_cast<float>(patch_size())));
+  for (float& w : weights) w = normal(rng);
+  std::fill(bias.begin(), bias.end(), 0.0f);
+}
+
+std::vector<Parameter> Conv2D::parameters() {
+  return {{"weights", &weights, &weight_gradients_, true}, {"bias", &bias, &bias_gradients_, false}};
+}
+
+void Conv2D::im2col(std::span<const float> sample, float* columns) const {
+  const int pixels = output_.height * output_.width;
+  for (int c = 0; c < input_.channels; ++c) {
+    for (int dy = 0; dy < kernel_height_; ++dy) {
+      for (int dx = 0; dx < kernel_width_; ++dx) {
+        float* row = columns + static_cast<std::ptrdiff_t>(((c * kernel_height_ + dy) * kernel_width_ + dx) * pixels);
+        for (int y = 0; y < output_.height; ++y) {
+          const int iy = y + dy - pad_top_;
+          for (int x = 0; x < output_.width; ++x) {
+            const int ix = x + dx - pad_left_;
+            const bool inside = iy >= 0 && iy < input_.height && ix >= 0 && ix < input_.width;
+            row[y * output_.width + x] =
+                inside ? sample[static_cast<std::size_t>((c * input_.height + iy) * input_.width + ix)] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+void Conv2D::col2im(const float* columns, std::span<float> sample) const {
+  std::fill(sample.begin(), sample.end(), 0.0f);
+  const int pixels = output_.height * output_.width;
+  for (int c = 0; c < input_.channels; ++c) {
+    for (int dy = 0; dy < kernel_height_; ++dy) {
+      for (int dx = 0; dx < kernel_width_; ++dx) {
+        const float* row = columns + static_cast<std::ptrdiff_t>(((c * kernel_height_ + dy) * kernel_width_ + dx) * pixels);
+        for (int y = 0; y < output_.height; ++y) {
+          const int iy = y + dy - pad_top_;
+          if (iy < 0 || iy >= input_.height) continue;
+          for (int x = 0; x < output_.width; ++x) {
+            const int ix = x + dx - pad_left_;
+            if (ix >= 0 && ix < input_.width) sample[static_cast<std::size_t>((c * input_.height + iy) * input_.width + ix)] += row[y * output_.width + x];
+          }
+        }
+      }
+    }
+  }
+}
+
+void Conv2D::forward(const Batch& in, Batch& out, bool training) {
+  check_batch(in, input_, "conv2d input");
+  out.reshape(in.count, output_);
+  const auto patch = static_cast<Eigen::Index>(patch_size());
+  const Eigen::Index pixels = output_.height * output_.width;
+  const std::size_t per_sample = patch_size() * static_cast<std::size_t>(pixels);
+  columns_.resize(training ? per_sample * static_cast<std::size_t>(in.count) : per_sample);
+  const ConstMatrixView w(weights.data(), output_.channels, patch);
+  const Eigen::Map<const Eigen::VectorXf> b(bias.data(), output_.channels);
+  for (int i = 0; i < in.count; ++i) {
+    float* columns = columns_.data() + (training ? per_sample * static_cast<std::size_t>(i) : 0);
+    im2col(in.sample(i), columns);
+    MatrixView o(out.sample(i).data(), output_.channels, pixels);
+    o.noalias() = w * ConstMatrixView(columns, patch, pixels);
+    o.colwise() += b;
+  }
+}
+
+void Conv2D::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
+  check_batch(grad_out, output_, "conv2d output gradient");
+  const auto patch = static_cast<Eigen::Index>(patch_size());
+  const Eigen::Index pixels = output_.height * output_.width;
+  const std::size_t per_sample = patch_size() * static_cast<std::size_t>(pixels);
+  if (columns_.size() != per_sample * static_cast<std::size_t>(in.count)) {
+    throw std::logic_error("conv2d: backward without a training forward of the same batch");
+  }
+  grad_in.reshape(in.count, input_);
+  const ConstMatrixView w(weights.data(), output_.channels, patch);
+  MatrixView dw(weight_gradients_.data(), output_.channels, patch);
+  Eigen::Map<Eigen::VectorXf> db(bias_gradients_.data(), output_.channels);
+  RowMatrix column_gradients(patch, pixels);
+  for (int i = 0; i < in.count; ++i) {
+    const ConstMatrixView columns(columns_.data() + per_sample * static_cast<std::size_t>(i), patch, pixels);
+    const ConstMatrixView g(grad_out.sample(i).data(), output_.channels, pixels);
+    dw.noalias() += g * columns.transpose();
+    db += g.rowwise().sum();
+    column_gradients.noalias() = w.transpose() * g;
+    col2im(column_gradients.data(), grad_in.sample(i));
+  }
+}
+
+}  // namespace larsel::models

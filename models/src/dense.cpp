@@ -1,0 +1,60 @@
+// Dense layer: one GEMM for the whole batch, out[N][units] = in[N][D] * weights^T + bias.
+#include <cmath>
+
+#include <Eigen/Core>
+
+#include "batch_checks.hpp"
+#include "larsel/models/layers.hpp"
+
+namespace larsel::models {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixView = Eigen::Map<RowMatrix>;
+using ConstMatrixView = Eigen::Map<const RowMatrix>;
+
+}  // namespace
+
+Dense::Dense(Shape input, int units) : input_(input), units_(units) {
+  if (units < 1) throw std::invalid_argument("dense: units must be >= 1");
+  weights.assign(static_cast<std::size_t>(units) * input.size(), 0.0f);
+  bias.assign(static_cast<std::size_t>(units), 0.0f);
+  weight_gradients_.assign(weights.size(), 0.0f);
+  bias_gradients_.assign(bias.size(), 0.0f);
+}
+
+std::size_t Dense::multiply_accumulates() const noexcept { return weights.size(); }
+
+void Dense::initialise(std::mt19937& rng, bool relu_follows) {
+  const float fan_in = static_cast<float>(input_.size()), fan_out = static_cast<float>(units_);
+  std::normal_distribution<float> normal(0.0f, relu_follows ? std::sqrt(2.0f / fan_in) : std::sqrt(2.0f / (fan_in + fan_out)));
+  for (float& w : weights) w = normal(rng);
+  std::fill(bias.begin(), bias.end(), 0.0f);
+}
+
+std::vector<Parameter> Dense::parameters() {
+  return {{"weights", &weights, &weight_gradients_, true}, {"bias", &bias, &bias_gradients_, false}};
+}
+
+void Dense::forward(const Batch& in, Batch& out, bool /*training*/) {
+  detail::check_batch(in, input_, "dense input");
+  out.reshape(in.count, output_shape());
+  const auto inputs = static_cast<Eigen::Index>(input_.size());
+  const ConstMatrixView x(in.values.data(), in.count, inputs), w(weights.data(), units_, inputs);
+  MatrixView y(out.values.data(), in.count, units_);
+  y.noalias() = x * w.transpose();
+  y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), units_);
+}
+
+void Dense::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
+  detail::check_batch(grad_out, output_shape(), "dense output gradient");
+  grad_in.reshape(in.count, input_);
+  const auto inputs = static_cast<Eigen::Index>(input_.size());
+  const ConstMatrixView x(in.values.data(), in.count, inputs), w(weights.data(), units_, inputs);
+  const ConstMatrixView g(grad_out.values.data(), in.count, units_);
+  MatrixView(weight_gradients_.data(), units_, inputs).noalias() += g.transpose() * x;
+  Eigen::Map<Eigen::RowVectorXf>(bias_gradients_.data(), units_) += g.colwise().sum();
+  MatrixView(grad_in.values.data(), in.count, inputs).noalias() = g * w;
+}
+
+}  // namespace larsel::models
