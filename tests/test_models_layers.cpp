@@ -10,6 +10,7 @@
 
 #include "larsel/models/layers.hpp"
 #include "larsel/models/loss.hpp"
+#include "larsel/models/network.hpp"
 
 using namespace larsel::models;
 
@@ -167,4 +168,66 @@ TEST_CASE("Weighted binary cross-entropy: value, gradient and no overflow", "[mo
   CHECK(binary_cross_entropy(extreme, wrong, {}) == Approx(1000.0));
   CHECK(sigmoid(-1000.0f) == 0.0f);
   CHECK_THROWS_AS(binary_cross_entropy(logits, std::vector<float>{1, 0}, {}), std::invalid_argument);
+}
+
+namespace {
+
+/// 1 x 8 x 8 noise images; signal ones carry a bright vertical line at a random column.
+void line_images(std::mt19937& rng, int count, Batch& images, std::vector<float>& labels) {
+  std::normal_distribution<float> noise(0.0f, 0.5f);
+  std::uniform_int_distribution<int> column(0, 7);
+  images.reshape(count, {1, 8, 8});
+  labels.assign(static_cast<std::size_t>(count), 0.0f);
+  for (int n = 0; n < count; ++n) {
+    auto pixels = images.sample(n);
+    for (float& p : pixels) p = noise(rng);
+    if (n % 2 == 0) continue;
+    labels[static_cast<std::size_t>(n)] = 1.0f;
+    const int x = column(rng);
+    for (int y = 0; y < 8; ++y) pixels[static_cast<std::size_t>(y * 8 + x)] += 1.5f;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("A small CNN trained with Adam learns to find a line in noise", "[models][training]") {
+  std::mt19937 rng(7);
+  Network net;
+  auto conv = std::make_unique<Conv2D>(Shape{1, 8, 8}, 4, 3, 3, Padding::same);
+  conv->initialise(rng);
+  net.add(std::move(conv));
+  net.add(std::make_unique<ReLU>(Shape{4, 8, 8}));
+  net.add(std::make_unique<Pool2D>(Shape{4, 8, 8}, PoolKind::max, 2, 2));
+  net.add(std::make_unique<Flatten>(Shape{4, 4, 4}));
+  auto dense = std::make_unique<Dense>(Shape{64, 1, 1}, 1);
+  dense->initialise(rng, false);
+  net.add(std::move(dense));
+  CHECK_THROWS_WITH(net.add(std::make_unique<ReLU>(Shape{2, 1, 1})), Catch::Contains("takes 2x1x1 but the previous layer gives 1x1x1"));
+  CHECK(net.multiply_accumulates() == 4u * 9 * 64 + 64);
+
+  Adam adam(net.parameters(), AdamConfig{1e-2f});
+  Batch images, gradient;
+  std::vector<float> labels;
+  auto loss_on = [&](const Batch& x, const std::vector<float>& y, bool train) {
+    const Batch& logits = net.forward(x, train);
+    gradient.reshape(logits.count, logits.shape);
+    return binary_cross_entropy(logits.values, y, {}, gradient.values);
+  };
+  line_images(rng, 256, images, labels);
+  const double initial = loss_on(images, labels, false);
+  for (int step = 0; step < 150; ++step) {
+    line_images(rng, 32, images, labels);
+    net.zero_gradients();
+    loss_on(images, labels, true);
+    net.backward(gradient);
+    adam.step();
+  }
+  line_images(rng, 256, images, labels);
+  const double final_loss = loss_on(images, labels, false);
+  const Batch& logits = net.forward(images, false);
+  int correct = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) correct += (logits.values[i] > 0) == (labels[i] > 0.5f);
+  INFO("loss " << initial << " -> " << final_loss << ", accuracy " << correct << "/256");
+  CHECK(final_loss < initial / 5);
+  CHECK(correct >= 245);
 }
