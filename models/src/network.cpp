@@ -15,7 +15,7 @@ void Network::add(std::unique_ptr<Layer> layer) {
                                             want.channels, want.height, want.width));
   }
   layers_.push_back(std::move(layer));
-  activations_.resize(layers_.size() + 1);
+  activations_.resize(layers_.size());
 }
 
 Shape Network::input_shape() const {
@@ -30,15 +30,16 @@ Shape Network::output_shape() const {
 
 const Batch& Network::forward(const Batch& in, bool training) {
   if (layers_.empty()) throw std::logic_error("network: no layers");
-  activations_[0] = in;
-  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->forward(activations_[i], activations_[i + 1], training);
+  input_ = &in;
+  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->forward(i == 0 ? in : activations_[i - 1], activations_[i], training);
   return activations_.back();
 }
 
 void Network::backward(const Batch& grad_output) {
+  if (input_ == nullptr) throw std::logic_error("network: backward before forward");
   gradient_ = grad_output;
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    layers_[i]->backward(activations_[i], gradient_, next_gradient_);
+    layers_[i]->backward(i == 0 ? *input_ : activations_[i - 1], gradient_, next_gradient_);
     std::swap(gradient_, next_gradient_);
   }
 }
@@ -55,7 +56,9 @@ std::vector<Parameter> Network::parameters() {
 }
 
 void Network::zero_gradients() {
-  for (const Parameter& p : parameters()) std::fill(p.gradients->begin(), p.gradients->end(), 0.0f);
+  for (const auto& layer : layers_) {
+    for (const Parameter& p : layer->parameters()) std::fill(p.gradients->begin(), p.gradients->end(), 0.0f);
+  }
 }
 
 std::size_t Network::multiply_accumulates() const noexcept {

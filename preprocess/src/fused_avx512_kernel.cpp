@@ -8,9 +8,10 @@
 //    two masks, zero suppression and max pooling are one masked vpmaxsw.
 //  - vpsadbw sums a wire's clipped |f| (clip <= 127, so bytes hold them);
 //    four wires share one vector of 16-bit fields and one horizontal add.
-// Ports 0 and 5 run all 512-bit integer work (Intel optimisation manual,
-// Ice Lake / Sapphire Rapids), so the count of such instructions per wire
-// is what sets the speed; loads, stores and scalar popcounts are free beside it.
+// Ports 0 and 5 run all 512-bit integer work, and 512-bit min/max only port 0
+// (Intel optimisation manual and uops.info, Ice Lake / Sapphire Rapids), so the
+// count of such instructions per wire sets the speed; loads, stores and scalar
+// popcounts are nearly free beside it.
 #include <immintrin.h>
 
 #include <bit>
@@ -96,10 +97,9 @@ struct TickHalves {
 template <unsigned N>
 [[gnu::always_inline]] inline TickHalves coherent_median(__m512i (&r)[N]) {
   static constexpr FixedMedianNetwork<N> kNetwork = make_fixed_median_network<N>();
-  // 512-bit byte min and max run on port 0 only (measured: half the rate of
-  // vpaddb), so every third full comparator instead compares into a mask
-  // (port 5) and blends (ports 0 and 5): 17 % faster for the network alone
-  // (measured in isolation, 77 against 93 ns per 24-wire group).
+  // 512-bit byte min and max run on port 0 only, so every third full
+  // comparator instead compares into a mask (port 5) and blends (ports 0 and
+  // 5), moving work off port 0.
   [&]<std::size_t... K>(std::index_sequence<K...>) __attribute__((always_inline)) {
     auto step = [&](const CompareExchange& e, bool blend) __attribute__((always_inline)) {
       const __m512i a = r[e.low], b = r[e.high];

@@ -19,7 +19,7 @@ class Network {
 
   /// The last layer's output for `in` (kept until the next forward).
   const Batch& forward(const Batch& in, bool training);
-  /// After a training forward: accumulates parameter gradients from dL/doutput.
+  /// After a training forward, with its input still alive: accumulates parameter gradients from dL/doutput.
   void backward(const Batch& grad_output);
   [[nodiscard]] std::vector<Parameter> parameters();
   void zero_gradients();
@@ -27,7 +27,8 @@ class Network {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Batch> activations_;  // activations_[0] = input, [i + 1] = output of layer i
+  const Batch* input_ = nullptr;    // of the last forward (not copied)
+  std::vector<Batch> activations_;  // activations_[i] = output of layer i
   Batch gradient_, next_gradient_;
 };
 
