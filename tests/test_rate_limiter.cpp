@@ -12,6 +12,15 @@
 using namespace larsel::daq;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+// A stall shorter than the overshoot allowance is caught up by later periods,
+// except in the last one, where nothing follows: on a loaded machine the
+// measured rate may be off by up to that allowance over the paced time.
+double stall_allowance(double controlled_seconds) {
+  return std::chrono::duration<double>(RateLimiter::kMaxOvershoot).count() / controlled_seconds;
+}
+}  // namespace
+
 TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 1 %", "[rate_limiter]") {
   RateLimiter limiter(wibeth::kFrameRateHz);  // 30,517.6 Hz: a 32.768 us period
   CHECK(limiter.period() == std::chrono::nanoseconds(32768));
@@ -24,7 +33,7 @@ TEST_CASE("rate limiter holds the real WIBEth frame rate over 1 s within 1 %", "
   const double controlled = seconds - std::chrono::duration<double>(limiter.lost()).count();
   const double rate = calls / controlled;
   INFO("rate " << rate << " Hz over " << controlled << " of " << seconds << " s, resets " << limiter.resets());
-  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.01));
+  CHECK(rate == Approx(wibeth::kFrameRateHz).epsilon(0.01 + stall_allowance(controlled)));
   CHECK(controlled > 0.5);  // most of the second was paced, or the machine is too loaded to tell
 }
 
@@ -54,11 +63,11 @@ TEST_CASE("emulator at --speed 0.01 sends 305 frames/s per stream over 1 s", "[r
   std::atomic<bool> stop{false};
   emulator.run(stop);
   const auto& s = emulator.stats();
-  const double controlled = s.seconds - s.rate_limiter_lost_seconds;
+  const double controlled = s.paced_seconds - s.rate_limiter_lost_seconds;
   const double rate = static_cast<double>(s.periods_sent) / controlled;
-  INFO("periods " << s.periods_sent << " in " << controlled << " of " << s.seconds << " s, limiter resets "
-                   << s.rate_limiter_resets << ", send errors " << s.send_errors);
-  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.01));
+  INFO("periods " << s.periods_sent << " in " << controlled << " of " << s.paced_seconds << " s paced, limiter resets "
+                  << s.rate_limiter_resets << ", send errors " << s.send_errors);
+  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.01 + stall_allowance(controlled)));
   CHECK(controlled > 0.5);
   CHECK(s.datagrams_sent == s.periods_sent * 20);
 }

@@ -50,6 +50,7 @@ nlohmann::ordered_json emulator_report(const daq::EmulatorStats& s, std::size_t 
   j["datagrams_sent"] = s.datagrams_sent;
   j["bytes_sent"] = s.bytes_sent;
   j["seconds"] = s.seconds;
+  j["paced_seconds"] = s.paced_seconds;
   j["datagram_rate_hz"] = s.seconds > 0 ? static_cast<double>(s.datagrams_sent) / s.seconds : 0.0;
   j["frame_rate_per_stream_hz"] = s.seconds > 0 ? static_cast<double>(s.periods_sent) / s.seconds : 0.0;
   j["first_timestamp"] = s.first_timestamp;

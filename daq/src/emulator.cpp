@@ -357,6 +357,7 @@ void Emulator::run(const std::atomic<bool>& stop) {
     send_period(period);
     if (limiter) limiter->limit();
   }
+  stats_.paced_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // A reorder whose partner was never sent goes out in order after all:
   // take it out of the log so the log stays exactly what the receiver sees.
   impl_->clear();

@@ -73,7 +73,8 @@ struct EmulatorStats {
   std::uint64_t rate_limiter_resets = 0;
   double rate_limiter_lost_seconds = 0;  // stalls beyond 10 ms, not caught up by design
   std::uint64_t signal_periods = 0;  // face-periods sent with a signal interaction
-  double seconds = 0;
+  double seconds = 0;          // the whole run, including the final flush
+  double paced_seconds = 0;    // from the first send to the end of the last paced period
 };
 
 class Emulator {
