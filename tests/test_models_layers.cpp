@@ -70,7 +70,7 @@ void check_gradients(Layer& layer, int count, std::mt19937& rng, float spacing =
                 std::string(layer.kind()) + " input " + std::to_string(i));
   }
   for (auto& p : parameters) {
-    const std::vector<float> analytic = *p.gradients;
+    const std::vector<float> analytic(p.gradients->begin(), p.gradients->end());
     for (std::size_t i = 0; i < p.values->size(); ++i) {
       check_close(numeric_derivative(layer, in, upstream, (*p.values)[i], 1e-2f), analytic[i],
                   std::string(layer.kind()) + " " + p.name + " " + std::to_string(i));

@@ -18,5 +18,7 @@ void add_bench_command(CLI::App& app, Action& action);
 void add_simulate_command(CLI::App& app, Action& action);
 void add_display_command(CLI::App& app, Action& action);
 void add_preprocess_command(CLI::App& app, Action& action);
+void add_train_command(CLI::App& app, Action& action);
+void add_eval_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

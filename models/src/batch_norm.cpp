@@ -23,6 +23,10 @@ std::vector<Parameter> BatchNorm::parameters() {
   return {{"scale", &scale, &scale_gradients_, false}, {"shift", &shift, &shift_gradients_, false}};
 }
 
+std::vector<Parameter> BatchNorm::buffers() {
+  return {{"running_mean", &running_mean, nullptr, false}, {"running_variance", &running_variance, nullptr, false}};
+}
+
 namespace {
 
 /// Calls visit(index) for every value of channel c in the batch.

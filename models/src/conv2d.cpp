@@ -1,5 +1,6 @@
 // Conv2D as im2col + GEMM (Eigen): per sample, columns [C*kh*kw][Ho*Wo] hold
 // the input patch of every output pixel, and out = weights * columns + bias.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -57,20 +58,30 @@ std::vector<Parameter> Conv2D::parameters() {
   return {{"weights", &weights, &weight_gradients_, true}, {"bias", &bias, &bias_gradients_, false}};
 }
 
+/// Output columns [first, last) whose input column x + offset lies inside [0, width).
+static std::pair<int, int> inside_range(int offset, int width, int out_width) {
+  return {std::clamp(-offset, 0, out_width), std::clamp(width - offset, 0, out_width)};
+}
+
+// Row by row with the padding split off, so the inner loops are plain copies and adds the compiler vectorises.
 void Conv2D::im2col(std::span<const float> sample, float* columns) const {
   const int pixels = output_.height * output_.width;
   for (int c = 0; c < input_.channels; ++c) {
     for (int dy = 0; dy < kernel_height_; ++dy) {
       for (int dx = 0; dx < kernel_width_; ++dx) {
         float* row = columns + static_cast<std::ptrdiff_t>(((c * kernel_height_ + dy) * kernel_width_ + dx) * pixels);
+        const auto [first, last] = inside_range(dx - pad_left_, input_.width, output_.width);
         for (int y = 0; y < output_.height; ++y) {
+          float* out = row + y * output_.width;
           const int iy = y + dy - pad_top_;
-          for (int x = 0; x < output_.width; ++x) {
-            const int ix = x + dx - pad_left_;
-            const bool inside = iy >= 0 && iy < input_.height && ix >= 0 && ix < input_.width;
-            row[y * output_.width + x] =
-                inside ? sample[static_cast<std::size_t>((c * input_.height + iy) * input_.width + ix)] : 0.0f;
+          if (iy < 0 || iy >= input_.height) {
+            std::fill(out, out + output_.width, 0.0f);
+            continue;
           }
+          const float* in = sample.data() + (c * input_.height + iy) * input_.width + (dx - pad_left_);
+          std::fill(out, out + first, 0.0f);
+          for (int x = first; x < last; ++x) out[x] = in[x];
+          std::fill(out + last, out + output_.width, 0.0f);
         }
       }
     }
@@ -84,13 +95,13 @@ void Conv2D::col2im(const float* columns, std::span<float> sample) const {
     for (int dy = 0; dy < kernel_height_; ++dy) {
       for (int dx = 0; dx < kernel_width_; ++dx) {
         const float* row = columns + static_cast<std::ptrdiff_t>(((c * kernel_height_ + dy) * kernel_width_ + dx) * pixels);
+        const auto [first, last] = inside_range(dx - pad_left_, input_.width, output_.width);
         for (int y = 0; y < output_.height; ++y) {
           const int iy = y + dy - pad_top_;
           if (iy < 0 || iy >= input_.height) continue;
-          for (int x = 0; x < output_.width; ++x) {
-            const int ix = x + dx - pad_left_;
-            if (ix >= 0 && ix < input_.width) sample[static_cast<std::size_t>((c * input_.height + iy) * input_.width + ix)] += row[y * output_.width + x];
-          }
+          const float* in = row + y * output_.width;
+          float* out = sample.data() + (c * input_.height + iy) * input_.width + (dx - pad_left_);
+          for (int x = first; x < last; ++x) out[x] += in[x];
         }
       }
     }

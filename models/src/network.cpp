@@ -55,6 +55,19 @@ std::vector<Parameter> Network::parameters() {
   return all;
 }
 
+std::vector<Parameter> Network::state() {
+  std::vector<Parameter> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (auto list : {layers_[i]->parameters(), layers_[i]->buffers()}) {
+      for (Parameter p : list) {
+        p.name = fmt::format("layer{}_{}/{}", i, layers_[i]->kind(), p.name);
+        all.push_back(p);
+      }
+    }
+  }
+  return all;
+}
+
 void Network::zero_gradients() {
   for (const auto& layer : layers_) {
     for (const Parameter& p : layer->parameters()) std::fill(p.gradients->begin(), p.gradients->end(), 0.0f);
@@ -80,8 +93,8 @@ void Adam::step() {
   const float correction1 = 1.0f - std::pow(b1, static_cast<float>(steps_));
   const float correction2 = 1.0f - std::pow(b2, static_cast<float>(steps_));
   for (std::size_t k = 0; k < parameters_.size(); ++k) {
-    std::vector<float>& w = *parameters_[k].values;
-    const std::vector<float>& g = *parameters_[k].gradients;
+    FloatBuffer& w = *parameters_[k].values;
+    const FloatBuffer& g = *parameters_[k].gradients;
     std::vector<float>& m = first_moment_[k];
     std::vector<float>& v = second_moment_[k];
     const float decay = parameters_[k].decays ? config_.learning_rate * config_.weight_decay : 0.0f;

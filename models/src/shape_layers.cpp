@@ -1,5 +1,6 @@
 // Layers without parameters: ReLU, pooling and flatten.
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -31,17 +32,19 @@ Pool2D::Pool2D(Shape input, PoolKind pool, int window_height, int window_width)
 
 namespace {
 
-/// Calls visit(in_index, out_index) for every input element in a window, window by window.
-template <typename Visit>
-void for_each_window(Shape in, Shape out, int wh, int ww, Visit&& visit) {
+/// Reduces each window row by row: y[ox] = op over the window of x; rows of a
+/// window are combined in order, so the loops run over contiguous memory.
+template <typename Combine>
+void pool_rows(std::span<const float> x, std::span<float> y, Shape in, Shape out, int wh, int ww, Combine combine) {
   for (int c = 0; c < out.channels; ++c) {
-    for (int y = 0; y < out.height; ++y) {
-      for (int x = 0; x < out.width; ++x) {
-        const std::size_t o = static_cast<std::size_t>((c * out.height + y) * out.width + x);
-        for (int dy = 0; dy < wh; ++dy) {
-          for (int dx = 0; dx < ww; ++dx) {
-            visit(static_cast<std::size_t>((c * in.height + y * wh + dy) * in.width + x * ww + dx), o, dy == 0 && dx == 0);
-          }
+    for (int oy = 0; oy < out.height; ++oy) {
+      float* row_out = y.data() + (c * out.height + oy) * out.width;
+      for (int dy = 0; dy < wh; ++dy) {
+        const float* row_in = x.data() + (c * in.height + oy * wh + dy) * in.width;
+        for (int ox = 0; ox < out.width; ++ox) {
+          float v = row_in[ox * ww];
+          for (int dx = 1; dx < ww; ++dx) v = combine(v, row_in[ox * ww + dx]);
+          row_out[ox] = dy == 0 ? v : combine(row_out[ox], v);
         }
       }
     }
@@ -53,17 +56,17 @@ void for_each_window(Shape in, Shape out, int wh, int ww, Visit&& visit) {
 void Pool2D::forward(const Batch& in, Batch& out, bool /*training*/) {
   detail::check_batch(in, input_, "pool input");
   out.reshape(in.count, output_);
-  const float inverse_area = 1.0f / static_cast<float>(window_height_ * window_width_);
   for (int n = 0; n < in.count; ++n) {
-    const auto x = in.sample(n);
-    const auto y = out.sample(n);
-    for_each_window(input_, output_, window_height_, window_width_, [&](std::size_t i, std::size_t o, bool first) {
-      if (pool_ == PoolKind::max) {
-        y[o] = first ? x[i] : std::max(y[o], x[i]);
-      } else {
-        y[o] = (first ? 0.0f : y[o]) + x[i] * inverse_area;
-      }
-    });
+    if (pool_ == PoolKind::max) {
+      pool_rows(in.sample(n), out.sample(n), input_, output_, window_height_, window_width_,
+                [](float a, float b) { return std::max(a, b); });
+    } else {
+      pool_rows(in.sample(n), out.sample(n), input_, output_, window_height_, window_width_, std::plus<>());
+    }
+  }
+  if (pool_ == PoolKind::average) {
+    const float inverse_area = 1.0f / static_cast<float>(window_height_ * window_width_);
+    for (float& v : out.values) v *= inverse_area;
   }
 }
 
@@ -72,20 +75,31 @@ void Pool2D::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
   grad_in.reshape(in.count, input_);
   std::fill(grad_in.values.begin(), grad_in.values.end(), 0.0f);
   const float inverse_area = 1.0f / static_cast<float>(window_height_ * window_width_);
-  std::vector<std::size_t> argmax(output_.size());  // the first maximum of each window gets the gradient
+  const int wh = window_height_, ww = window_width_, width = input_.width;
   for (int n = 0; n < in.count; ++n) {
     const auto x = in.sample(n);
     const auto g = grad_out.sample(n);
     const auto d = grad_in.sample(n);
-    if (pool_ == PoolKind::average) {
-      for_each_window(input_, output_, window_height_, window_width_,
-                      [&](std::size_t i, std::size_t o, bool) { d[i] = g[o] * inverse_area; });
-      continue;
+    for (int c = 0; c < output_.channels; ++c) {
+      for (int oy = 0; oy < output_.height; ++oy) {
+        for (int ox = 0; ox < output_.width; ++ox) {
+          const float gradient = g[static_cast<std::size_t>((c * output_.height + oy) * output_.width + ox)];
+          const std::size_t corner = static_cast<std::size_t>((c * input_.height + oy * wh) * width + ox * ww);
+          std::size_t best = corner;  // the first maximum of the window gets the gradient
+          for (int dy = 0; dy < wh; ++dy) {
+            for (int dx = 0; dx < ww; ++dx) {
+              const std::size_t i = corner + static_cast<std::size_t>(dy * width + dx);
+              if (pool_ == PoolKind::average) {
+                d[i] = gradient * inverse_area;
+              } else if (x[i] > x[best]) {
+                best = i;
+              }
+            }
+          }
+          if (pool_ == PoolKind::max) d[best] += gradient;
+        }
+      }
     }
-    for_each_window(input_, output_, window_height_, window_width_, [&](std::size_t i, std::size_t o, bool first) {
-      if (first || x[i] > x[argmax[o]]) argmax[o] = i;
-    });
-    for (std::size_t o = 0; o < argmax.size(); ++o) d[argmax[o]] += g[o];
   }
 }
 

@@ -12,8 +12,8 @@ namespace larsel::models {
 /// A trainable tensor of a layer and its gradient (same length), e.g. "weights".
 struct Parameter {
   std::string name;
-  std::vector<float>* values = nullptr;
-  std::vector<float>* gradients = nullptr;
+  FloatBuffer* values = nullptr;
+  FloatBuffer* gradients = nullptr;
   bool decays = true;  // weight decay applies (not to biases and normalisation shifts)
 };
 
@@ -33,6 +33,8 @@ class Layer {
   /// parameter gradients and writes dL/din from dL/dout.
   virtual void backward(const Batch& in, const Batch& grad_out, Batch& grad_in) = 0;
   [[nodiscard]] virtual std::vector<Parameter> parameters() { return {}; }
+  /// State saved with the model but not trained (BatchNorm running statistics); `gradients` is null.
+  [[nodiscard]] virtual std::vector<Parameter> buffers() { return {}; }
   /// Multiply-accumulates per sample in inference (the FPGA budget).
   [[nodiscard]] virtual std::size_t multiply_accumulates() const noexcept { return 0; }
 };

@@ -31,7 +31,7 @@ class Conv2D final : public Layer {
   [[nodiscard]] int kernel_height() const noexcept { return kernel_height_; }
   [[nodiscard]] int kernel_width() const noexcept { return kernel_width_; }
   [[nodiscard]] Padding padding() const noexcept { return padding_; }
-  std::vector<float> weights, bias;  // weights [filters][channels][kh][kw]
+  FloatBuffer weights, bias;  // weights [filters][channels][kh][kw]
 
  private:
   [[nodiscard]] std::size_t patch_size() const noexcept;
@@ -42,8 +42,8 @@ class Conv2D final : public Layer {
   int kernel_height_, kernel_width_;
   Padding padding_;
   int pad_top_, pad_left_;
-  std::vector<float> weight_gradients_, bias_gradients_;
-  std::vector<float> columns_;  // im2col of the last training batch, kept for backward
+  FloatBuffer weight_gradients_, bias_gradients_;
+  FloatBuffer columns_;  // im2col of the last training batch, kept for backward
 };
 
 /// Fully connected: out = weights * flatten(in) + bias, output shape (units, 1, 1).
@@ -59,12 +59,12 @@ class Dense final : public Layer {
   [[nodiscard]] std::size_t multiply_accumulates() const noexcept override;
   /// He-normal (relu_follows) or Glorot-normal weights, zero biases.
   void initialise(std::mt19937& rng, bool relu_follows);
-  std::vector<float> weights, bias;  // weights [units][inputs]
+  FloatBuffer weights, bias;  // weights [units][inputs]
 
  private:
   Shape input_;
   int units_;
-  std::vector<float> weight_gradients_, bias_gradients_;
+  FloatBuffer weight_gradients_, bias_gradients_;
 };
 
 class ReLU final : public Layer {
@@ -126,14 +126,15 @@ class BatchNorm final : public Layer {
   void forward(const Batch& in, Batch& out, bool training) override;
   void backward(const Batch& in, const Batch& grad_out, Batch& grad_in) override;
   std::vector<Parameter> parameters() override;
+  std::vector<Parameter> buffers() override;
   [[nodiscard]] float epsilon() const noexcept { return epsilon_; }
-  std::vector<float> scale, shift, running_mean, running_variance;  // one per channel
+  FloatBuffer scale, shift, running_mean, running_variance;  // one per channel
 
  private:
   Shape shape_;
   float momentum_, epsilon_;
-  std::vector<float> scale_gradients_, shift_gradients_;
-  std::vector<float> batch_mean_, batch_inverse_std_;  // of the last training batch
+  FloatBuffer scale_gradients_, shift_gradients_;
+  FloatBuffer batch_mean_, batch_inverse_std_;  // of the last training batch
 };
 
 }  // namespace larsel::models

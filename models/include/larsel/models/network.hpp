@@ -22,6 +22,8 @@ class Network {
   /// After a training forward, with its input still alive: accumulates parameter gradients from dL/doutput.
   void backward(const Batch& grad_output);
   [[nodiscard]] std::vector<Parameter> parameters();
+  /// Parameters and non-trained buffers, named as parameters() names them: what a model file stores.
+  [[nodiscard]] std::vector<Parameter> state();
   void zero_gradients();
   [[nodiscard]] std::size_t multiply_accumulates() const noexcept;
 

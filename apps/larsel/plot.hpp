@@ -1,0 +1,29 @@
+#pragma once
+// Small line and error-bar plots written as PNG with OpenCV (ROC and
+// efficiency curves for `larsel eval`): axes with ticks, optional log x, a legend.
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace larsel::app {
+
+struct PlotSeries {
+  std::string label;
+  cv::Scalar colour;                 // BGR
+  std::vector<cv::Point2d> points;   // data coordinates
+  std::vector<double> low, high;     // error bars in y (empty: a line without bars)
+};
+
+struct PlotAxes {
+  std::string title, x_label, y_label;
+  double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
+  bool log_x = false;
+};
+
+/// Draws the series (lines through points, with error bars and markers when
+/// `low`/`high` are given) and writes `path`; throws std::runtime_error if it cannot.
+void write_plot(const std::string& path, const PlotAxes& axes, const std::vector<PlotSeries>& series,
+                const std::vector<double>& x_markers = {});
+
+}  // namespace larsel::app

@@ -1,0 +1,41 @@
+#pragma once
+// The model file (HDF5), everything needed to run and judge a trained CNN:
+//   attributes  format_version, software, architecture (JSON), input_shape (JSON),
+//               preprocess_config (YAML the inputs must be made with), preprocess_hash,
+//               baseline (JSON: the tuned baseline trigger), training (JSON), metrics (JSON)
+//   /weights/layer<i>_<kind>/<name>   float32 in the layer's natural shape:
+//               conv2d weights [filters][channels][kh][kw], dense weights [units][inputs],
+//               biases and BatchNorm scale, shift, running_mean, running_variance [channels]
+// Loading checks every one of these and says what is wrong with which file.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "larsel/models/model.hpp"
+#include "larsel/preprocess/config.hpp"
+
+namespace larsel::models {
+
+inline constexpr std::uint64_t kModelFormatVersion = 1;
+
+struct ModelFile {
+  Model model;
+  std::string preprocess_yaml;  // preprocess::to_yaml of the configuration the model was trained with
+  nlohmann::json baseline;      // to_json(BaselineConfig) tuned on the same training set
+  nlohmann::json training;      // configuration, data sets, epochs, timing
+  nlohmann::json metrics;       // on the held-out test split
+
+  [[nodiscard]] preprocess::PreprocessConfig preprocess_config() const;
+};
+
+/// Writes `path`.tmp then renames it; throws std::runtime_error naming the file.
+void save_model(const std::filesystem::path& path, ModelFile& file);
+
+/// Throws std::runtime_error "<path>: <what is wrong>" for a missing, corrupt,
+/// truncated or mismatched file (format version, architecture, weight shapes,
+/// non-finite weights, preprocess hash).
+ModelFile load_model(const std::filesystem::path& path);
+
+}  // namespace larsel::models

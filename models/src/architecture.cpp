@@ -1,0 +1,209 @@
+#include "larsel/models/architecture.hpp"
+
+#include <array>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "larsel/daq/errors.hpp"
+
+namespace larsel::models {
+namespace {
+
+using daq::ConfigError;
+using nlohmann::json;
+
+const std::map<std::string, LayerKind> kKinds = {
+    {"conv2d", LayerKind::conv2d},   {"dense", LayerKind::dense},     {"relu", LayerKind::relu},
+    {"maxpool", LayerKind::maxpool}, {"avgpool", LayerKind::avgpool}, {"flatten", LayerKind::flatten},
+    {"batchnorm", LayerKind::batchnorm}};
+
+std::string kind_name(LayerKind kind) {
+  for (const auto& [name, k] : kKinds) {
+    if (k == kind) return name;
+  }
+  return "?";
+}
+
+int read_int(const json& options, const char* key, int fallback, int min, int max, const std::string& where) {
+  if (!options.contains(key)) return fallback;
+  const json& v = options.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+    throw ConfigError(fmt::format("{}.{}: {} is not an integer in [{}, {}]", where, key, v.dump(), min, max));
+  }
+  return v.get<int>();
+}
+
+/// `key: 3` or `key: [3, 5]` (height, width).
+std::array<int, 2> read_pair(const json& options, const char* key, std::array<int, 2> fallback, const std::string& where) {
+  if (!options.contains(key)) return fallback;
+  const json& v = options.at(key);
+  if (v.is_array() && v.size() == 2) {
+    json pair = {{"h", v[0]}, {"w", v[1]}};
+    return {read_int(pair, "h", 0, 1, 64, where + "." + key), read_int(pair, "w", 0, 1, 64, where + "." + key)};
+  }
+  const int both = read_int(options, key, 0, 1, 64, where);
+  return {both, both};
+}
+
+void check_keys(const json& options, std::initializer_list<const char*> allowed, const std::string& where) {
+  if (options.is_null()) return;
+  if (!options.is_object()) throw ConfigError(fmt::format("{}: expected a mapping of options", where));
+  for (const auto& item : options.items()) {
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return item.key() == a; })) {
+      throw ConfigError(fmt::format("{}.{}: unknown key", where, item.key()));
+    }
+  }
+}
+
+LayerSpec layer_from_json(const json& entry, const std::string& where) {
+  std::string name;
+  json options;
+  if (entry.is_string()) {
+    name = entry.get<std::string>();
+  } else if (entry.is_object() && entry.size() == 1) {
+    name = entry.begin().key();
+    options = entry.begin().value();
+  } else {
+    throw ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, entry.dump()));
+  }
+  const auto kind = kKinds.find(name);
+  if (kind == kKinds.end()) {
+    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm)", where, name));
+  }
+  LayerSpec spec;
+  spec.kind = kind->second;
+  const std::string at = where + " " + name;
+  switch (spec.kind) {
+    case LayerKind::conv2d: {
+      check_keys(options, {"filters", "kernel", "padding"}, at);
+      spec.filters = read_int(options, "filters", 0, 1, 1024, at);
+      const auto k = read_pair(options, "kernel", {3, 3}, at);
+      spec.kernel_height = k[0], spec.kernel_width = k[1];
+      const std::string padding = options.value("padding", std::string("same"));
+      if (padding != "same" && padding != "valid") throw ConfigError(fmt::format("{}.padding: '{}' is not same or valid", at, padding));
+      spec.padding = padding == "same" ? Padding::same : Padding::valid;
+      break;
+    }
+    case LayerKind::dense:
+      check_keys(options, {"units"}, at);
+      spec.units = read_int(options, "units", 0, 1, 65536, at);
+      break;
+    case LayerKind::maxpool:
+    case LayerKind::avgpool: {
+      check_keys(options, {"window"}, at);
+      const auto w = read_pair(options, "window", {2, 2}, at);
+      spec.window_height = w[0], spec.window_width = w[1];
+      break;
+    }
+    default:
+      check_keys(options, {}, at);
+  }
+  return spec;
+}
+
+}  // namespace
+
+Architecture default_architecture() {
+  Architecture a;
+  LayerSpec conv1{.kind = LayerKind::conv2d, .filters = 8}, conv2{.kind = LayerKind::conv2d, .filters = 16};
+  const LayerSpec relu{.kind = LayerKind::relu}, pool{.kind = LayerKind::maxpool};
+  a.layers = {conv1, relu, pool, conv2, relu, pool, LayerSpec{.kind = LayerKind::flatten},
+              LayerSpec{.kind = LayerKind::dense, .units = 16}, relu, LayerSpec{.kind = LayerKind::dense, .units = 1}};
+  return a;
+}
+
+Architecture architecture_from_json(const json& j, const std::string& source) {
+  const std::string where = source + ": architecture";
+  if (!j.is_object()) throw ConfigError(fmt::format("{}: expected a mapping with input_scale and layers", where));
+  check_keys(j, {"input_scale", "layers"}, where);
+  Architecture a;
+  if (j.contains("input_scale")) {
+    const json& s = j.at("input_scale");
+    if (!s.is_number() || !(s.get<double>() > 0) || s.get<double>() > 1e3) {
+      throw ConfigError(fmt::format("{}.input_scale: {} is not a positive number", where, s.dump()));
+    }
+    a.input_scale = s.get<float>();
+  }
+  if (!j.contains("layers") || !j.at("layers").is_array() || j.at("layers").empty()) {
+    throw ConfigError(fmt::format("{}.layers: expected a non-empty list of layers", where));
+  }
+  for (std::size_t i = 0; i < j.at("layers").size(); ++i) {
+    a.layers.push_back(layer_from_json(j.at("layers")[i], fmt::format("{}.layers[{}]", where, i)));
+  }
+  return a;
+}
+
+json to_json(const Architecture& a) {
+  json layers = json::array();
+  for (const LayerSpec& s : a.layers) {
+    const std::string name = kind_name(s.kind);
+    switch (s.kind) {
+      case LayerKind::conv2d:
+        layers.push_back({{name, {{"filters", s.filters},
+                                  {"kernel", {s.kernel_height, s.kernel_width}},
+                                  {"padding", s.padding == Padding::same ? "same" : "valid"}}}});
+        break;
+      case LayerKind::dense:
+        layers.push_back({{name, {{"units", s.units}}}});
+        break;
+      case LayerKind::maxpool:
+      case LayerKind::avgpool:
+        layers.push_back({{name, {{"window", {s.window_height, s.window_width}}}}});
+        break;
+      default:
+        layers.push_back(name);
+    }
+  }
+  return {{"input_scale", a.input_scale}, {"layers", layers}};
+}
+
+namespace {
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& s, Shape in, bool relu_follows, std::mt19937& rng) {
+  switch (s.kind) {
+    case LayerKind::conv2d: {
+      auto conv = std::make_unique<Conv2D>(in, s.filters, s.kernel_height, s.kernel_width, s.padding);
+      conv->initialise(rng);
+      return conv;
+    }
+    case LayerKind::dense: {
+      auto dense = std::make_unique<Dense>(in, s.units);
+      dense->initialise(rng, relu_follows);
+      return dense;
+    }
+    case LayerKind::relu: return std::make_unique<ReLU>(in);
+    case LayerKind::maxpool: return std::make_unique<Pool2D>(in, PoolKind::max, s.window_height, s.window_width);
+    case LayerKind::avgpool: return std::make_unique<Pool2D>(in, PoolKind::average, s.window_height, s.window_width);
+    case LayerKind::flatten: return std::make_unique<Flatten>(in);
+    case LayerKind::batchnorm: return std::make_unique<BatchNorm>(in);
+  }
+  throw std::logic_error("architecture: unhandled layer kind");
+}
+
+}  // namespace
+
+Network build_network(const Architecture& a, Shape input, std::uint64_t seed) {
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(seed ^ (seed >> 32)));
+  Network network;
+  Shape shape = input;
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    const bool relu_follows = i + 1 < a.layers.size() && a.layers[i + 1].kind == LayerKind::relu;
+    std::unique_ptr<Layer> layer;
+    try {
+      layer = make_layer(a.layers[i], shape, relu_follows, rng);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(fmt::format("architecture: layer {} ({}) does not fit its {}x{}x{} input: {}", i,
+                                    kind_name(a.layers[i].kind), shape.channels, shape.height, shape.width, e.what()));
+    }
+    shape = layer->output_shape();
+    network.add(std::move(layer));
+  }
+  if (shape.size() != 1) {
+    throw ConfigError(fmt::format("architecture: the last layer gives {}x{}x{} values, not the one logit", shape.channels,
+                                  shape.height, shape.width));
+  }
+  return network;
+}
+
+}  // namespace larsel::models

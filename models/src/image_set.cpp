@@ -1,0 +1,130 @@
+#include "larsel/models/image_set.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "frame_pipeline.hpp"
+#include "image_cache.hpp"
+#include "larsel/daq/sim/dataset.hpp"
+
+namespace larsel::models {
+
+using daq::Frame;
+
+void ImageSet::append(const ImageSet& other) {
+  if (other.size() == 0) return;
+  if (size() == 0 && pixels.empty()) shape = other.shape, baseline_configs = other.baseline_configs;
+  if (!(other.shape == shape) || other.baseline_configs != baseline_configs) {
+    throw std::invalid_argument(fmt::format("image sets of {}x{} images with {} baseline scores and {}x{} with {} cannot be merged",
+                                            shape.height, shape.width, baseline_configs, other.shape.height,
+                                            other.shape.width, other.baseline_configs));
+  }
+  pixels.insert(pixels.end(), other.pixels.begin(), other.pixels.end());
+  labels.insert(labels.end(), other.labels.begin(), other.labels.end());
+  nu_energy_mev.insert(nu_energy_mev.end(), other.nu_energy_mev.begin(), other.nu_energy_mev.end());
+  visible_energy_mev.insert(visible_energy_mev.end(), other.visible_energy_mev.begin(), other.visible_energy_mev.end());
+  baseline_scores.insert(baseline_scores.end(), other.baseline_scores.begin(), other.baseline_scores.end());
+}
+
+std::string preprocess_hash(const preprocess::PreprocessConfig& config) {
+  return fmt::format("{:016x}", detail::fnv1a(preprocess::to_yaml(config)));
+}
+
+namespace {
+
+/// Walks the frames of one label in file order, reading a chunk of frames at a time.
+class LabelCursor {
+ public:
+  LabelCursor(const daq::sim::DatasetReader& reader, std::vector<std::size_t> indices)
+      : reader_(reader), indices_(std::move(indices)), buffer_(daq::sim::kChunkFrames * Frame::kPixels) {}
+  [[nodiscard]] bool done() const noexcept { return next_ == indices_.size(); }
+  [[nodiscard]] std::size_t taken() const noexcept { return next_; }
+  [[nodiscard]] std::size_t total() const noexcept { return indices_.size(); }
+  /// The next frame's index and pixels (valid until the following call).
+  std::pair<std::size_t, std::span<const std::uint16_t, Frame::kPixels>> take() {
+    const std::size_t index = indices_[next_++];
+    if (index < first_ || index >= first_ + count_) {
+      first_ = index - index % daq::sim::kChunkFrames;
+      count_ = std::min(daq::sim::kChunkFrames, reader_.size() - first_);
+      reader_.read_frames(first_, count_, std::span(buffer_.data(), count_ * Frame::kPixels));
+    }
+    return {index, std::span<const std::uint16_t, Frame::kPixels>(buffer_.data() + (index - first_) * Frame::kPixels, Frame::kPixels)};
+  }
+
+ private:
+  const daq::sim::DatasetReader& reader_;
+  std::vector<std::size_t> indices_;
+  std::size_t next_ = 0, first_ = 0, count_ = 0;
+  std::vector<std::uint16_t> buffer_;
+};
+
+ImageSet empty_set(const preprocess::PreprocessConfig& config, std::size_t frames) {
+  ImageSet set;
+  set.shape = {1, static_cast<int>(config.output_rows()), static_cast<int>(config.output_columns())};
+  set.baseline_configs = detail::FramePipeline::baseline_count();
+  set.pixels.resize(frames * set.shape.size());
+  set.labels.resize(frames);
+  set.nu_energy_mev.resize(frames);
+  set.visible_energy_mev.resize(frames);
+  set.baseline_scores.resize(frames * set.baseline_configs);
+  return set;
+}
+
+void record_truth(ImageSet& set, std::size_t i, const daq::sim::FrameTruth& truth) {
+  set.labels[i] = truth.label == daq::sim::FrameLabel::signal ? 1 : 0;
+  set.nu_energy_mev[i] = truth.nu_energy_mev;
+  set.visible_energy_mev[i] = truth.visible_energy_mev;
+}
+
+ImageSet preprocess_dataset(const std::filesystem::path& path, const preprocess::PreprocessConfig& config,
+                            const PrepareOptions& options) {
+  const daq::sim::DatasetReader reader(path);
+  std::vector<std::size_t> signal, background;
+  for (std::size_t i = 0; i < reader.size(); ++i) {
+    (reader.truth(i).label == daq::sim::FrameLabel::signal ? signal : background).push_back(i);
+  }
+  ImageSet set = empty_set(config, reader.size());
+  detail::FramePipeline pipeline(config);
+  {
+    LabelCursor warmup(reader, std::vector<std::size_t>(background.begin(), background.begin() + static_cast<std::ptrdiff_t>(
+                                                                                   std::min(options.warmup_frames, background.size()))));
+    while (!warmup.done()) pipeline.warm_up(warmup.take().second);
+  }
+  LabelCursor signals(reader, std::move(signal)), backgrounds(reader, std::move(background));
+  for (std::size_t done = 0; done < reader.size(); ++done) {
+    // Take from the class that is behind its share of the file (a proportional interleave).
+    const bool take_signal = !signals.done() && (backgrounds.done() || (signals.taken() + 0.5) * static_cast<double>(backgrounds.total()) <
+                                                                           (backgrounds.taken() + 0.5) * static_cast<double>(signals.total()));
+    const auto [index, pixels] = (take_signal ? signals : backgrounds).take();
+    pipeline.process(pixels, set, index);
+    record_truth(set, index, reader.truth(index));
+    if (options.progress && (done % 1024 == 0 || done + 1 == reader.size())) options.progress(done + 1, reader.size());
+  }
+  return set;
+}
+
+std::string file_identity(const std::filesystem::path& path) {
+  std::error_code error;
+  const auto canonical = std::filesystem::canonical(path, error);
+  if (error) throw std::runtime_error(fmt::format("{}: cannot open the data set: {}", path.string(), error.message()));
+  const auto size = std::filesystem::file_size(canonical);
+  const auto time = std::filesystem::last_write_time(canonical).time_since_epoch().count();
+  return fmt::format("{} {} {}", canonical.string(), size, time);
+}
+
+}  // namespace
+
+ImageSet prepare_images(const std::filesystem::path& dataset, const preprocess::PreprocessConfig& config,
+                        const PrepareOptions& options) {
+  const std::string key = fmt::format("dataset {}\nwarmup {}\n{}", file_identity(dataset), options.warmup_frames,
+                                      detail::FramePipeline::describe(config));
+  const detail::ImageCache cache(options.cache_dir, dataset.stem().string(), key);
+  if (auto cached = cache.load()) return std::move(*cached);
+  ImageSet set = preprocess_dataset(dataset, config, options);
+  cache.store(set, dataset.string());
+  return set;
+}
+
+}  // namespace larsel::models

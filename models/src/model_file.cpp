@@ -1,0 +1,176 @@
+#include "larsel/models/model_file.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <H5Cpp.h>
+
+#include "larsel/daq/errors.hpp"
+#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/models/image_set.hpp"
+#include "larsel/models/layers.hpp"
+
+namespace larsel::models {
+namespace {
+
+using daq::detail::read_string_attribute;
+using daq::detail::write_string_attribute;
+
+/// The natural shape of a stored tensor of layer `layer`.
+std::vector<hsize_t> tensor_dims(const Layer& layer, const Parameter& p) {
+  const std::vector<hsize_t> flat = {p.values->size()};
+  if (p.name != "weights") return flat;
+  if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
+    return {static_cast<hsize_t>(conv->output_shape().channels), static_cast<hsize_t>(conv->input_shape().channels),
+            static_cast<hsize_t>(conv->kernel_height()), static_cast<hsize_t>(conv->kernel_width())};
+  }
+  if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
+    return {static_cast<hsize_t>(dense->output_shape().channels), static_cast<hsize_t>(dense->input_shape().size())};
+  }
+  return flat;
+}
+
+std::string dims_text(const std::vector<hsize_t>& dims) {
+  std::string text;
+  for (const hsize_t d : dims) text += (text.empty() ? "" : " x ") + std::to_string(d);
+  return text;
+}
+
+void write_weights(H5::H5File& file, Network& network) {
+  H5::Group weights = file.createGroup("weights");
+  for (std::size_t i = 0; i < network.layers().size(); ++i) {
+    Layer& layer = *network.layers()[i];
+    const std::string group = fmt::format("layer{}_{}", i, layer.kind());
+    std::vector<Parameter> tensors = layer.parameters();
+    for (const Parameter& b : layer.buffers()) tensors.push_back(b);
+    if (tensors.empty()) continue;
+    H5::Group g = weights.createGroup(group);
+    for (const Parameter& p : tensors) {
+      const std::vector<hsize_t> dims = tensor_dims(layer, p);
+      g.createDataSet(p.name, H5::PredType::IEEE_F32LE, H5::DataSpace(static_cast<int>(dims.size()), dims.data()))
+          .write(p.values->data(), H5::PredType::NATIVE_FLOAT);
+    }
+  }
+}
+
+void read_weights(const H5::H5File& file, Network& network, const std::string& where) {
+  for (std::size_t i = 0; i < network.layers().size(); ++i) {
+    Layer& layer = *network.layers()[i];
+    std::vector<Parameter> tensors = layer.parameters();
+    for (const Parameter& b : layer.buffers()) tensors.push_back(b);
+    for (const Parameter& p : tensors) {
+      const std::string name = fmt::format("weights/layer{}_{}/{}", i, layer.kind(), p.name);
+      if (!file.nameExists(name)) throw std::runtime_error(fmt::format("{}: /{} is missing", where, name));
+      const H5::DataSet set = file.openDataSet(name);
+      const H5::DataSpace space = set.getSpace();
+      std::vector<hsize_t> dims(static_cast<std::size_t>(space.getSimpleExtentNdims()));
+      space.getSimpleExtentDims(dims.data());
+      if (dims != tensor_dims(layer, p)) {
+        throw std::runtime_error(fmt::format("{}: /{} is {}, the architecture needs {}", where, name, dims_text(dims),
+                                             dims_text(tensor_dims(layer, p))));
+      }
+      set.read(p.values->data(), H5::PredType::NATIVE_FLOAT);
+      if (!std::all_of(p.values->begin(), p.values->end(), [](float v) { return std::isfinite(v); })) {
+        throw std::runtime_error(fmt::format("{}: /{} holds values that are not finite", where, name));
+      }
+    }
+  }
+}
+
+nlohmann::json json_attribute(const H5::H5File& file, const char* name, const std::string& where) {
+  const std::string text = read_string_attribute(file, name);
+  if (text.empty()) throw std::runtime_error(fmt::format("{}: the '{}' attribute is missing", where, name));
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: the '{}' attribute is not valid JSON ({})", where, name, e.what()));
+  }
+}
+
+std::uint64_t format_version(const H5::H5File& file, const std::string& where) {
+  if (!file.attrExists("format_version")) throw std::runtime_error(fmt::format("{}: not an LArSel model file (no format_version)", where));
+  std::uint64_t version = 0;
+  file.openAttribute("format_version").read(H5::PredType::NATIVE_UINT64, &version);
+  if (version != kModelFormatVersion) {
+    throw std::runtime_error(fmt::format("{}: model format version {}, this larsel reads version {}", where, version, kModelFormatVersion));
+  }
+  return version;
+}
+
+Shape shape_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_array() || j.size() != 3 || !std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number_integer() && v > 0 && v < 100000; })) {
+    throw std::runtime_error(fmt::format("{}: input_shape {} is not [channels, rows, columns]", where, j.dump()));
+  }
+  return {j[0].get<int>(), j[1].get<int>(), j[2].get<int>()};
+}
+
+ModelFile read_model(const H5::H5File& file, const std::string& where) {
+  format_version(file, where);
+  Architecture architecture;
+  try {
+    architecture = architecture_from_json(json_attribute(file, "architecture", where), where);
+  } catch (const daq::ConfigError& e) {
+    throw std::runtime_error(fmt::format("{}: bad architecture: {}", where, e.what()));
+  }
+  const Shape input = shape_from_json(json_attribute(file, "input_shape", where), where);
+  ModelFile m{Model(architecture, input, 0), read_string_attribute(file, "preprocess_config"),
+              json_attribute(file, "baseline", where), json_attribute(file, "training", where), json_attribute(file, "metrics", where)};
+  const std::string stored_hash = read_string_attribute(file, "preprocess_hash");
+  const preprocess::PreprocessConfig config = m.preprocess_config();
+  if (stored_hash != preprocess_hash(config)) {
+    throw std::runtime_error(fmt::format("{}: the preprocess configuration does not match its hash ({} stored, {} computed): "
+                                         "the file was edited or is corrupt", where, stored_hash, preprocess_hash(config)));
+  }
+  if (config.output_rows() != static_cast<std::size_t>(input.height) || config.output_columns() != static_cast<std::size_t>(input.width)) {
+    throw std::runtime_error(fmt::format("{}: the preprocess configuration makes {}x{} images, the network takes {}x{}", where,
+                                         config.output_rows(), config.output_columns(), input.height, input.width));
+  }
+  read_weights(file, m.model.network(), where);
+  return m;
+}
+
+}  // namespace
+
+preprocess::PreprocessConfig ModelFile::preprocess_config() const {
+  return preprocess::parse_preprocess_config(preprocess_yaml, "model file preprocess_config");
+}
+
+void save_model(const std::filesystem::path& path, ModelFile& m) {
+  const std::string temporary = path.string() + ".tmp";
+  try {
+    H5::H5File file(temporary, H5F_ACC_TRUNC);
+    daq::detail::write_u64_attribute(file, "format_version", kModelFormatVersion);
+    write_string_attribute(file, "software", "larsel");
+    write_string_attribute(file, "architecture", to_json(m.model.architecture()).dump());
+    const Shape in = m.model.input_shape();
+    write_string_attribute(file, "input_shape", nlohmann::json::array({in.channels, in.height, in.width}).dump());
+    write_string_attribute(file, "preprocess_config", m.preprocess_yaml);
+    write_string_attribute(file, "preprocess_hash", preprocess_hash(m.preprocess_config()));
+    write_string_attribute(file, "baseline", m.baseline.dump());
+    write_string_attribute(file, "training", m.training.dump());
+    write_string_attribute(file, "metrics", m.metrics.dump());
+    write_weights(file, m.model.network());
+    file.close();
+  } catch (const H5::Exception& e) {
+    std::filesystem::remove(temporary);
+    throw std::runtime_error(fmt::format("{}: cannot write the model: {}", temporary, e.getDetailMsg()));
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+ModelFile load_model(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  if (!std::filesystem::is_regular_file(path)) throw std::runtime_error(fmt::format("{}: no such model file", where));
+  try {
+    H5::Exception::dontPrint();
+    const H5::H5File file(where, H5F_ACC_RDONLY);
+    return read_model(file, where);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error(fmt::format("{}: not a readable model file (HDF5: {})", where, e.getDetailMsg()));
+  } catch (const daq::ConfigError& e) {
+    throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+}  // namespace larsel::models

@@ -1,0 +1,123 @@
+#include "larsel/models/train_recipe.hpp"
+
+#include <fmt/format.h>
+
+#include "larsel/daq/errors.hpp"
+#include "larsel/daq/yaml_section.hpp"
+
+namespace larsel::models {
+namespace {
+
+using daq::ConfigError;
+using daq::YamlSection;
+
+/// A YAML tree as JSON (integers, then floats, then booleans, else strings),
+/// so the architecture has one strict reader for the YAML recipe and the model file.
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  if (!node || node.IsNull()) return nullptr;
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(yaml_to_json(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+    return out;
+  }
+  long long integer = 0;
+  double real = 0;
+  bool boolean = false;
+  if (YAML::convert<long long>::decode(node, integer)) return integer;
+  if (YAML::convert<double>::decode(node, real)) return real;
+  if (YAML::convert<bool>::decode(node, boolean)) return boolean;
+  return node.Scalar();
+}
+
+void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
+  if (s.has("files")) {
+    const YAML::Node files = s.child("files");
+    if (!files.IsSequence()) throw ConfigError(fmt::format("{}.files: expected a list of HDF5 files", where));
+    d.files.clear();
+    for (const auto& f : files) d.files.push_back(f.as<std::string>());
+  }
+  s.read("validation_fraction", d.validation_fraction, 0.0, 0.9);
+  s.read("test_fraction", d.test_fraction, 0.0, 0.9);
+  if (d.validation_fraction + d.test_fraction > 0.95) {
+    throw ConfigError(fmt::format("{}: validation_fraction + test_fraction leave less than 5 % to train on", where));
+  }
+  double split_seed = static_cast<double>(d.split_seed), warmup = static_cast<double>(d.warmup_frames);
+  s.read("split_seed", split_seed, 0, 9.0e15);
+  s.read("warmup_frames", warmup, 0, 100000);
+  d.split_seed = static_cast<std::uint64_t>(split_seed);
+  d.warmup_frames = static_cast<std::size_t>(warmup);
+  if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : s.child("cache_dir").as<std::string>();
+}
+
+void read_training(const YamlSection& s, TrainingConfig& t) {
+  double seed = static_cast<double>(t.seed), learning_rate = t.adam.learning_rate, decay = t.adam.weight_decay;
+  double signal_weight = t.class_weights.signal, background_weight = t.class_weights.background;
+  s.read("seed", seed, 0, 9.0e15);
+  s.read("max_epochs", t.max_epochs, 1, 10000);
+  s.read("batch_size", t.batch_size, 2, 65536);
+  s.read("patience", t.patience, 1, 10000);
+  s.read("learning_rate", learning_rate, 1e-7, 1.0);
+  s.read("weight_decay", decay, 0.0, 1.0);
+  s.read("signal_weight", signal_weight, 1e-3, 1e3);
+  s.read("background_weight", background_weight, 1e-3, 1e3);
+  s.read("threads", t.threads, 1, 2);
+  t.seed = static_cast<std::uint64_t>(seed);
+  t.adam.learning_rate = static_cast<float>(learning_rate);
+  t.adam.weight_decay = static_cast<float>(decay);
+  t.class_weights = {static_cast<float>(signal_weight), static_cast<float>(background_weight)};
+}
+
+}  // namespace
+
+TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& source) {
+  const YAML::Node root = daq::load_yaml(yaml_text, source);
+  TrainRecipe r;
+  if (root.IsNull()) return r;
+  const YamlSection top(root, source, {"data", "preprocess", "architecture", "training"});
+  read_data(YamlSection(top.child("data"), source + ": data",
+                        {"files", "validation_fraction", "test_fraction", "split_seed", "cache_dir", "warmup_frames"}),
+            r.data, source + ": data");
+  if (top.has("preprocess")) {
+    YAML::Emitter text;
+    text << top.child("preprocess");
+    r.preprocess = preprocess::parse_preprocess_config(top.child("preprocess").IsNull() ? "" : text.c_str(), source + ": preprocess");
+  }
+  if (top.has("architecture")) r.architecture = architecture_from_json(yaml_to_json(top.child("architecture")), source);
+  read_training(YamlSection(top.child("training"), source + ": training",
+                            {"seed", "max_epochs", "batch_size", "patience", "learning_rate", "weight_decay",
+                             "signal_weight", "background_weight", "threads"}),
+                r.training);
+  return r;
+}
+
+nlohmann::json to_json(const TrainRecipe& r) {
+  const TrainingConfig& t = r.training;
+  return {{"data", {{"files", r.data.files}, {"validation_fraction", r.data.validation_fraction},
+                    {"test_fraction", r.data.test_fraction}, {"split_seed", r.data.split_seed},
+                    {"cache_dir", r.data.cache_dir}, {"warmup_frames", r.data.warmup_frames}}},
+          {"preprocess", preprocess::to_yaml(r.preprocess)},
+          {"architecture", to_json(r.architecture)},
+          {"training", {{"seed", t.seed}, {"max_epochs", t.max_epochs}, {"batch_size", t.batch_size},
+                        {"patience", t.patience}, {"learning_rate", t.adam.learning_rate},
+                        {"weight_decay", t.adam.weight_decay}, {"signal_weight", t.class_weights.signal},
+                        {"background_weight", t.class_weights.background}, {"threads", t.threads}}}};
+}
+
+Split split_of(const DataRecipe& data, std::size_t file, std::size_t frame) {
+  // splitmix64 of the three numbers: a uniform draw that no other choice changes.
+  std::uint64_t x = data.split_seed * 0x9E3779B97F4A7C15ULL + file * 0xBF58476D1CE4E5B9ULL + frame;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  const double u = static_cast<double>(x >> 11) * 0x1.0p-53;
+  if (u < data.test_fraction) return Split::test;
+  if (u < data.test_fraction + data.validation_fraction) return Split::validation;
+  return Split::train;
+}
+
+}  // namespace larsel::models

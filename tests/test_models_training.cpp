@@ -1,0 +1,195 @@
+// The training tool chain: architecture YAML, deterministic two-shard
+// training with early stopping, the model file (and its failures), metrics.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include <H5Cpp.h>
+
+#include "larsel/daq/errors.hpp"
+#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/models/metrics.hpp"
+#include "larsel/models/model_file.hpp"
+#include "larsel/models/train_recipe.hpp"
+#include "larsel/models/trainer.hpp"
+#include "support.hpp"
+
+using namespace larsel::models;
+using larsel::test::TempDir;
+
+namespace {
+
+/// 16x8 images: signal frames hold a bright 5-pixel vertical segment, all frames sparse noise hits.
+ImageSet synthetic_images(std::size_t count, std::uint32_t seed) {
+  ImageSet set;
+  set.shape = {1, 16, 8};
+  std::mt19937 rng(seed);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::vector<std::uint8_t> image(set.shape.size(), 0);
+    for (int k = 0; k < 6; ++k) image[rng() % image.size()] = static_cast<std::uint8_t>(20 + rng() % 60);
+    const bool signal = i % 2 == 0;
+    if (signal) {
+      const std::size_t row = rng() % 11, column = rng() % 8;
+      for (std::size_t r = row; r < row + 5; ++r) image[r * 8 + column] = 120;
+    }
+    set.pixels.insert(set.pixels.end(), image.begin(), image.end());
+    set.labels.push_back(signal ? 1 : 0);
+    set.nu_energy_mev.push_back(signal ? 15.0f : 0.0f);
+    set.visible_energy_mev.push_back(signal ? 8.0f : 0.0f);
+  }
+  return set;
+}
+
+Architecture small_architecture() {
+  return architecture_from_json(nlohmann::json::parse(R"({"input_scale": 0.02, "layers": [
+      {"conv2d": {"filters": 4, "kernel": 3, "padding": "same"}}, "relu", {"maxpool": {"window": [2, 2]}},
+      "flatten", {"dense": {"units": 8}}, "relu", {"dense": {"units": 1}}]})"), "test");
+}
+
+std::vector<std::size_t> range(std::size_t first, std::size_t last) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = first; i < last; ++i) out.push_back(i);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("The default architecture fits the FPGA budget and round-trips through JSON", "[models][architecture]") {
+  const Architecture a = default_architecture();
+  const Network network = build_network(a, {1, 120, 16}, 1);
+  CHECK(network.multiply_accumulates() == 721936);  // 138,240 + 552,960 + 30,720 + 16
+  CHECK(network.multiply_accumulates() <= 1'000'000);
+  CHECK(to_json(architecture_from_json(to_json(a), "round trip")) == to_json(a));
+}
+
+TEST_CASE("Architecture and recipe errors name the layer or key", "[models][architecture]") {
+  using larsel::daq::ConfigError;
+  const auto bad = [](const char* text) { return architecture_from_json(nlohmann::json::parse(text), "t.yaml"); };
+  CHECK_THROWS_WITH(bad(R"({"layers": ["relu", {"conv3d": {}}]})"), Catch::Contains("layers[1]") && Catch::Contains("conv3d"));
+  CHECK_THROWS_WITH(bad(R"({"layers": [{"conv2d": {"filters": 4, "stride": 2}}]})"), Catch::Contains("stride"));
+  CHECK_THROWS_AS(bad(R"({"layers": [{"dense": {"units": 0}}]})"), ConfigError);
+  CHECK_THROWS_WITH(build_network(bad(R"({"layers": ["flatten", {"dense": {"units": 3}}]})"), {1, 8, 8}, 1),
+                    Catch::Contains("not the one logit"));
+  CHECK_THROWS_WITH(parse_train_recipe("training: {batch_size: 1}", "r.yaml"), Catch::Contains("batch_size"));
+  CHECK_THROWS_WITH(parse_train_recipe("data: {validation_fraction: 0.5, test_fraction: 0.5}", "r.yaml"), Catch::Contains("5 %"));
+  const TrainRecipe r = parse_train_recipe("architecture:\n  layers: [flatten, {dense: {units: 1}}]\ntraining: {seed: 7}\n", "r.yaml");
+  CHECK(r.architecture.layers.size() == 2);
+  CHECK(r.training.seed == 7);
+}
+
+TEST_CASE("Splits follow the seed alone and the requested fractions", "[models][data]") {
+  DataRecipe data;
+  std::size_t test = 0, validation = 0, changed = 0;
+  for (std::size_t i = 0; i < 20000; ++i) {
+    const Split s = split_of(data, 0, i);
+    test += s == Split::test, validation += s == Split::validation;
+    CHECK(split_of(data, 0, i) == s);
+    DataRecipe other = data;
+    other.split_seed = 2;
+    changed += split_of(other, 0, i) != s;
+  }
+  CHECK(static_cast<double>(test) / 20000 == Approx(0.15).margin(0.01));
+  CHECK(static_cast<double>(validation) / 20000 == Approx(0.15).margin(0.01));
+  CHECK(changed > 5000);
+}
+
+TEST_CASE("Training learns, keeps the best epoch, and is the same on one or two threads", "[models][training]") {
+  const ImageSet set = synthetic_images(1200, 3);
+  const auto train_idx = range(0, 800), validation = range(800, 1200);
+  TrainingConfig config;
+  config.max_epochs = 6;
+  config.batch_size = 32;
+  config.adam.learning_rate = 3e-3f;
+  std::vector<std::vector<float>> logits;
+  for (const unsigned threads : {1u, 2u}) {
+    config.threads = threads;
+    Model model(small_architecture(), set.shape, 11);
+    const TrainingResult result = train(model, set, train_idx, validation, config);
+    REQUIRE(result.best_epoch >= 1);
+    const auto [loss, efficiency] = validation_metrics(model, set, validation, config);
+    CHECK(loss == Approx(result.epochs[static_cast<std::size_t>(result.best_epoch - 1)].validation_loss).epsilon(1e-9));
+    CHECK(loss < 0.2);
+    CHECK(efficiency > 0.9);
+    logits.push_back(model.logits(set, validation, 1));
+  }
+  CHECK(logits[0] == logits[1]);  // bit for bit (AlignedAllocator: tensor.hpp)
+}
+
+TEST_CASE("Early stopping ends training after `patience` epochs without a better validation loss", "[models][training]") {
+  const ImageSet set = synthetic_images(400, 5);
+  TrainingConfig config;
+  config.max_epochs = 50;
+  config.patience = 2;
+  config.adam.learning_rate = 0.5f;  // far too large: the validation loss stops improving at once
+  Model model(small_architecture(), set.shape, 1);
+  const TrainingResult result = train(model, set, range(0, 300), range(300, 400), config);
+  CHECK(result.stopped_early);
+  CHECK(static_cast<int>(result.epochs.size()) == result.best_epoch + config.patience);
+}
+
+TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[models][model_file]") {
+  TempDir dir;
+  const ImageSet set = synthetic_images(64, 9);
+  larsel::preprocess::PreprocessConfig pre;
+  pre.downsize.wires = 30, pre.downsize.ticks = 8;  // 16 x 8 images
+  ModelFile file{Model(small_architecture(), set.shape, 4), larsel::preprocess::to_yaml(pre), {{"hit_threshold_adc", 40}}, {{"note", "t"}}, {}};
+  const auto all = range(0, 64);
+  const std::vector<float> before = file.model.logits(set, all, 1);
+  save_model(dir / "m.h5", file);
+  ModelFile loaded = load_model(dir / "m.h5");
+  CHECK(loaded.model.logits(set, all, 1) == before);
+  CHECK(loaded.training["note"] == "t");
+
+  CHECK_THROWS_WITH(load_model(dir / "absent.h5"), Catch::Contains("absent.h5") && Catch::Contains("no such"));
+  std::ofstream(dir / "garbage.h5") << "this is not HDF5";
+  CHECK_THROWS_WITH(load_model(dir / "garbage.h5"), Catch::Contains("garbage.h5") && Catch::Contains("not a readable model"));
+  const auto bytes = larsel::test::read_bytes(dir / "m.h5");
+  std::ofstream(dir / "truncated.h5", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size() / 2));
+  CHECK_THROWS_WITH(load_model(dir / "truncated.h5"), Catch::Contains("truncated.h5"));
+
+  const auto edit = [&](const char* name, auto change) {
+    std::filesystem::copy_file(dir / "m.h5", dir / name);
+    H5::H5File h5((dir / name).string(), H5F_ACC_RDWR);
+    change(h5);
+  };
+  edit("edited.h5", [](H5::H5File& h5) {
+    h5.removeAttr("preprocess_config");
+    larsel::daq::detail::write_string_attribute(h5, "preprocess_config", "threshold: {sigmas: 3}\ndownsize: {wires: 30, ticks: 8}\n");
+  });
+  CHECK_THROWS_WITH(load_model(dir / "edited.h5"), Catch::Contains("does not match its hash"));
+  edit("reshaped.h5", [](H5::H5File& h5) {
+    h5.unlink("weights/layer0_conv2d/bias");
+    const hsize_t dims[1] = {5};
+    const float values[5] = {};
+    h5.createDataSet("weights/layer0_conv2d/bias", H5::PredType::NATIVE_FLOAT, H5::DataSpace(1, dims)).write(values, H5::PredType::NATIVE_FLOAT);
+  });
+  CHECK_THROWS_WITH(load_model(dir / "reshaped.h5"), Catch::Contains("layer0_conv2d/bias is 5, the architecture needs 4"));
+  edit("future.h5", [](H5::H5File& h5) {
+    const std::uint64_t version = 99;
+    h5.openAttribute("format_version").write(H5::PredType::NATIVE_UINT64, &version);
+  });
+  CHECK_THROWS_WITH(load_model(dir / "future.h5"), Catch::Contains("version 99"));
+}
+
+TEST_CASE("Working points, Wilson intervals and the ROC area on known scores", "[models][metrics]") {
+  std::vector<float> background(10000), signal(1000);
+  for (std::size_t i = 0; i < background.size(); ++i) background[i] = static_cast<float>(i);       // 0 .. 9999
+  for (std::size_t i = 0; i < signal.size(); ++i) signal[i] = 9990.0f + static_cast<float>(i) * 0.02f;  // 9990 .. 10010
+  const WorkingPoint w = working_point(signal, background, 1e-3);
+  CHECK(w.threshold == 9989.0f);  // the 11th highest: 10 frames pass
+  CHECK(w.background.passed == 10);
+  CHECK(w.signal.value == Approx(1.0));
+  CHECK_FALSE(w.statistically_limited);
+  const WorkingPoint tight = working_point(signal, background, 1e-4);
+  CHECK(tight.background.passed == 1);
+  CHECK(tight.statistically_limited);
+  CHECK(tight.signal.passed == 599);  // signal above 9998: i > 400
+  const Efficiency e = wilson_efficiency(0, 100);
+  CHECK(e.low == 0.0);
+  CHECK(e.high == Approx(0.0099).margin(0.0002));
+  CHECK(wilson_efficiency(50, 100).low == Approx(0.4502).margin(0.0005));
+  const double area = roc_area(signal, background);  // only the last ten background frames mix with the signal
+  CHECK(area > 0.9994);
+  CHECK(area < 1.0);
+}
