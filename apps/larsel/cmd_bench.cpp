@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/bench/cnn_bench.hpp"
 #include "larsel/bench/ingest_bench.hpp"
 #include "larsel/bench/preprocess_bench.hpp"
 #include "larsel/bench/simulate_bench.hpp"
@@ -63,6 +64,15 @@ void add_bench_command(CLI::App& app, Action& action) {
   pre->add_flag("!--no-variants", po->variants, "Skip the per-kernel and per-step cost comparisons");
   pre->add_option("--out", *pre_out, "Also write the JSON to this file");
   pre->callback([&action, po, pre_out] { action = [po, pre_out] { emit_json(bench::run_preprocess_bench(*po), *pre_out); return 0; }; });
+
+  auto* cnn = bench->add_subcommand("cnn", "Float CNN inference us/frame on one core, batch 1 and 256, against the 32.8 us frame period");
+  auto co = std::make_shared<bench::CnnBenchOptions>();
+  auto cnn_out = std::make_shared<std::string>();
+  cnn->add_option("--model", co->model_path, "Model file (default: the default architecture, random weights)")->check(CLI::ExistingFile);
+  cnn->add_option("--repeats", co->repeats, "Repeats; medians are quoted")->check(CLI::Range(1u, 1000u))->capture_default_str();
+  cnn->add_option("--frames", co->frames, "Frames per repeat")->check(CLI::Range(256u, 1'000'000u))->capture_default_str();
+  cnn->add_option("--out", *cnn_out, "Also write the JSON to this file");
+  cnn->callback([&action, co, cnn_out] { action = [co, cnn_out] { emit_json(bench::run_cnn_bench(*co), *cnn_out); return 0; }; });
 }
 
 }  // namespace larsel::app

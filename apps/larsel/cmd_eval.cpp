@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/evaluation.hpp"
@@ -30,7 +31,7 @@ models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessCon
   models::ImageSet set;
   for (const std::string& file : o.data) {
     ProgressBar bar(fmt::format("preprocess {}", file));
-    set.append(models::prepare_images(file, config, {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }}));
+    set.append(models::prepare_images(file, config, {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, warn_cache}));
   }
   if (o.background_frames > 0) {
     const std::string sim_config = daq::sim::DatasetReader(o.data.front()).config_yaml();
@@ -38,7 +39,7 @@ models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessCon
     spdlog::info("simulating {} background frames (seed {}) with the simulation config of {}", o.background_frames,
                  o.background_seed, o.data.front());
     set.append(models::simulate_background_images(sim_config, o.background_seed, o.background_frames, config, o.threads,
-                                                  {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }}));
+                                                  {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, warn_cache}));
   }
   return set;
 }
@@ -97,7 +98,7 @@ void write_report(const std::filesystem::path& dir, const nlohmann::json& report
   const double min_acceptance = 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>());
   write_plot((dir / "roc.png").string(),
              {"ROC: signal efficiency vs background frames accepted", "background acceptance (fraction of background frames)",
-              "signal efficiency", std::pow(10.0, std::floor(std::log10(min_acceptance))), 1.0, 0.0, 1.0, true},
+              "signal efficiency", min_acceptance, 1.0, 0.0, 1.0, true},
              {roc_series("CNN", blue, cnn), roc_series("baseline trigger", orange, base)}, {1e-5, 1e-4, 1e-3});
   for (const auto& [key, name] : {std::pair{"efficiency_vs_visible_energy", "visible energy [MeV]"},
                                   std::pair{"efficiency_vs_nu_energy", "neutrino energy [MeV]"}}) {

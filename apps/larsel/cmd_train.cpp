@@ -38,7 +38,7 @@ SplitData load_data(const models::TrainRecipe& recipe) {
     ProgressBar bar(fmt::format("preprocess {}", file));
     const models::ImageSet part = models::prepare_images(
         file, recipe.preprocess,
-        {recipe.data.cache_dir, recipe.data.warmup_frames, [&](std::size_t done, std::size_t total) { bar.update(done, total); }});
+        {recipe.data.cache_dir, recipe.data.warmup_frames, [&](std::size_t done, std::size_t total) { bar.update(done, total); }, warn_cache});
     bar.clear();
     const std::size_t first = d.set.size();
     d.set.append(part);

@@ -20,5 +20,6 @@ void add_display_command(CLI::App& app, Action& action);
 void add_preprocess_command(CLI::App& app, Action& action);
 void add_train_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);
+void add_export_onnx_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

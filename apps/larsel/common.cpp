@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "larsel/daq/errors.hpp"
 #include "larsel/daq/sim/physics_source.hpp"
@@ -101,5 +102,7 @@ void print_receive_report(const nlohmann::ordered_json& r) {
   fmt::print("receiver counters ({} anomalies):\n", r["anomalies"].get<std::uint64_t>());
   for (const auto& [name, value] : r["counters"].items()) fmt::print("  {:<22} {}\n", name, value.get<std::uint64_t>());
 }
+
+void warn_cache(const std::string& what) { spdlog::warn("{} (going on without the cache)", what); }
 
 }  // namespace larsel::app

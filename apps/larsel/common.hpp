@@ -13,6 +13,8 @@ namespace larsel::app {
 
 /// The whole text file at `path` (configuration files); throws naming it.
 std::string read_text_file(const std::string& path, const char* what);
+/// Logs that the preprocessed-image cache could not be written (train and eval go on without it).
+void warn_cache(const std::string& what);
 
 /// The PD2HD map at `path`, or the built-in emulated map covering `faces` faces.
 daq::ChannelMap load_channel_map(const std::string& path, unsigned faces);

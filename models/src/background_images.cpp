@@ -99,7 +99,11 @@ ImageSet simulate_background_images(const std::string& sim_config_yaml, std::uin
   const daq::sim::SimConfig sim = daq::sim::parse_sim_config(sim_config_yaml, "simulation config");
   const BackgroundJob job{sim, seed, count, config, options.warmup_frames, std::make_shared<const daq::sim::NoiseBank>(seed)};
   ImageSet set = simulate_blocks(job, std::max(1u, threads), options.progress);
-  cache.store(set, fmt::format("simulated background, seed {}", seed));
+  try {
+    cache.store(set, fmt::format("simulated background, seed {}", seed));
+  } catch (const std::runtime_error& e) {
+    if (options.warn) options.warn(e.what());
+  }
   return set;
 }
 

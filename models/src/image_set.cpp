@@ -123,7 +123,11 @@ ImageSet prepare_images(const std::filesystem::path& dataset, const preprocess::
   const detail::ImageCache cache(options.cache_dir, dataset.stem().string(), key);
   if (auto cached = cache.load()) return std::move(*cached);
   ImageSet set = preprocess_dataset(dataset, config, options);
-  cache.store(set, dataset.string());
+  try {
+    cache.store(set, dataset.string());
+  } catch (const std::runtime_error& e) {
+    if (options.warn) options.warn(e.what());
+  }
   return set;
 }
 

@@ -47,6 +47,8 @@ struct PrepareOptions {
   std::filesystem::path cache_dir;  // empty: no cache
   std::size_t warmup_frames = 32;   // background frames run first to settle pedestals and noise estimates
   ProgressCallback progress;
+  /// Told when the cache cannot be written (the images are returned all the same).
+  std::function<void(const std::string&)> warn;
 };
 
 /// The preprocessed images of a simulated data set (from the cache when it is

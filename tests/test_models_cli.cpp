@@ -1,0 +1,99 @@
+// larsel train and larsel eval as a user runs them: real simulated files,
+// the real executable, the model file and report read back.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include <opencv2/dnn.hpp>
+
+#include "larsel/models/model_file.hpp"
+#include "support.hpp"
+
+using larsel::test::run_larsel;
+using larsel::test::TempDir;
+
+namespace {
+
+/// A recipe for a quick model on a tiny data set (16 x 8 images), cached in `dir`.
+void write_recipe(const TempDir& dir) {
+  std::ofstream(dir / "train.yaml") << "data: {files: [" << (dir / "sim.h5").string() << "], validation_fraction: 0.2, "
+                                    << "test_fraction: 0.2, cache_dir: " << (dir / "cache").string() << "}\n"
+                                    << "preprocess: {downsize: {wires: 30, ticks: 8}}\n"
+                                    << "architecture:\n  input_scale: 0.0625\n  layers:\n"
+                                    << "    - {conv2d: {filters: 4, kernel: 3}}\n    - relu\n    - {maxpool: {window: 2}}\n"
+                                    << "    - flatten\n    - {dense: {units: 8}}\n    - relu\n    - {dense: {units: 1}}\n"
+                                    << "training: {max_epochs: 3, batch_size: 16, learning_rate: 0.003}\n";
+}
+
+}  // namespace
+
+TEST_CASE("larsel train writes a model file that larsel eval reports on, with plots", "[models][cli]") {
+  TempDir dir;
+  REQUIRE(run_larsel("simulate --signal 80 --background 160 --seed 21 --out '" + (dir / "sim.h5").string() + "'").exit_code == 0);
+  write_recipe(dir);
+  const auto trained = run_larsel("train --config '" + (dir / "train.yaml").string() + "' --out '" + (dir / "m.h5").string() + "'");
+  INFO(trained.err);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.err, Catch::Contains("epoch   3") && Catch::Contains("validation loss"));
+  const larsel::models::ModelFile model = larsel::models::load_model(dir / "m.h5");
+  CHECK(model.training["epochs"].size() == 3);
+  CHECK(model.metrics["cnn"]["working_points"].size() == 3);
+  CHECK(model.model.input_shape() == larsel::models::Shape{1, 16, 8});
+
+  const auto report_dir = dir / "report";
+  const auto evaluated = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
+                                    "' --background-frames 500 --cache-dir '" + (dir / "cache").string() + "' --out '" +
+                                    report_dir.string() + "'");
+  INFO(evaluated.err);
+  REQUIRE(evaluated.exit_code == 0);
+  CHECK_THAT(evaluated.out, Catch::Contains("at 0.0001 background acceptance") && Catch::Contains("baseline trigger"));
+  const auto report = nlohmann::json::parse(larsel::test::slurp(report_dir / "report.json"));
+  CHECK(report["cnn"]["background_frames"] == 160 + 500);
+  CHECK(report["cnn"]["signal_frames"] == 80);
+  CHECK(report["cnn"]["working_points"][2]["statistically_limited"] == true);  // 1e-5 of 660 frames
+  CHECK(report["cnn"]["roc_area"].get<double>() > 0.8);
+  CHECK(report["baseline"]["at_1e-4"]["efficiency_vs_visible_energy"].size() == 8);
+  for (const char* png : {"roc.png", "efficiency_vs_visible_energy.png", "efficiency_vs_nu_energy.png"}) {
+    CHECK(std::filesystem::file_size(report_dir / png) > 10000);
+  }
+  // The exported ONNX file gives the model's logits on the real preprocessed frames in OpenCV dnn.
+  REQUIRE(run_larsel("export-onnx --model '" + (dir / "m.h5").string() + "' --out '" + (dir / "m.onnx").string() + "'").exit_code == 0);
+  larsel::models::ModelFile loaded = larsel::models::load_model(dir / "m.h5");
+  const auto images = larsel::models::prepare_images(dir / "sim.h5", loaded.preprocess_config(), {});
+  std::vector<std::size_t> all(images.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const std::vector<float> logits = loaded.model.logits(images, all, 1);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX((dir / "m.onnx").string());
+  const int dims[4] = {static_cast<int>(images.size()), 1, 16, 8};
+  cv::Mat blob(4, dims, CV_32F);
+  std::transform(images.pixels.begin(), images.pixels.end(), blob.ptr<float>(), [](std::uint8_t p) { return static_cast<float>(p); });
+  net.setInput(blob);
+  const cv::Mat out = net.forward();
+  REQUIRE(out.total() == logits.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) worst = std::max(worst, std::abs(double{out.ptr<float>()[i]} - logits[i]));
+  CHECK(worst <= 1e-5);
+
+  // The second evaluation reads the cached images: same numbers.
+  const auto again = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
+                                "' --background-frames 500 --cache-dir '" + (dir / "cache").string() + "'");
+  CHECK(again.out == evaluated.out);
+}
+
+TEST_CASE("larsel train and eval refuse bad configs and corrupt model files in one line", "[models][cli]") {
+  TempDir dir;
+  std::ofstream(dir / "bad.yaml") << "training: {learning_rte: 0.1}\n";
+  const auto bad = run_larsel("train --config '" + (dir / "bad.yaml").string() + "' --out '" + (dir / "m.h5").string() + "' --data /dev/null");
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("learning_rte"));
+  std::ofstream(dir / "corrupt.h5") << "\x89HDF\r\n\x1a\n but then nothing";
+  REQUIRE(run_larsel("simulate --signal 2 --background 2 --out '" + (dir / "sim.h5").string() + "'").exit_code == 0);
+  const auto corrupt = run_larsel("eval --model '" + (dir / "corrupt.h5").string() + "' --data '" + (dir / "sim.h5").string() + "'");
+  CHECK(corrupt.exit_code != 0);
+  CHECK_THAT(corrupt.err, Catch::Contains("corrupt.h5") && Catch::Contains("not a readable model file"));
+  CHECK(std::count(corrupt.err.begin(), corrupt.err.end(), '\n') == 1);
+  CHECK_FALSE(std::filesystem::exists(dir / "m.h5"));
+}
