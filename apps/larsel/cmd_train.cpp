@@ -60,6 +60,7 @@ models::TrainingResult run_training(models::Model& model, const SplitData& d, co
   ProgressBar bar("");
   double epoch_seconds_sum = 0;
   int epochs_done = 0;
+  std::string last_validation = "validation: after epoch 1";
   auto epoch_start = std::chrono::steady_clock::now();
   models::TrainingCallbacks callbacks;
   callbacks.batch_done = [&](int epoch, std::size_t batch, std::size_t batches, double loss) {
@@ -67,7 +68,7 @@ models::TrainingResult run_training(models::Model& model, const SplitData& d, co
     const double this_epoch = elapsed / static_cast<double>(batch) * static_cast<double>(batches);
     const double per_epoch = epochs_done ? epoch_seconds_sum / epochs_done : this_epoch;
     bar.set_label(fmt::format("epoch {}/{}", epoch, config.max_epochs));
-    bar.update(batch, batches, fmt::format("loss {:.4f}", loss),
+    bar.update(batch, batches, fmt::format("loss {:.4f} | {}", loss, last_validation),
                this_epoch - elapsed + per_epoch * (config.max_epochs - epoch));  // upper bound: no early stop
   };
   callbacks.epoch_done = [&](const models::EpochRecord& r) {
@@ -77,6 +78,8 @@ models::TrainingResult run_training(models::Model& model, const SplitData& d, co
     spdlog::info("epoch {:3} train loss {:.5f}  validation loss {:.5f}  efficiency at {:g} background {:.4f}  {:.1f} s{}",
                  r.epoch, r.train_loss, r.validation_loss, config.validation_acceptance, r.validation_efficiency,
                  r.seconds, r.improved ? "  (best)" : "");
+    last_validation = fmt::format("validation loss {:.4f}, efficiency {:.3f} at {:g}", r.validation_loss,
+                                  r.validation_efficiency, config.validation_acceptance);
     epoch_start = std::chrono::steady_clock::now();
   };
   epoch_start = std::chrono::steady_clock::now();
