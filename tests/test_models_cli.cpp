@@ -81,6 +81,10 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   const auto again = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
                                 "' --background-frames 500 --cache-dir '" + (dir / "cache").string() + "'");
   CHECK(again.out == evaluated.out);
+  CHECK_THAT(evaluated.err + again.err, !Catch::Contains("without the cache"));
+  std::size_t cached = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "cache")) cached += entry.path().extension() == ".h5";
+  CHECK(cached == 2);  // sim.h5 and the simulated background, one preprocess configuration
 }
 
 TEST_CASE("larsel train and eval refuse bad configs and corrupt model files in one line", "[models][cli]") {

@@ -3,12 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include <H5Cpp.h>
 
 #include "larsel/daq/errors.hpp"
 #include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/models/evaluation.hpp"
 #include "larsel/models/metrics.hpp"
 #include "larsel/models/model_file.hpp"
 #include "larsel/models/train_recipe.hpp"
@@ -95,8 +97,8 @@ TEST_CASE("Splits follow the seed alone and the requested fractions", "[models][
 }
 
 TEST_CASE("Training learns, keeps the best epoch, and is the same on one or two threads", "[models][training]") {
-  const ImageSet set = synthetic_images(1200, 3);
-  const auto train_idx = range(0, 800), validation = range(800, 1200);
+  const ImageSet set = synthetic_images(1600, 3);
+  const auto train_idx = range(0, 800), validation = range(800, 1600);  // >= 512: two inference workers
   TrainingConfig config;
   config.max_epochs = 6;
   config.batch_size = 32;
@@ -112,6 +114,7 @@ TEST_CASE("Training learns, keeps the best epoch, and is the same on one or two 
     CHECK(loss < 0.2);
     CHECK(efficiency > 0.9);
     logits.push_back(model.logits(set, validation, 1));
+    CHECK(model.logits(set, validation, 2) == logits.back());  // inference split over two workers
   }
   CHECK(logits[0] == logits[1]);  // bit for bit (AlignedAllocator: tensor.hpp)
 }
@@ -125,6 +128,7 @@ TEST_CASE("Early stopping ends training after `patience` epochs without a better
   Model model(small_architecture(), set.shape, 1);
   const TrainingResult result = train(model, set, range(0, 300), range(300, 400), config);
   CHECK(result.stopped_early);
+  CHECK(result.best_epoch >= 1);
   CHECK(static_cast<int>(result.epochs.size()) == result.best_epoch + config.patience);
 }
 
@@ -170,6 +174,16 @@ TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[m
     h5.openAttribute("format_version").write(H5::PredType::NATIVE_UINT64, &version);
   });
   CHECK_THROWS_WITH(load_model(dir / "future.h5"), Catch::Contains("version 99"));
+  edit("nan.h5", [](H5::H5File& h5) {
+    std::vector<float> values(4, std::numeric_limits<float>::quiet_NaN());
+    h5.openDataSet("weights/layer0_conv2d/bias").write(values.data(), H5::PredType::NATIVE_FLOAT);
+  });
+  CHECK_THROWS_WITH(load_model(dir / "nan.h5"), Catch::Contains("nan.h5") && Catch::Contains("not finite"));
+  edit("badarch.h5", [](H5::H5File& h5) {
+    h5.removeAttr("architecture");
+    larsel::daq::detail::write_string_attribute(h5, "architecture", R"({"layers": [{"conv2d": {"padding": 1}}]})");
+  });
+  CHECK_THROWS_WITH(load_model(dir / "badarch.h5"), Catch::Contains("badarch.h5") && Catch::Contains("filters: required"));
 }
 
 TEST_CASE("Working points, Wilson intervals and the ROC area on known scores", "[models][metrics]") {
@@ -185,6 +199,20 @@ TEST_CASE("Working points, Wilson intervals and the ROC area on known scores", "
   CHECK(tight.background.passed == 1);
   CHECK(tight.statistically_limited);
   CHECK(tight.signal.passed == 599);  // signal above 9998: i > 400
+  const std::vector<RocPoint> roc = roc_curve(signal, background, 50);
+  CHECK(roc.size() <= 50);
+  CHECK(roc.front().background_acceptance == Approx(1e-4));  // one background frame
+  CHECK(roc.back().background_acceptance == Approx(1.0));
+  CHECK(roc.back().signal_efficiency == Approx(1.0));
+  for (std::size_t i = 1; i < roc.size(); ++i) CHECK(roc[i].signal_efficiency >= roc[i - 1].signal_efficiency);
+  const std::vector<float> energy = {1, 3, 3, 7}, scores = {5, 1, 9, 9};
+  const std::vector<double> edges = {0, 2, 5, 10};
+  const auto bins = efficiency_in_bins(scores, energy, 4.0f, edges);
+  CHECK(bins[0].efficiency.passed == 1);
+  CHECK(bins[1].efficiency.passed == 1);
+  CHECK(bins[1].efficiency.total == 2);
+  CHECK(bins[2].efficiency.value == 1.0);
+  CHECK_THROWS_WITH(evaluate_selection(SelectionScores{signal, {}, signal, signal}, false), Catch::Contains("0 background"));
   const Efficiency e = wilson_efficiency(0, 100);
   CHECK(e.low == 0.0);
   CHECK(e.high == Approx(0.0099).margin(0.0002));

@@ -91,11 +91,12 @@ PlotSeries bin_series(const std::string& label, cv::Scalar colour, const nlohman
 
 void write_report(const std::filesystem::path& dir, const nlohmann::json& report) {
   std::filesystem::create_directories(dir);
-  std::ofstream((dir / "report.json").string()) << report.dump(2) << '\n';
+  std::ofstream json((dir / "report.json").string());
+  if (!(json << report.dump(2) << '\n')) throw std::runtime_error(fmt::format("{}: cannot write report.json", dir.string()));
   const cv::Scalar blue(200, 80, 0), orange(0, 120, 240);
   const auto& cnn = report["cnn"];
   const auto& base = report["baseline"];
-  const double min_acceptance = 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>());
+  const double min_acceptance = std::min(0.1, 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>()));
   write_plot((dir / "roc.png").string(),
              {"ROC: signal efficiency vs background frames accepted", "background acceptance (fraction of background frames)",
               "signal efficiency", min_acceptance, 1.0, 0.0, 1.0, true},

@@ -50,7 +50,14 @@ SplitData load_data(const models::TrainRecipe& recipe) {
     }
     spdlog::info("{}: {} frames ({} signal, {} background)", file, part.size(), signal, part.size() - signal);
   }
-  if (d.train.empty() || d.validation.empty()) throw std::runtime_error("train: the data sets leave no training or validation frames");
+  for (const auto& [name, indices] : {std::pair{"training", &d.train}, std::pair{"validation", &d.validation}}) {
+    const auto signal = std::count_if(indices->begin(), indices->end(), [&](std::size_t i) { return d.set.labels[i] == 1; });
+    if (signal == 0 || signal == static_cast<std::ptrdiff_t>(indices->size())) {
+      throw std::runtime_error(fmt::format("train: the {} split has {} signal and {} background frames; it needs both "
+                                           "(more frames, or both kinds in the data sets)", name, signal,
+                                           static_cast<std::ptrdiff_t>(indices->size()) - signal));
+    }
+  }
   spdlog::info("split (seed {}): {} training, {} validation, {} test frames", recipe.data.split_seed, d.train.size(),
                d.validation.size(), d.test.size());
   return d;
@@ -130,9 +137,11 @@ int run_train(TrainOptions o) {
   file.training = training_metadata(recipe, result, d, file.model);
   models::save_model(o.output, file);
   const auto& cnn = file.metrics["cnn"]["at_1e-4"];
-  spdlog::info("wrote {}; test split at 1e-4 background: efficiency {:.3f} for visible >= 5 MeV (baseline {:.3f})", o.output,
+  spdlog::info("wrote {}; test split at 1e-4 background: efficiency {:.3f} for visible >= 5 MeV (baseline {:.3f}){}", o.output,
                cnn["efficiency_visible_ge_5mev"]["value"].get<double>(),
-               file.metrics["baseline"]["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>());
+               file.metrics["baseline"]["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>(),
+               cnn["statistically_limited"].get<bool>() ? " -- too few test background frames for 1e-4: the cut sits above all of them; "
+                                                          "use larsel eval --background-frames" : "");
   return 0;
 }
 

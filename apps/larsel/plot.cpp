@@ -77,6 +77,9 @@ void draw_series(cv::Mat& img, const Frame& f, const PlotSeries& s) {
 }  // namespace
 
 void write_plot(const std::string& path, const PlotAxes& axes, const std::vector<PlotSeries>& series, const std::vector<double>& x_markers) {
+  if (!(axes.x_max > axes.x_min) || !(axes.y_max > axes.y_min) || (axes.log_x && !(axes.x_min > 0))) {
+    throw std::invalid_argument(fmt::format("{}: empty plot range x [{}, {}], y [{}, {}]", path, axes.x_min, axes.x_max, axes.y_min, axes.y_max));
+  }
   cv::Mat img(kHeight, kWidth, CV_8UC3, cv::Scalar(255, 255, 255));
   const Frame f(axes);
   draw_axes(img, axes, f);

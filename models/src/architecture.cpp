@@ -63,7 +63,7 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     name = entry.get<std::string>();
   } else if (entry.is_object() && entry.size() == 1) {
     name = entry.begin().key();
-    options = entry.begin().value();
+    options = entry.begin().value().is_null() ? json::object() : entry.begin().value();
   } else {
     throw ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, entry.dump()));
   }
@@ -77,9 +77,13 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
   switch (spec.kind) {
     case LayerKind::conv2d: {
       check_keys(options, {"filters", "kernel", "padding"}, at);
+      if (!options.contains("filters")) throw ConfigError(fmt::format("{}.filters: required", at));
       spec.filters = read_int(options, "filters", 0, 1, 1024, at);
       const auto k = read_pair(options, "kernel", {3, 3}, at);
       spec.kernel_height = k[0], spec.kernel_width = k[1];
+      if (options.contains("padding") && !options.at("padding").is_string()) {
+        throw ConfigError(fmt::format("{}.padding: {} is not same or valid", at, options.at("padding").dump()));
+      }
       const std::string padding = options.value("padding", std::string("same"));
       if (padding != "same" && padding != "valid") throw ConfigError(fmt::format("{}.padding: '{}' is not same or valid", at, padding));
       spec.padding = padding == "same" ? Padding::same : Padding::valid;
@@ -87,6 +91,7 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     }
     case LayerKind::dense:
       check_keys(options, {"units"}, at);
+      if (!options.contains("units")) throw ConfigError(fmt::format("{}.units: required", at));
       spec.units = read_int(options, "units", 0, 1, 65536, at);
       break;
     case LayerKind::maxpool:

@@ -1,5 +1,9 @@
 #include "larsel/models/evaluation.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "larsel/models/metrics.hpp"
@@ -43,6 +47,12 @@ std::vector<float> baseline_scores(const ImageSet& set, std::span<const std::siz
 }
 
 nlohmann::json evaluate_selection(const SelectionScores& s, bool roc) {
+  if (s.signal.empty() || s.background.empty()) {
+    throw std::invalid_argument(fmt::format("evaluation needs signal and background frames, got {} signal and {} background",
+                                            s.signal.size(), s.background.size()));
+  }
+  const auto finite = [](const std::vector<float>& v) { return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }); };
+  if (!finite(s.signal) || !finite(s.background)) throw std::invalid_argument("evaluation: some scores are not finite numbers");
   nlohmann::json j;
   j["signal_frames"] = s.signal.size();
   j["background_frames"] = s.background.size();

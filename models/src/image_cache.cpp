@@ -1,5 +1,7 @@
 #include "image_cache.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <H5Cpp.h>
 
@@ -70,7 +72,8 @@ std::optional<ImageSet> ImageCache::load() const {
 
 void ImageCache::store(const ImageSet& set, const std::string& source) const {
   if (path_.empty()) return;
-  const std::filesystem::path temporary = path_.string() + ".tmp";
+  // One temporary name per process: two runs filling the same cache do not write into one file.
+  const std::filesystem::path temporary = fmt::format("{}.{}.tmp", path_.string(), ::getpid());
   try {
     std::filesystem::create_directories(path_.parent_path());
     H5::H5File file(temporary.string(), H5F_ACC_TRUNC);
@@ -89,6 +92,8 @@ void ImageCache::store(const ImageSet& set, const std::string& source) const {
     daq::detail::write_u64_attribute(file, "baseline_configs", set.baseline_configs);
     file.close();
   } catch (const H5::Exception& e) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
     throw std::runtime_error(fmt::format("{}: cannot write the image cache: {}", temporary.string(), e.getDetailMsg()));
   } catch (const std::filesystem::filesystem_error& e) {
     throw std::runtime_error(fmt::format("{}: cannot write the image cache: {}", temporary.string(), e.what()));

@@ -14,8 +14,8 @@ namespace larsel::models {
 using daq::Frame;
 
 void ImageSet::append(const ImageSet& other) {
+  if (size() == 0) shape = other.shape, baseline_configs = other.baseline_configs;
   if (other.size() == 0) return;
-  if (size() == 0 && pixels.empty()) shape = other.shape, baseline_configs = other.baseline_configs;
   if (!(other.shape == shape) || other.baseline_configs != baseline_configs) {
     throw std::invalid_argument(fmt::format("image sets of {}x{} images with {} baseline scores and {}x{} with {} cannot be merged",
                                             shape.height, shape.width, baseline_configs, other.shape.height,

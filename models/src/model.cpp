@@ -66,17 +66,29 @@ std::vector<float> Model::logits(const ImageSet& set, std::span<const std::size_
   const std::size_t workers = std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(1, indices.size() / kInferenceBatch));
   std::vector<Model> replicas;
   for (std::size_t w = 1; w < workers; ++w) replicas.push_back(clone());
+  std::vector<std::exception_ptr> failures(workers);
   std::vector<std::jthread> pool;
   const auto range = [&](std::size_t w) { return std::pair(indices.size() * w / workers, indices.size() * (w + 1) / workers); };
   for (std::size_t w = 1; w < workers; ++w) {
     pool.emplace_back([&, w] {
-      const auto [first, last] = range(w);
-      logits_range(replicas[w - 1].network_, architecture_.input_scale, set, indices, first, last, out);
+      try {
+        const auto [first, last] = range(w);
+        logits_range(replicas[w - 1].network_, architecture_.input_scale, set, indices, first, last, out);
+      } catch (...) {
+        failures[w] = std::current_exception();
+      }
     });
   }
-  const auto [first, last] = range(0);
-  logits_range(network_, architecture_.input_scale, set, indices, first, last, out);
-  pool.clear();
+  try {
+    const auto [first, last] = range(0);
+    logits_range(network_, architecture_.input_scale, set, indices, first, last, out);
+  } catch (...) {
+    failures[0] = std::current_exception();
+  }
+  pool.clear();  // joins
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
   return out;
 }
 

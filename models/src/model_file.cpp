@@ -114,6 +114,7 @@ ModelFile read_model(const H5::H5File& file, const std::string& where) {
     throw std::runtime_error(fmt::format("{}: bad architecture: {}", where, e.what()));
   }
   const Shape input = shape_from_json(json_attribute(file, "input_shape", where), where);
+  if (input.channels != 1) throw std::runtime_error(fmt::format("{}: input_shape has {} channels, images have 1", where, input.channels));
   ModelFile m{Model(architecture, input, 0), read_string_attribute(file, "preprocess_config"),
               json_attribute(file, "baseline", where), json_attribute(file, "training", where), json_attribute(file, "metrics", where)};
   const std::string stored_hash = read_string_attribute(file, "preprocess_hash");
@@ -139,7 +140,9 @@ preprocess::PreprocessConfig ModelFile::preprocess_config() const {
 void save_model(const std::filesystem::path& path, ModelFile& m) {
   const std::string temporary = path.string() + ".tmp";
   try {
-    H5::H5File file(temporary, H5F_ACC_TRUNC);
+    H5::FileAccPropList access;
+    access.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_LATEST);  // dense attribute storage: JSON attributes beyond 64 KB
+    H5::H5File file(temporary, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
     daq::detail::write_u64_attribute(file, "format_version", kModelFormatVersion);
     write_string_attribute(file, "software", "larsel");
     write_string_attribute(file, "architecture", to_json(m.model.architecture()).dump());
@@ -169,6 +172,10 @@ ModelFile load_model(const std::filesystem::path& path) {
   } catch (const H5::Exception& e) {
     throw std::runtime_error(fmt::format("{}: not a readable model file (HDF5: {})", where, e.getDetailMsg()));
   } catch (const daq::ConfigError& e) {
+    throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: a JSON attribute has an unexpected type ({})", where, e.what()));
+  } catch (const std::invalid_argument& e) {
     throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
   }
 }

@@ -1,9 +1,13 @@
 #include "larsel/models/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <chrono>
 #include <random>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "larsel/models/metrics.hpp"
 
@@ -74,8 +78,18 @@ double run_epoch(std::vector<Shard>& shards, Adam& adam, const ImageSet& set, st
       shards[s].run(set, mine, static_cast<double>(mine.size()) / static_cast<double>(indices.size()), config.class_weights);
     };
     if (config.threads >= 2) {
-      std::jthread helper(run_shard, 1);
-      run_shard(0);
+      std::exception_ptr helper_failure;
+      {
+        std::jthread helper([&] {
+          try {
+            run_shard(1);
+          } catch (...) {
+            helper_failure = std::current_exception();
+          }
+        });
+        run_shard(0);
+      }
+      if (helper_failure) std::rethrow_exception(helper_failure);
     } else {
       for (std::size_t s = 0; s < kShards; ++s) run_shard(s);
     }
@@ -122,6 +136,10 @@ TrainingResult train(Model& model, const ImageSet& set, std::span<const std::siz
     record.epoch = epoch;
     record.train_loss = run_epoch(shards, adam, set, order, config, epoch, callbacks);
     std::tie(record.validation_loss, record.validation_efficiency) = validation_metrics(model, set, validation, config);
+    if (!std::isfinite(record.train_loss) || !std::isfinite(record.validation_loss)) {
+      throw std::runtime_error(fmt::format("training diverged in epoch {} (train loss {}, validation loss {}): lower "
+                                           "training.learning_rate", epoch, record.train_loss, record.validation_loss));
+    }
     record.improved = record.validation_loss < best_loss;
     if (record.improved) {
       best_loss = record.validation_loss;

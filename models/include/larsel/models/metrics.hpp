@@ -25,7 +25,7 @@ struct WorkingPoint {
   Efficiency signal;      // of the signal frames given
   /// Fewer than 10 background frames define the cut (target x N < 10): the
   /// acceptance is known to no better than ~30 %; with target x N < 1 the
-  /// point cannot be set at all and every signal efficiency is 0.
+  /// cut sits just above every background frame (0 pass), a looser cut than the target asks.
   bool statistically_limited = false;
 };
 
