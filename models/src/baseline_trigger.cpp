@@ -7,6 +7,8 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+
+#include "json_fields.hpp"
 #endif
 
 namespace larsel::models {
@@ -18,9 +20,7 @@ constexpr std::string_view kWireGapKey = "max_wire_gap";
 constexpr std::string_view kTickGapKey = "max_tick_gap";
 constexpr std::string_view kScoreKey = "score";
 
-[[noreturn]] void bad_field(std::string_view field, const std::string& why) {
-  throw std::invalid_argument("baseline trigger config: '" + std::string(field) + "' " + why);
-}
+[[noreturn]] void bad_field(std::string_view field, const std::string& why) { detail::bad_json_field("baseline trigger config", field, why); }
 
 void check_range(std::string_view field, int value, int low, int high) {
   if (value < low || value > high) {
@@ -29,15 +29,7 @@ void check_range(std::string_view field, int value, int low, int high) {
   }
 }
 
-int read_int(const nlohmann::json& value, std::string_view field) {
-  if (!value.is_number_integer()) bad_field(field, "must be an integer, got " + value.dump());
-  // Unsigned first: a value above INT64_MAX would wrap in get<std::int64_t>().
-  const bool fits = value.is_number_unsigned()
-                        ? value.get<std::uint64_t>() <= INT32_MAX
-                        : value.get<std::int64_t>() >= INT32_MIN && value.get<std::int64_t>() <= INT32_MAX;
-  if (!fits) bad_field(field, "is out of range: " + value.dump());
-  return value.get<int>();
-}
+int read_int(const nlohmann::json& value, std::string_view field) { return detail::json_int(value, "baseline trigger config", field); }
 
 /// Bit t set where samples[t] >= threshold, for the 64 ticks of one wire.
 /// SSE2 (every x86-64): a wire in 16 instructions, against ~2 cycles per

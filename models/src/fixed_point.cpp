@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "json_fields.hpp"
+
 namespace larsel::models {
 
 namespace {
@@ -46,9 +48,7 @@ constexpr std::string_view kOverflowKey = "overflow";
 constexpr std::string_view kSignedKey = "signed";
 constexpr FieldNames kJsonFields{kWidthKey, kIntegerKey, kRoundingKey, kOverflowKey};
 
-[[noreturn]] void bad_field(std::string_view field, const std::string& why) {
-  throw std::invalid_argument("fixed-point format: '" + std::string(field) + "' " + why);
-}
+[[noreturn]] void bad_field(std::string_view field, const std::string& why) { detail::bad_json_field("fixed-point format", field, why); }
 
 void check_format(const FixedPointFormat& format, const FieldNames& names) {
   if (format.width < 1 || format.width > kMaxFixedPointWidth) {
@@ -238,15 +238,7 @@ std::vector<std::string_view> split_arguments(std::string_view arguments) {
 
 // ---- JSON readers ----
 
-int read_int(const nlohmann::json& value, std::string_view key) {
-  if (!value.is_number_integer()) bad_field(key, "must be an integer, got " + value.dump());
-  // Unsigned first: a value above INT64_MAX would wrap in get<std::int64_t>().
-  const bool fits = value.is_number_unsigned()
-                        ? value.get<std::uint64_t>() <= INT32_MAX
-                        : value.get<std::int64_t>() >= INT32_MIN && value.get<std::int64_t>() <= INT32_MAX;
-  if (!fits) bad_field(key, "is out of range: " + value.dump());
-  return value.get<int>();
-}
+int read_int(const nlohmann::json& value, std::string_view key) { return detail::json_int(value, "fixed-point format", key); }
 
 template <typename Mode, std::size_t N>
 Mode read_mode(const nlohmann::json& value, std::string_view key,

@@ -1,0 +1,29 @@
+#pragma once
+// Strict reading of small JSON configurations (baseline trigger, fixed-point
+// formats): errors are std::invalid_argument "<what>: '<field>' <why>".
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace larsel::models::detail {
+
+[[noreturn]] inline void bad_json_field(std::string_view what, std::string_view field, const std::string& why) {
+  throw std::invalid_argument(std::string(what) + ": '" + std::string(field) + "' " + why);
+}
+
+/// The int in `value`, refusing non-integers and values beyond 32 bits.
+inline int json_int(const nlohmann::json& value, std::string_view what, std::string_view field) {
+  if (!value.is_number_integer()) bad_json_field(what, field, "must be an integer, got " + value.dump());
+  // Unsigned first: a value above INT64_MAX would wrap in get<std::int64_t>().
+  const bool fits = value.is_number_unsigned()
+                        ? value.get<std::uint64_t>() <= INT32_MAX
+                        : value.get<std::int64_t>() >= INT32_MIN && value.get<std::int64_t>() <= INT32_MAX;
+  if (!fits) bad_json_field(what, field, "is out of range: " + value.dump());
+  return value.get<int>();
+}
+
+}  // namespace larsel::models::detail
