@@ -7,9 +7,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
 
 #include "json_fields.hpp"
-#endif
 
 namespace larsel::models {
 
