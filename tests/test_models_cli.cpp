@@ -5,6 +5,7 @@
 #include <fstream>
 #include <numeric>
 
+#include <H5Cpp.h>
 #include <nlohmann/json.hpp>
 
 #include <opencv2/dnn.hpp>
@@ -85,6 +86,23 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   std::size_t cached = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir / "cache")) cached += entry.path().extension() == ".h5";
   CHECK(cached == 2);  // sim.h5 and the simulated background, one preprocess configuration
+
+  // larsel inspect counts the parameters and the non-zero weights per layer.
+  const auto inspected = run_larsel("inspect '" + (dir / "m.h5").string() + "' --json --chart '" + (dir / "w.png").string() + "'");
+  REQUIRE(inspected.exit_code == 0);
+  const auto table = nlohmann::json::parse(inspected.out);
+  CHECK(table["parameters"] == 4 * 9 + 4 + 128 * 8 + 8 + 8 + 1);  // conv 4x1x3x3, dense 128 -> 8, dense 8 -> 1
+  CHECK(table["non_zero"].get<int>() > 1000);
+  CHECK(table["multiply_accumulates"] == model.model.network().multiply_accumulates());
+  CHECK(std::filesystem::file_size(dir / "w.png") > 5000);
+  {
+    H5::H5File h5((dir / "m.h5").string(), H5F_ACC_RDWR);  // prune the first convolution by hand
+    const std::vector<float> zeros(36, 0.0f);
+    h5.openDataSet("weights/layer0_conv2d/weights").write(zeros.data(), H5::PredType::NATIVE_FLOAT);
+  }
+  const auto pruned = nlohmann::json::parse(run_larsel("inspect '" + (dir / "m.h5").string() + "' --json").out);
+  CHECK(pruned["layers"][0]["non_zero"] == 4);  // the biases are left
+  CHECK(pruned["non_zero"].get<int>() == table["non_zero"].get<int>() - 36);
 }
 
 TEST_CASE("larsel train and eval refuse bad configs and corrupt model files in one line", "[models][cli]") {

@@ -93,4 +93,40 @@ void write_plot(const std::string& path, const PlotAxes& axes, const std::vector
   if (!cv::imwrite(path, img)) throw std::runtime_error(fmt::format("{}: cannot write the plot", path));
 }
 
+void write_bar_chart(const std::string& path, const std::string& title, const std::vector<std::string>& categories,
+                     const std::vector<BarSeries>& series) {
+  double largest = 10;
+  for (const BarSeries& s : series) {
+    for (const double v : s.values) largest = std::max(largest, v);
+  }
+  const double decades = std::ceil(std::log10(largest));
+  cv::Mat img(kHeight, kWidth, CV_8UC3, cv::Scalar(255, 255, 255));
+  const int plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  const auto y_pixel = [&](double v) { return kHeight - kBottom - static_cast<int>(std::log10(std::max(v, 1.0)) / decades * plot_h); };
+  for (int e = 0; e <= static_cast<int>(decades); ++e) {
+    const int y = y_pixel(std::pow(10.0, e));
+    cv::line(img, {kLeft, y}, {kWidth - kRight, y}, kGrey, 1);
+    text(img, fmt::format("1e{}", e), {kLeft - 45, y + 5});
+  }
+  const int group = categories.empty() ? plot_w : plot_w / static_cast<int>(categories.size());
+  const int bar = std::max(2, (group - 10) / std::max<int>(1, static_cast<int>(series.size())));
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    const int x0 = kLeft + static_cast<int>(c) * group + 5;
+    for (std::size_t s = 0; s < series.size(); ++s) {
+      const double v = c < series[s].values.size() ? series[s].values[c] : 0.0;
+      const int x = x0 + static_cast<int>(s) * bar;
+      if (v >= 1) cv::rectangle(img, {x, y_pixel(v)}, {x + bar - 2, kHeight - kBottom}, series[s].colour, cv::FILLED);
+    }
+    text(img, categories[c], {x0, kHeight - kBottom + 20}, 0.4);
+  }
+  cv::rectangle(img, {kLeft, kTop}, {kWidth - kRight, kHeight - kBottom}, kBlack, 1);
+  text(img, title, {kLeft, 30}, 0.65);
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const cv::Point at(kWidth - kRight - 260, kTop + 24 + 24 * static_cast<int>(i));
+    cv::rectangle(img, at + cv::Point(0, -12), at + cv::Point(30, 0), series[i].colour, cv::FILLED);
+    text(img, series[i].label, at + cv::Point(38, 0));
+  }
+  if (!cv::imwrite(path, img)) throw std::runtime_error(fmt::format("{}: cannot write the chart", path));
+}
+
 }  // namespace larsel::app

@@ -26,4 +26,15 @@ struct PlotAxes {
 void write_plot(const std::string& path, const PlotAxes& axes, const std::vector<PlotSeries>& series,
                 const std::vector<double>& x_markers = {});
 
+struct BarSeries {
+  std::string label;
+  cv::Scalar colour;            // BGR
+  std::vector<double> values;   // one per category
+};
+
+/// Grouped bars (one group per category, one bar per series) on a log10 y
+/// axis from 1 to the largest value; writes `path` or throws std::runtime_error.
+void write_bar_chart(const std::string& path, const std::string& title, const std::vector<std::string>& categories,
+                     const std::vector<BarSeries>& series);
+
 }  // namespace larsel::app
