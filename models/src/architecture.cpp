@@ -16,7 +16,7 @@ using nlohmann::json;
 const std::map<std::string, LayerKind> kKinds = {
     {"conv2d", LayerKind::conv2d},   {"dense", LayerKind::dense},     {"relu", LayerKind::relu},
     {"maxpool", LayerKind::maxpool}, {"avgpool", LayerKind::avgpool}, {"flatten", LayerKind::flatten},
-    {"batchnorm", LayerKind::batchnorm}};
+    {"batchnorm", LayerKind::batchnorm}, {"gate", LayerKind::gate}};
 
 std::string kind_name(LayerKind kind) {
   for (const auto& [name, k] : kKinds) {
@@ -69,14 +69,14 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
   }
   const auto kind = kKinds.find(name);
   if (kind == kKinds.end()) {
-    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm)", where, name));
+    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm, gate)", where, name));
   }
   LayerSpec spec;
   spec.kind = kind->second;
   const std::string at = where + " " + name;
   switch (spec.kind) {
     case LayerKind::conv2d: {
-      check_keys(options, {"filters", "kernel", "padding"}, at);
+      check_keys(options, {"filters", "kernel", "padding", "quantization"}, at);
       if (!options.contains("filters")) throw ConfigError(fmt::format("{}.filters: required", at));
       spec.filters = read_int(options, "filters", 0, 1, 1024, at);
       const auto k = read_pair(options, "kernel", {3, 3}, at);
@@ -90,7 +90,7 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
       break;
     }
     case LayerKind::dense:
-      check_keys(options, {"units"}, at);
+      check_keys(options, {"units", "quantization"}, at);
       if (!options.contains("units")) throw ConfigError(fmt::format("{}.units: required", at));
       spec.units = read_int(options, "units", 0, 1, 65536, at);
       break;
@@ -104,17 +104,26 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     default:
       check_keys(options, {}, at);
   }
+  if (options.contains("quantization")) {
+    spec.quantization = layer_quantization_from_json(options.at("quantization"), at + ".quantization");
+  }
   return spec;
 }
 
 }  // namespace
 
 Architecture default_architecture() {
+  const auto layer = [](LayerKind kind) {
+    LayerSpec spec;
+    spec.kind = kind;
+    return spec;
+  };
+  LayerSpec conv1 = layer(LayerKind::conv2d), conv2 = layer(LayerKind::conv2d);
+  LayerSpec dense1 = layer(LayerKind::dense), logit = layer(LayerKind::dense);
+  conv1.filters = 8, conv2.filters = 16, dense1.units = 16, logit.units = 1;
+  const LayerSpec relu = layer(LayerKind::relu), pool = layer(LayerKind::maxpool);
   Architecture a;
-  LayerSpec conv1{.kind = LayerKind::conv2d, .filters = 8}, conv2{.kind = LayerKind::conv2d, .filters = 16};
-  const LayerSpec relu{.kind = LayerKind::relu}, pool{.kind = LayerKind::maxpool};
-  a.layers = {conv1, relu, pool, conv2, relu, pool, LayerSpec{.kind = LayerKind::flatten},
-              LayerSpec{.kind = LayerKind::dense, .units = 16}, relu, LayerSpec{.kind = LayerKind::dense, .units = 1}};
+  a.layers = {conv1, relu, pool, conv2, relu, pool, layer(LayerKind::flatten), dense1, relu, logit};
   return a;
 }
 
@@ -144,14 +153,20 @@ json to_json(const Architecture& a) {
   for (const LayerSpec& s : a.layers) {
     const std::string name = kind_name(s.kind);
     switch (s.kind) {
-      case LayerKind::conv2d:
-        layers.push_back({{name, {{"filters", s.filters},
-                                  {"kernel", {s.kernel_height, s.kernel_width}},
-                                  {"padding", s.padding == Padding::same ? "same" : "valid"}}}});
+      case LayerKind::conv2d: {
+        json options = {{"filters", s.filters},
+                        {"kernel", {s.kernel_height, s.kernel_width}},
+                        {"padding", s.padding == Padding::same ? "same" : "valid"}};
+        if (s.quantization) options["quantization"] = to_json(*s.quantization);
+        layers.push_back({{name, options}});
         break;
-      case LayerKind::dense:
-        layers.push_back({{name, {{"units", s.units}}}});
+      }
+      case LayerKind::dense: {
+        json options = {{"units", s.units}};
+        if (s.quantization) options["quantization"] = to_json(*s.quantization);
+        layers.push_back({{name, options}});
         break;
+      }
       case LayerKind::maxpool:
       case LayerKind::avgpool:
         layers.push_back({{name, {{"window", {s.window_height, s.window_width}}}}});
@@ -170,11 +185,13 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s, Shape in, bool relu_follow
     case LayerKind::conv2d: {
       auto conv = std::make_unique<Conv2D>(in, s.filters, s.kernel_height, s.kernel_width, s.padding);
       conv->initialise(rng);
+      conv->set_quantization(s.quantization);
       return conv;
     }
     case LayerKind::dense: {
       auto dense = std::make_unique<Dense>(in, s.units);
       dense->initialise(rng, relu_follows);
+      dense->set_quantization(s.quantization);
       return dense;
     }
     case LayerKind::relu: return std::make_unique<ReLU>(in);
@@ -182,16 +199,75 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s, Shape in, bool relu_follow
     case LayerKind::avgpool: return std::make_unique<Pool2D>(in, PoolKind::average, s.window_height, s.window_width);
     case LayerKind::flatten: return std::make_unique<Flatten>(in);
     case LayerKind::batchnorm: return std::make_unique<BatchNorm>(in);
+    case LayerKind::gate: return std::make_unique<Gate>(in);
   }
   throw std::logic_error("architecture: unhandled layer kind");
 }
 
+/// The rules under which a quantized forward pass is exact fixed point (see build_network).
+void check_quantized(const Architecture& a) {
+  if (!input_fractional_bits(a.input_scale)) {
+    throw ConfigError(fmt::format("architecture.input_scale: {} is not a power of two, so the quantized network's "
+                                  "input is not exact in fixed point", a.input_scale));
+  }
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    const LayerSpec& s = a.layers[i];
+    const bool weighted = s.kind == LayerKind::conv2d || s.kind == LayerKind::dense;
+    if (weighted && !s.quantization) {
+      throw ConfigError(fmt::format("architecture: layer {} ({}) has no quantization but others have", i, kind_name(s.kind)));
+    }
+    if (!weighted && s.kind != LayerKind::relu && s.kind != LayerKind::maxpool && s.kind != LayerKind::flatten) {
+      throw ConfigError(fmt::format("architecture: layer {} ({}) cannot be in a quantized network (conv2d, dense, relu, "
+                                    "maxpool, flatten; fold batchnorm and remove gates first)", i, kind_name(s.kind)));
+    }
+  }
+}
+
+/// The quantized forward pass sums in double: exact only while the
+/// accumulator fits a double's 53-bit significand. Moves `input` on to the layer's output format.
+void check_accumulator(const Architecture& a, std::size_t index, const Layer& layer, FixedPointFormat& input) {
+  const LayerQuantization& q = *a.layers[index].quantization;
+  const std::size_t outputs = layer.output_shape().size();
+  const std::size_t products = outputs ? layer.multiply_accumulates() / outputs : 0;
+  const AccumulatorFormat accumulator = accumulator_format(input, q, products);
+  if (accumulator.width > 53) {
+    throw ConfigError(fmt::format("architecture: layer {} ({}) needs a {}-bit accumulator for {} x {} ({} products per "
+                                  "output); more than 53 bits cannot be summed exactly: use narrower formats",
+                                  index, kind_name(a.layers[index].kind), accumulator.width, input.to_string(),
+                                  q.weight.to_string(), products));
+  }
+  input = q.output;
+}
+
 }  // namespace
 
+std::vector<std::string> layer_names(const Architecture& a) {
+  std::vector<std::string> names;
+  int convs = 0, denses = 0;
+  for (const LayerSpec& s : a.layers) {
+    if (s.kind == LayerKind::conv2d) names.push_back(fmt::format("conv{}", ++convs));
+    else if (s.kind == LayerKind::dense) names.push_back(fmt::format("dense{}", ++denses));
+    else names.emplace_back();
+  }
+  return names;
+}
+
+int find_layer(const Architecture& a, const std::string& name) {
+  const std::vector<std::string> names = layer_names(a);
+  const auto it = std::find(names.begin(), names.end(), name);
+  return it == names.end() || name.empty() ? -1 : static_cast<int>(it - names.begin());
+}
+
+bool is_quantized(const Architecture& a) {
+  return std::any_of(a.layers.begin(), a.layers.end(), [](const LayerSpec& s) { return s.quantization.has_value(); });
+}
+
 Network build_network(const Architecture& a, Shape input, std::uint64_t seed) {
+  if (is_quantized(a)) check_quantized(a);
   std::mt19937 rng(static_cast<std::mt19937::result_type>(seed ^ (seed >> 32)));
   Network network;
   Shape shape = input;
+  FixedPointFormat quantized_input = is_quantized(a) ? input_format(a.input_scale) : FixedPointFormat{};
   for (std::size_t i = 0; i < a.layers.size(); ++i) {
     const bool relu_follows = i + 1 < a.layers.size() && a.layers[i + 1].kind == LayerKind::relu;
     std::unique_ptr<Layer> layer;
@@ -201,6 +277,7 @@ Network build_network(const Architecture& a, Shape input, std::uint64_t seed) {
       throw ConfigError(fmt::format("architecture: layer {} ({}) does not fit its {}x{}x{} input: {}", i,
                                     kind_name(a.layers[i].kind), shape.channels, shape.height, shape.width, e.what()));
     }
+    if (a.layers[i].quantization) check_accumulator(a, i, *layer, quantized_input);
     shape = layer->output_shape();
     network.add(std::move(layer));
   }

@@ -8,12 +8,14 @@
 #include <fmt/format.h>
 
 #include "batch_checks.hpp"
+#include "quantized_linear.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using DoubleMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixView = Eigen::Map<RowMatrix>;
 using ConstMatrixView = Eigen::Map<const RowMatrix>;
 
@@ -108,8 +110,43 @@ void Conv2D::col2im(const float* columns, std::span<float> sample) const {
   }
 }
 
+void Conv2D::set_quantization(std::optional<LayerQuantization> quantization) {
+  quantization_ = std::move(quantization);
+  if (quantization_) {
+    detail::quantize_copy(weights, quantization_->weight, effective_weights_);
+    detail::quantize_copy(bias, quantization_->bias, effective_bias_);
+  }
+}
+
+void Conv2D::forward_quantized(const Batch& in, Batch& out, bool training) {
+  const LayerQuantization& q = *quantization_;
+  detail::quantize_copy(weights, q.weight, effective_weights_);
+  detail::quantize_copy(bias, q.bias, effective_bias_);
+  const auto patch = static_cast<Eigen::Index>(patch_size());
+  const Eigen::Index pixels = output_.height * output_.width;
+  const std::size_t per_sample = patch_size() * static_cast<std::size_t>(pixels);
+  columns_.resize(training ? per_sample * static_cast<std::size_t>(in.count) : per_sample);
+  pre_quantization_.resize(training ? out.values.size() : 0);
+  const DoubleMatrix w = ConstMatrixView(effective_weights_.data(), output_.channels, patch).cast<double>();
+  const Eigen::VectorXd b = Eigen::Map<const Eigen::VectorXf>(effective_bias_.data(), output_.channels).cast<double>();
+  DoubleMatrix sums(output_.channels, pixels);
+  for (int i = 0; i < in.count; ++i) {
+    float* columns = columns_.data() + (training ? per_sample * static_cast<std::size_t>(i) : 0);
+    im2col(in.sample(i), columns);
+    sums.noalias() = w * ConstMatrixView(columns, patch, pixels).cast<double>();
+    sums.colwise() += b;
+    const std::size_t offset = static_cast<std::size_t>(i) * output_.size();
+    detail::convert_output({sums.data(), static_cast<std::size_t>(sums.size())}, out.sample(i), q.output,
+                           training ? pre_quantization_.data() + offset : nullptr);
+  }
+}
+
 void Conv2D::forward(const Batch& in, Batch& out, bool training) {
   check_batch(in, input_, "conv2d input");
+  if (quantization_) {
+    out.reshape(in.count, output_);
+    return forward_quantized(in, out, training);
+  }
   out.reshape(in.count, output_);
   const auto patch = static_cast<Eigen::Index>(patch_size());
   const Eigen::Index pixels = output_.height * output_.width;
@@ -135,17 +172,24 @@ void Conv2D::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
     throw std::logic_error("conv2d: backward without a training forward of the same batch");
   }
   grad_in.reshape(in.count, input_);
-  const ConstMatrixView w(weights.data(), output_.channels, patch);
+  const Batch& gradient = quantization_ ? detail::mask_output_gradient(grad_out, pre_quantization_, quantization_->output,
+                                                                       masked_gradient_)
+                                        : grad_out;
+  const ConstMatrixView w(quantization_ ? effective_weights_.data() : weights.data(), output_.channels, patch);
   MatrixView dw(weight_gradients_.data(), output_.channels, patch);
   Eigen::Map<Eigen::VectorXf> db(bias_gradients_.data(), output_.channels);
   RowMatrix column_gradients(patch, pixels);
   for (int i = 0; i < in.count; ++i) {
     const ConstMatrixView columns(columns_.data() + per_sample * static_cast<std::size_t>(i), patch, pixels);
-    const ConstMatrixView g(grad_out.sample(i).data(), output_.channels, pixels);
+    const ConstMatrixView g(gradient.sample(i).data(), output_.channels, pixels);
     dw.noalias() += g * columns.transpose();
     db += g.rowwise().sum();
     column_gradients.noalias() = w.transpose() * g;
     col2im(column_gradients.data(), grad_in.sample(i));
+  }
+  if (quantization_) {
+    straight_through(weights, weight_gradients_, quantization_->weight);
+    straight_through(bias, bias_gradients_, quantization_->bias);
   }
 }
 

@@ -4,12 +4,14 @@
 #include <Eigen/Core>
 
 #include "batch_checks.hpp"
+#include "quantized_linear.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using DoubleMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixView = Eigen::Map<RowMatrix>;
 using ConstMatrixView = Eigen::Map<const RowMatrix>;
 
@@ -36,9 +38,31 @@ std::vector<Parameter> Dense::parameters() {
   return {{"weights", &weights, &weight_gradients_, true}, {"bias", &bias, &bias_gradients_, false}};
 }
 
-void Dense::forward(const Batch& in, Batch& out, bool /*training*/) {
+void Dense::set_quantization(std::optional<LayerQuantization> quantization) {
+  quantization_ = std::move(quantization);
+  if (quantization_) {
+    detail::quantize_copy(weights, quantization_->weight, effective_weights_);
+    detail::quantize_copy(bias, quantization_->bias, effective_bias_);
+  }
+}
+
+void Dense::forward_quantized(const Batch& in, Batch& out, bool training) {
+  const LayerQuantization& q = *quantization_;
+  detail::quantize_copy(weights, q.weight, effective_weights_);
+  detail::quantize_copy(bias, q.bias, effective_bias_);
+  const auto inputs = static_cast<Eigen::Index>(input_.size());
+  const DoubleMatrix w = ConstMatrixView(effective_weights_.data(), units_, inputs).cast<double>();
+  DoubleMatrix sums = ConstMatrixView(in.values.data(), in.count, inputs).cast<double>() * w.transpose();
+  sums.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(effective_bias_.data(), units_).cast<double>();
+  pre_quantization_.resize(training ? out.values.size() : 0);
+  detail::convert_output({sums.data(), static_cast<std::size_t>(sums.size())}, out.values, q.output,
+                         training ? pre_quantization_.data() : nullptr);
+}
+
+void Dense::forward(const Batch& in, Batch& out, bool training) {
   detail::check_batch(in, input_, "dense input");
   out.reshape(in.count, output_shape());
+  if (quantization_) return forward_quantized(in, out, training);
   const auto inputs = static_cast<Eigen::Index>(input_.size());
   const ConstMatrixView x(in.values.data(), in.count, inputs), w(weights.data(), units_, inputs);
   MatrixView y(out.values.data(), in.count, units_);
@@ -50,11 +74,19 @@ void Dense::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
   detail::check_batch(grad_out, output_shape(), "dense output gradient");
   grad_in.reshape(in.count, input_);
   const auto inputs = static_cast<Eigen::Index>(input_.size());
-  const ConstMatrixView x(in.values.data(), in.count, inputs), w(weights.data(), units_, inputs);
-  const ConstMatrixView g(grad_out.values.data(), in.count, units_);
+  const Batch& gradient = quantization_ ? detail::mask_output_gradient(grad_out, pre_quantization_, quantization_->output,
+                                                                       masked_gradient_)
+                                        : grad_out;
+  const ConstMatrixView x(in.values.data(), in.count, inputs);
+  const ConstMatrixView w(quantization_ ? effective_weights_.data() : weights.data(), units_, inputs);
+  const ConstMatrixView g(gradient.values.data(), in.count, units_);
   MatrixView(weight_gradients_.data(), units_, inputs).noalias() += g.transpose() * x;
   Eigen::Map<Eigen::RowVectorXf>(bias_gradients_.data(), units_) += g.colwise().sum();
   MatrixView(grad_in.values.data(), in.count, inputs).noalias() = g * w;
+  if (quantization_) {
+    straight_through(weights, weight_gradients_, quantization_->weight);
+    straight_through(bias, bias_gradients_, quantization_->bias);
+  }
 }
 
 }  // namespace larsel::models

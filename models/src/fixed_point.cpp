@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "json_fields.hpp"
 
 namespace larsel::models {
@@ -144,8 +146,8 @@ inline double exact_floor(double z) {
 
 // The batch conversion for one (Q, O) pair: §2.4 in double arithmetic, where
 // every step is exact (see quantize(span)). Branch-free, so it vectorises.
-template <Quantization Q, Overflow O>
-void quantize_batch(std::span<float> values, const FixedPointFormat& format) {
+template <Quantization Q, Overflow O, typename In>
+void quantize_batch(std::span<const In> values, std::span<float> out, const FixedPointFormat& format) {
   const double scale = std::ldexp(1.0, format.fractional_bits());
   const double inverse = std::ldexp(1.0, -format.fractional_bits());
   const auto min = static_cast<double>(format.min_raw());
@@ -156,8 +158,8 @@ void quantize_batch(std::span<float> values, const FixedPointFormat& format) {
   const double inverse_modulus = std::ldexp(1.0, -format.width);
   const double half_modulus = format.is_signed ? modulus / 2 : modulus;
   const double huge = 0x1p100;  // beyond it every verdict is that of ±inf (see quantize(span))
-  for (float& value : values) {
-    const double scaled = static_cast<double>(value) * scale;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double scaled = static_cast<double>(values[i]) * scale;
     const double y = scaled < -huge ? -huge : (scaled > huge ? huge : scaled);
     const double fl = exact_floor(y);
     const double frac = y - fl;
@@ -178,17 +180,37 @@ void quantize_batch(std::span<float> values, const FixedPointFormat& format) {
       const double low_bits = v - modulus * exact_floor(v * inverse_modulus);  // v mod 2^W, exact
       raw = low_bits >= half_modulus ? low_bits - modulus : low_bits;
     }
-    value = static_cast<float>(raw * inverse);
+    out[i] = static_cast<float>(raw * inverse);
   }
 }
 
-template <Quantization Q>
-void quantize_batch_for(std::span<float> values, const FixedPointFormat& format) {
+template <Quantization Q, typename In>
+void quantize_batch_for(std::span<const In> values, std::span<float> out, const FixedPointFormat& format) {
   switch (format.overflow) {
-    case Overflow::wrap: return quantize_batch<Q, Overflow::wrap>(values, format);
-    case Overflow::sat: return quantize_batch<Q, Overflow::sat>(values, format);
-    case Overflow::sat_zero: return quantize_batch<Q, Overflow::sat_zero>(values, format);
-    case Overflow::sat_sym: return quantize_batch<Q, Overflow::sat_sym>(values, format);
+    case Overflow::wrap: return quantize_batch<Q, Overflow::wrap>(values, out, format);
+    case Overflow::sat: return quantize_batch<Q, Overflow::sat>(values, out, format);
+    case Overflow::sat_zero: return quantize_batch<Q, Overflow::sat_zero>(values, out, format);
+    case Overflow::sat_sym: return quantize_batch<Q, Overflow::sat_sym>(values, out, format);
+  }
+}
+
+template <typename In>
+void quantize_into(std::span<const In> values, std::span<float> out, const FixedPointFormat& format) {
+  format.validate();
+  if (out.size() != values.size()) {
+    throw std::invalid_argument(fmt::format("fixed-point quantize: {} outputs for {} inputs", out.size(), values.size()));
+  }
+  if (std::any_of(values.begin(), values.end(), [](In v) { return std::isnan(v); })) {
+    throw std::invalid_argument("fixed-point quantize: NaN has no fixed-point value");
+  }
+  switch (format.quantization) {
+    case Quantization::trn: return quantize_batch_for<Quantization::trn>(values, out, format);
+    case Quantization::trn_zero: return quantize_batch_for<Quantization::trn_zero>(values, out, format);
+    case Quantization::rnd: return quantize_batch_for<Quantization::rnd>(values, out, format);
+    case Quantization::rnd_zero: return quantize_batch_for<Quantization::rnd_zero>(values, out, format);
+    case Quantization::rnd_min_inf: return quantize_batch_for<Quantization::rnd_min_inf>(values, out, format);
+    case Quantization::rnd_inf: return quantize_batch_for<Quantization::rnd_inf>(values, out, format);
+    case Quantization::rnd_conv: return quantize_batch_for<Quantization::rnd_conv>(values, out, format);
   }
 }
 
@@ -404,19 +426,11 @@ float quantize(float value, const FixedPointFormat& format) {
 // - The result raw * 2^-F is the double from_raw() returns, rounded to float
 //   the same way.
 void quantize(std::span<float> values, const FixedPointFormat& format) {
-  format.validate();
-  if (std::any_of(values.begin(), values.end(), [](float v) { return std::isnan(v); })) {
-    throw std::invalid_argument("fixed-point quantize: NaN has no fixed-point value");
-  }
-  switch (format.quantization) {
-    case Quantization::trn: return quantize_batch_for<Quantization::trn>(values, format);
-    case Quantization::trn_zero: return quantize_batch_for<Quantization::trn_zero>(values, format);
-    case Quantization::rnd: return quantize_batch_for<Quantization::rnd>(values, format);
-    case Quantization::rnd_zero: return quantize_batch_for<Quantization::rnd_zero>(values, format);
-    case Quantization::rnd_min_inf: return quantize_batch_for<Quantization::rnd_min_inf>(values, format);
-    case Quantization::rnd_inf: return quantize_batch_for<Quantization::rnd_inf>(values, format);
-    case Quantization::rnd_conv: return quantize_batch_for<Quantization::rnd_conv>(values, format);
-  }
+  quantize_into<float>(values, values, format);
+}
+
+void quantize(std::span<const double> values, std::span<float> out, const FixedPointFormat& format) {
+  quantize_into<double>(values, out, format);
 }
 
 void straight_through(std::span<const float> inputs, std::span<float> gradients, const FixedPointFormat& format) {

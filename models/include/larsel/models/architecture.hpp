@@ -14,18 +14,20 @@
 //       - relu
 //       - {dense: {units: 1}}       # the logit
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "larsel/models/layer_quantization.hpp"
 #include "larsel/models/layers.hpp"
 #include "larsel/models/network.hpp"
 
 namespace larsel::models {
 
-enum class LayerKind { conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm };
+enum class LayerKind { conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm, gate };
 
 struct LayerSpec {
   LayerKind kind = LayerKind::relu;
@@ -34,6 +36,7 @@ struct LayerSpec {
   Padding padding = Padding::same;          // conv2d
   int window_height = 2, window_width = 2;  // maxpool, avgpool
   int units = 0;                            // dense
+  std::optional<LayerQuantization> quantization;  // conv2d, dense: fixed-point formats (quantization-aware)
 };
 
 struct Architecture {
@@ -50,8 +53,19 @@ Architecture default_architecture();
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);
 nlohmann::json to_json(const Architecture& architecture);
 
+/// Names of the weighted layers as the compression config refers to them:
+/// "conv1", "conv2", ... and "dense1", ... in order; "" for other layers.
+std::vector<std::string> layer_names(const Architecture& architecture);
+/// The index in architecture.layers of the layer called `name`, or -1.
+int find_layer(const Architecture& architecture, const std::string& name);
+/// True when any layer carries fixed-point formats.
+bool is_quantized(const Architecture& architecture);
+
 /// The network for `input` (channels x rows x columns); the last layer must
-/// give one value (the logit). Weights are initialised from `seed`.
+/// give one value (the logit). Weights are initialised from `seed`. A quantized
+/// architecture must quantize every conv2d and dense layer, use only relu,
+/// maxpool and flatten between them, and have a power-of-two input_scale
+/// (else daq::ConfigError): then its forward pass is exact fixed point.
 Network build_network(const Architecture& architecture, Shape input, std::uint64_t seed);
 
 }  // namespace larsel::models

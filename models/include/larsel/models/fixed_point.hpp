@@ -119,6 +119,12 @@ float quantize(float value, const FixedPointFormat& format);
 /// std::invalid_argument (leaving `values` unchanged) if any value is NaN.
 void quantize(std::span<float> values, const FixedPointFormat& format);
 
+/// out[i] = the fixed-point value of values[i] as a float: the conversion of
+/// an exact double (e.g. a wide accumulator summed without rounding) into
+/// `format`, so out[i] * 2^F is to_raw(values[i], format). Throws
+/// std::invalid_argument for NaN or out.size() != values.size().
+void quantize(std::span<const double> values, std::span<float> out, const FixedPointFormat& format);
+
 /// Straight-through-estimator backward of quantize() for quantization-aware
 /// training (compression.md §1.3): rounding has derivative 1. Under the sat
 /// modes the gradient is zeroed where the input lies outside the range the

@@ -4,9 +4,11 @@
 // kind, and every backward pass is checked against finite differences
 // (tests/test_models_layers.cpp).
 #include <cstdint>
+#include <optional>
 #include <random>
 
 #include "larsel/models/layer.hpp"
+#include "larsel/models/layer_quantization.hpp"
 
 namespace larsel::models {
 
@@ -31,9 +33,16 @@ class Conv2D final : public Layer {
   [[nodiscard]] int kernel_height() const noexcept { return kernel_height_; }
   [[nodiscard]] int kernel_width() const noexcept { return kernel_width_; }
   [[nodiscard]] Padding padding() const noexcept { return padding_; }
+  /// Quantization-aware mode (layer_quantization.hpp), or float with nullopt:
+  /// forward quantizes weights and bias, sums exactly in double and converts
+  /// the sum to the output format, so it equals integer inference bit for bit;
+  /// backward passes gradients straight through, zero where anything saturated.
+  void set_quantization(std::optional<LayerQuantization> quantization);
+  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
   FloatBuffer weights, bias;  // weights [filters][channels][kh][kw]
 
  private:
+  void forward_quantized(const Batch& in, Batch& out, bool training);
   [[nodiscard]] std::size_t patch_size() const noexcept;
   void im2col(std::span<const float> sample, float* columns) const;
   void col2im(const float* columns, std::span<float> sample) const;
@@ -44,6 +53,10 @@ class Conv2D final : public Layer {
   int pad_top_, pad_left_;
   FloatBuffer weight_gradients_, bias_gradients_;
   FloatBuffer columns_;  // im2col of the last training batch, kept for backward
+  std::optional<LayerQuantization> quantization_;
+  FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
+  FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
+  Batch masked_gradient_;
 };
 
 /// Fully connected: out = weights * flatten(in) + bias, output shape (units, 1, 1).
@@ -59,12 +72,24 @@ class Dense final : public Layer {
   [[nodiscard]] std::size_t multiply_accumulates() const noexcept override;
   /// He-normal (relu_follows) or Glorot-normal weights, zero biases.
   void initialise(std::mt19937& rng, bool relu_follows);
+  /// Quantization-aware mode (layer_quantization.hpp), or float with nullopt:
+  /// forward quantizes weights and bias, sums exactly in double and converts
+  /// the sum to the output format, so it equals integer inference bit for bit;
+  /// backward passes gradients straight through, zero where anything saturated.
+  void set_quantization(std::optional<LayerQuantization> quantization);
+  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
   FloatBuffer weights, bias;  // weights [units][inputs]
 
  private:
+  void forward_quantized(const Batch& in, Batch& out, bool training);
+
   Shape input_;
   int units_;
   FloatBuffer weight_gradients_, bias_gradients_;
+  std::optional<LayerQuantization> quantization_;
+  FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
+  FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
+  Batch masked_gradient_;
 };
 
 class ReLU final : public Layer {
@@ -135,6 +160,47 @@ class BatchNorm final : public Layer {
   float momentum_, epsilon_;
   FloatBuffer scale_gradients_, shift_gradients_;
   FloatBuffer batch_mean_, batch_inverse_std_;  // of the last training batch
+};
+
+/// A learnable gate per channel, y[c] = x[c] g[c] with g[c] = sigmoid(a[c] / T)
+/// (compression.md §2.3, the CancelOut/AutoPruner-style gate): put after the
+/// ReLU of a convolution (one gate per filter) or a dense layer (per neuron).
+/// The budget term drives the number of open gates towards the kept count k
+/// while the temperature T is annealed; the k largest logits survive.
+class Gate final : public Layer {
+ public:
+  /// Logits start at `initial_logit` (4: every gate open, sigmoid(4) = 0.982).
+  explicit Gate(Shape input, float initial_logit = 4.0f);
+  [[nodiscard]] const char* kind() const noexcept override { return "gate"; }
+  [[nodiscard]] Shape input_shape() const noexcept override { return shape_; }
+  [[nodiscard]] Shape output_shape() const noexcept override { return shape_; }
+  void forward(const Batch& in, Batch& out, bool training) override;
+  void backward(const Batch& in, const Batch& grad_out, Batch& grad_in) override;
+  std::vector<Parameter> parameters() override;
+  /// The temperature, saved with the model.
+  std::vector<Parameter> buffers() override;
+
+  void set_temperature(float temperature);
+  [[nodiscard]] float temperature() const noexcept { return temperature_[0]; }
+  /// g[c] for every channel (ignoring a hard mask).
+  [[nodiscard]] std::vector<float> gate_values() const;
+  /// Adds the gradient of lambda_budget (sum g - kept)^2 + lambda_binary sum g (1 - g)
+  /// to the logits' gradient and returns the value of that term.
+  double add_budget_gradient(int kept, float lambda_budget, float lambda_binary);
+  /// From now on channels with keep[c] == 0 output exactly 0 (the masked
+  /// model physical removal is compared with); an empty vector removes the mask.
+  void set_hard_mask(std::vector<std::uint8_t> keep);
+
+  FloatBuffer logits;  // one per channel
+
+ private:
+  void update_gates();
+
+  Shape shape_;
+  FloatBuffer logit_gradients_;
+  FloatBuffer temperature_;
+  FloatBuffer gates_;  // g of the last forward (mask applied)
+  std::vector<std::uint8_t> keep_;
 };
 
 }  // namespace larsel::models
