@@ -108,7 +108,7 @@ TEST_CASE("Conv2D computes a known convolution", "[models]") {
   for (int i = 0; i < 9; ++i) CHECK(out.values[static_cast<std::size_t>(i)] == Approx(9 - i + 0.5f));
 }
 
-TEST_CASE("Dense, ReLU, pooling and flatten gradients match finite differences", "[models][gradients]") {
+TEST_CASE("Dense, ReLU, pooling, flatten and gate gradients match finite differences", "[models][gradients]") {
   std::mt19937 rng(2);
   Dense dense({3, 2, 2}, 4);
   dense.initialise(rng, true);
@@ -123,6 +123,10 @@ TEST_CASE("Dense, ReLU, pooling and flatten gradients match finite differences",
   Flatten flatten({2, 3, 2});
   CHECK(flatten.output_shape() == Shape{12, 1, 1});
   check_gradients(flatten, 2, rng);
+  Gate gate({3, 2, 2});
+  gate.logits = {1.5f, -0.5f, 0.2f};
+  gate.set_temperature(0.7f);
+  check_gradients(gate, 3, rng);
 }
 
 TEST_CASE("BatchNorm gradients match finite differences in training mode", "[models][gradients]") {

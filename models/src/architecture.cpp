@@ -216,9 +216,12 @@ void check_quantized(const Architecture& a) {
     if (weighted && !s.quantization) {
       throw ConfigError(fmt::format("architecture: layer {} ({}) has no quantization but others have", i, kind_name(s.kind)));
     }
-    if (!weighted && s.kind != LayerKind::relu && s.kind != LayerKind::maxpool && s.kind != LayerKind::flatten) {
+    // A gate keeps values on their grid only while it is hard (0 or 1): allowed so that a masked model
+    // can be compared with its physically pruned one; FixedPointInference refuses it.
+    if (!weighted && s.kind != LayerKind::relu && s.kind != LayerKind::maxpool && s.kind != LayerKind::flatten &&
+        s.kind != LayerKind::gate) {
       throw ConfigError(fmt::format("architecture: layer {} ({}) cannot be in a quantized network (conv2d, dense, relu, "
-                                    "maxpool, flatten; fold batchnorm and remove gates first)", i, kind_name(s.kind)));
+                                    "maxpool, flatten; fold batchnorm first)", i, kind_name(s.kind)));
     }
   }
 }

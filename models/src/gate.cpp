@@ -19,7 +19,7 @@ Gate::Gate(Shape input, float initial_logit) : shape_(input) {
   gates_.assign(channels, 1.0f);
 }
 
-std::vector<Parameter> Gate::parameters() { return {{"logits", &logits, &logit_gradients_, false}}; }
+std::vector<Parameter> Gate::parameters() { return {{"logits", &logits, &logit_gradients_, false, learning_rate_scale_}}; }
 
 std::vector<Parameter> Gate::buffers() { return {{"temperature", &temperature_, nullptr, false}}; }
 

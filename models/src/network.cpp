@@ -97,11 +97,12 @@ void Adam::step() {
     const FloatBuffer& g = *parameters_[k].gradients;
     std::vector<float>& m = first_moment_[k];
     std::vector<float>& v = second_moment_[k];
+    const float rate = config_.learning_rate * parameters_[k].learning_rate_scale;
     const float decay = parameters_[k].decays ? config_.learning_rate * config_.weight_decay : 0.0f;
     for (std::size_t i = 0; i < w.size(); ++i) {
       m[i] = b1 * m[i] + (1 - b1) * g[i];
       v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      w[i] -= config_.learning_rate * (m[i] / correction1) / (std::sqrt(v[i] / correction2) + config_.epsilon) + decay * w[i];
+      w[i] -= rate * (m[i] / correction1) / (std::sqrt(v[i] / correction2) + config_.epsilon) + decay * w[i];
     }
   }
 }

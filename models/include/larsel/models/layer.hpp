@@ -15,6 +15,7 @@ struct Parameter {
   FloatBuffer* values = nullptr;
   FloatBuffer* gradients = nullptr;
   bool decays = true;  // weight decay applies (not to biases and normalisation shifts)
+  float learning_rate_scale = 1.0f;  // multiplies the optimiser's learning rate (gate logits learn faster)
 };
 
 class Layer {

@@ -181,6 +181,10 @@ class Gate final : public Layer {
   std::vector<Parameter> buffers() override;
 
   void set_temperature(float temperature);
+  /// The logits' learning-rate multiplier: Adam moves a parameter by about
+  /// one learning rate per step, and a logit must travel from 4 to below 0 in
+  /// the first epochs, before the annealed temperature freezes it.
+  void set_learning_rate_scale(float scale) { learning_rate_scale_ = scale; }
   [[nodiscard]] float temperature() const noexcept { return temperature_[0]; }
   /// g[c] for every channel (ignoring a hard mask).
   [[nodiscard]] std::vector<float> gate_values() const;
@@ -201,6 +205,7 @@ class Gate final : public Layer {
   FloatBuffer temperature_;
   FloatBuffer gates_;  // g of the last forward (mask applied)
   std::vector<std::uint8_t> keep_;
+  float learning_rate_scale_ = 1.0f;
 };
 
 }  // namespace larsel::models
