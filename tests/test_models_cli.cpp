@@ -92,7 +92,7 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   REQUIRE(inspected.exit_code == 0);
   const auto table = nlohmann::json::parse(inspected.out);
   CHECK(table["parameters"] == 4 * 9 + 4 + 128 * 8 + 8 + 8 + 1);  // conv 4x1x3x3, dense 128 -> 8, dense 8 -> 1
-  CHECK(table["non_zero"].get<int>() > 1000);
+  CHECK(table["non_zero_weights"].get<int>() > 1000);
   CHECK(table["multiply_accumulates"] == model.model.network().multiply_accumulates());
   CHECK(std::filesystem::file_size(dir / "w.png") > 5000);
   {
@@ -101,8 +101,9 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
     h5.openDataSet("weights/layer0_conv2d/weights").write(zeros.data(), H5::PredType::NATIVE_FLOAT);
   }
   const auto pruned = nlohmann::json::parse(run_larsel("inspect '" + (dir / "m.h5").string() + "' --json").out);
-  CHECK(pruned["layers"][0]["non_zero"] == 4);  // the biases are left
-  CHECK(pruned["non_zero"].get<int>() == table["non_zero"].get<int>() - 36);
+  CHECK(pruned["layers"][0]["non_zero_weights"] == 0);
+  CHECK(pruned["layers"][0]["parameters"] == 40);  // the biases are counted as parameters
+  CHECK(pruned["non_zero_weights"].get<int>() == table["non_zero_weights"].get<int>() - 36);
 }
 
 TEST_CASE("larsel train and eval refuse bad configs and corrupt model files in one line", "[models][cli]") {

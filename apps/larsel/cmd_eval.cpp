@@ -15,12 +15,13 @@
 #include "larsel/models/model_file.hpp"
 #include "plot.hpp"
 #include "progress_bar.hpp"
+#include "training_data.hpp"
 
 namespace larsel::app {
 namespace {
 
 struct EvalOptions {
-  std::string model, out, cache_dir = ".larsel-cache";
+  std::string model, reference, out, cache_dir = ".larsel-cache";
   std::vector<std::string> data;
   std::size_t background_frames = 0;
   std::uint64_t background_seed = 909090;
@@ -44,14 +45,6 @@ models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessCon
   return set;
 }
 
-std::size_t baseline_column(const nlohmann::json& baseline, const std::string& model) {
-  const models::BaselineConfig wanted = models::baseline_config_from_json(baseline);
-  const auto grid = models::baseline_tuning_grid();
-  for (std::size_t c = 0; c < grid.size(); ++c) {
-    if (grid[c] == wanted) return c;
-  }
-  throw std::runtime_error(fmt::format("{}: its baseline trigger {} is not in this larsel's tuning grid", model, baseline.dump()));
-}
 
 std::string efficiency_text(const nlohmann::json& e) {
   return fmt::format("{:.4f} (+{:.4f} -{:.4f})", e["value"].get<double>(), e["high"].get<double>() - e["value"].get<double>(),
@@ -93,21 +86,40 @@ void write_report(const std::filesystem::path& dir, const nlohmann::json& report
   std::filesystem::create_directories(dir);
   std::ofstream json((dir / "report.json").string());
   if (!(json << report.dump(2) << '\n')) throw std::runtime_error(fmt::format("{}: cannot write report.json", dir.string()));
-  const cv::Scalar blue(200, 80, 0), orange(0, 120, 240);
+  const cv::Scalar blue(200, 80, 0), orange(0, 120, 240), grey(120, 120, 120);
   const auto& cnn = report["cnn"];
   const auto& base = report["baseline"];
+  std::vector<PlotSeries> rocs{roc_series("CNN", blue, cnn), roc_series("baseline trigger", orange, base)};
+  if (report.contains("reference")) rocs.push_back(roc_series("reference (float) CNN", grey, report["reference"]));
   const double min_acceptance = std::min(0.1, 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>()));
   write_plot((dir / "roc.png").string(),
              {"ROC: signal efficiency vs background frames accepted", "background acceptance (fraction of background frames)",
               "signal efficiency", min_acceptance, 1.0, 0.0, 1.0, true},
-             {roc_series("CNN", blue, cnn), roc_series("baseline trigger", orange, base)}, {1e-5, 1e-4, 1e-3});
+             rocs, {1e-5, 1e-4, 1e-3});
   for (const auto& [key, name] : {std::pair{"efficiency_vs_visible_energy", "visible energy [MeV]"},
                                   std::pair{"efficiency_vs_nu_energy", "neutrino energy [MeV]"}}) {
     const double x_max = cnn["at_1e-4"][key].back()["high_mev"].get<double>();
+    std::vector<PlotSeries> series{bin_series("CNN", blue, cnn["at_1e-4"][key]), bin_series("baseline trigger", orange, base["at_1e-4"][key])};
+    if (report.contains("reference")) series.push_back(bin_series("reference (float) CNN", grey, report["reference"]["at_1e-4"][key]));
     write_plot((dir / (std::string(key) + ".png")).string(),
-               {"signal efficiency at 1e-4 background acceptance", name, "signal efficiency", 0.0, x_max, 0.0, 1.0, false},
-               {bin_series("CNN", blue, cnn["at_1e-4"][key]), bin_series("baseline trigger", orange, base["at_1e-4"][key])});
+               {"signal efficiency at 1e-4 background acceptance", name, "signal efficiency", 0.0, x_max, 0.0, 1.0, false}, series);
   }
+}
+
+/// The reference (e.g. the float teacher of a compressed model) on the same
+/// frames, and the efficiency at 1e-4 for visible >= 5 MeV next to the model's.
+void add_reference(const EvalOptions& o, const models::ModelFile& file, const models::ImageSet& set,
+                   std::span<const std::size_t> all, nlohmann::json& report) {
+  models::ModelFile reference = models::load_model(o.reference);
+  if (models::preprocess_hash(reference.preprocess_config()) != models::preprocess_hash(file.preprocess_config())) {
+    throw std::runtime_error(fmt::format("{}: made with a different preprocess configuration than {}", o.reference, o.model));
+  }
+  report["reference"] = models::evaluate_selection(models::split_by_label(set, all, reference.model.logits(set, all, o.threads)), true);
+  report["reference"]["model"] = o.reference;
+  print_summary(fmt::format("reference {}", o.reference), report["reference"]);
+  const auto at = [](const nlohmann::json& r) { return r["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>(); };
+  fmt::print("at 1e-4, visible >= 5 MeV: {} {:.4f}, reference {:.4f} (difference {:+.4f})\n", o.model, at(report["cnn"]),
+             at(report["reference"]), at(report["cnn"]) - at(report["reference"]));
 }
 
 int run_eval(const EvalOptions& o) {
@@ -121,7 +133,7 @@ int run_eval(const EvalOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("CNN inference: {} frames in {:.1f} s ({:.1f} us per frame, {} threads)", set.size(), seconds,
                seconds * 1e6 / static_cast<double>(std::max<std::size_t>(1, set.size())), o.threads);
-  const std::size_t baseline = baseline_column(file.baseline, o.model);
+  const std::size_t baseline = baseline_grid_column(file.baseline, o.model);
   nlohmann::json report = {
       {"model", o.model}, {"data", o.data}, {"extra_background", {{"frames", o.background_frames}, {"seed", o.background_seed}}},
       {"cnn", models::evaluate_selection(models::split_by_label(set, all, logits), true)},
@@ -129,6 +141,7 @@ int run_eval(const EvalOptions& o) {
   report["baseline"]["config"] = file.baseline;
   print_summary("CNN", report["cnn"]);
   print_summary(fmt::format("baseline trigger {}", file.baseline.dump()), report["baseline"]);
+  if (!o.reference.empty()) add_reference(o, file, set, all, report);
   if (!o.out.empty()) {
     write_report(o.out, report);
     spdlog::info("wrote {}/report.json, roc.png, efficiency_vs_visible_energy.png, efficiency_vs_nu_energy.png", o.out);
@@ -143,6 +156,8 @@ void add_eval_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<EvalOptions>();
   cmd->add_option("--model", o->model, "Model file (larsel train)")->required();
   cmd->add_option("--data", o->data, "Simulated data sets (larsel simulate) with signal and background")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--reference", o->reference, "Also evaluate this model (e.g. the float teacher) on the same frames")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Directory for report.json and the PNG plots");
   cmd->add_option("--background-frames", o->background_frames,
                   "Also simulate this many background frames on the fly (1e-5 needs ~1e6), with the data's simulation config")

@@ -1,11 +1,14 @@
 // larsel inspect MODEL [--json] [--chart weights.png]: what a model file holds, layer by layer —
-// output shape, parameters, non-zero weights, multiply-accumulates, number format — and its recorded metrics.
+// output shape, parameters, non-zero weights, multiply-accumulates, fixed-point formats and accumulators —
+// and its recorded metrics (for a compressed model, next to its float teacher's).
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
 #include "plot.hpp"
 
@@ -17,22 +20,48 @@ struct InspectOptions {
   bool json = false;
 };
 
-nlohmann::ordered_json layer_table(models::Network& network) {
+std::size_t count_non_zero(const models::FloatBuffer& values) {
+  return static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [](float v) { return v != 0.0f; }));
+}
+
+/// Per weighted layer of a quantized model: its formats and the overflow-free accumulator.
+std::map<std::string, models::FixedPointInference::LayerFormats> quantized_formats(models::Model& model) {
+  std::map<std::string, models::FixedPointInference::LayerFormats> formats;
+  if (!models::is_quantized(model.architecture())) return formats;
+  const models::FixedPointInference integer(model);
+  for (const auto& f : integer.layer_formats()) formats[f.name] = f;
+  return formats;
+}
+
+nlohmann::ordered_json layer_table(models::Model& model, const nlohmann::json& teacher_weights) {
+  models::Network& network = model.network();
+  const std::vector<std::string> names = models::layer_names(model.architecture());
+  const auto formats = quantized_formats(model);
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < network.layers().size(); ++i) {
     models::Layer& layer = *network.layers()[i];
-    std::size_t parameters = 0, non_zero = 0;
+    std::size_t parameters = 0, weights = 0, non_zero = 0;
     for (const models::Parameter& p : layer.parameters()) {
       parameters += p.values->size();
-      non_zero += static_cast<std::size_t>(std::count_if(p.values->begin(), p.values->end(), [](float v) { return v != 0.0f; }));
+      if (p.name == "weights") weights += p.values->size(), non_zero += count_non_zero(*p.values);
     }
     const models::Shape out = layer.output_shape();
-    layers.push_back({{"layer", fmt::format("layer{}_{}", i, layer.kind())},
-                      {"output", {out.channels, out.height, out.width}},
-                      {"parameters", parameters},
-                      {"non_zero", non_zero},
-                      {"multiply_accumulates", layer.multiply_accumulates()},
-                      {"number_format", parameters ? "float32" : ""}});
+    nlohmann::ordered_json row = {{"layer", names[i].empty() ? layer.kind() : names[i]}, {"kind", layer.kind()},
+                                  {"output", {out.channels, out.height, out.width}}, {"parameters", parameters},
+                                  {"weights", weights}, {"non_zero_weights", non_zero},
+                                  {"multiply_accumulates", layer.multiply_accumulates()}};
+    if (teacher_weights.contains(names[i])) row["teacher_weights"] = teacher_weights[names[i]];
+    const auto f = formats.find(names[i]);
+    if (f != formats.end()) {
+      row["number_format"] = fmt::format("w {} / out {}", f->second.quantization.weight.to_string(), f->second.quantization.output.to_string());
+      row["weight_bits"] = f->second.quantization.weight.width;
+      row["formats"] = {{"input", f->second.input.to_string()}, {"weight", f->second.quantization.weight.to_string()},
+                        {"bias", f->second.quantization.bias.to_string()}, {"output", f->second.quantization.output.to_string()},
+                        {"accumulator", f->second.accumulator.to_string()}};
+    } else {
+      row["number_format"] = parameters ? "float32" : "";
+    }
+    layers.push_back(row);
   }
   return layers;
 }
@@ -40,51 +69,82 @@ nlohmann::ordered_json layer_table(models::Network& network) {
 void print_report(const nlohmann::ordered_json& r) {
   fmt::print("{}: input {}, input_scale {}, preprocess hash {}\n", r["model"].get<std::string>(), r["input_shape"].dump(),
              r["input_scale"].get<double>(), r["preprocess_hash"].get<std::string>());
-  fmt::print("{:<18} {:>14} {:>11} {:>10} {:>14}  {}\n", "layer", "output", "parameters", "non-zero", "MAC/frame", "format");
+  fmt::print("{:<9} {:>10} {:>10} {:>9} {:>9} {:>11}  {}\n", "layer", "output", "parameters", "weights", "non-zero", "MAC/frame", "format");
   for (const auto& l : r["layers"]) {
-    fmt::print("{:<18} {:>14} {:>11} {:>10} {:>14}  {}\n", l["layer"].get<std::string>(),
+    fmt::print("{:<9} {:>10} {:>10} {:>9} {:>9} {:>11}  {}\n", l["layer"].get<std::string>(),
                fmt::format("{}x{}x{}", l["output"][0].get<int>(), l["output"][1].get<int>(), l["output"][2].get<int>()),
-               l["parameters"].get<std::size_t>(), l["non_zero"].get<std::size_t>(), l["multiply_accumulates"].get<std::size_t>(),
-               l["number_format"].get<std::string>());
+               l["parameters"].get<std::size_t>(), l["weights"].get<std::size_t>(), l["non_zero_weights"].get<std::size_t>(),
+               l["multiply_accumulates"].get<std::size_t>(), l["number_format"].get<std::string>());
   }
-  fmt::print("{:<18} {:>14} {:>11} {:>10} {:>14}\n", "total", "", r["parameters"].get<std::size_t>(), r["non_zero"].get<std::size_t>(),
-             r["multiply_accumulates"].get<std::size_t>());
-  if (r["test_split"].is_object()) {
-    const auto& e = r["test_split"];
-    fmt::print("recorded on the test split: efficiency {:.4f} ({} of {}) for visible >= 5 MeV at 1e-4 background\n",
+  fmt::print("{:<9} {:>10} {:>10} {:>9} {:>9} {:>11}\n", "total", "", r["parameters"].get<std::size_t>(), r["weights"].get<std::size_t>(),
+             r["non_zero_weights"].get<std::size_t>(), r["multiply_accumulates"].get<std::size_t>());
+  for (const auto& l : r["layers"]) {
+    if (!l.contains("formats")) continue;
+    const auto& f = l["formats"];
+    fmt::print("  {}: input {}, weight {}, bias {}, accumulator {}, output {}\n", l["layer"].get<std::string>(),
+               f["input"].get<std::string>(), f["weight"].get<std::string>(), f["bias"].get<std::string>(),
+               f["accumulator"].get<std::string>(), f["output"].get<std::string>());
+  }
+  if (r.contains("compression")) {
+    const auto& c = r["compression"];
+    fmt::print("compressed from {}: {} of its {} weights are non-zero here ({:.1f} % pruned); {} vs {} MAC/frame\n",
+               c["teacher"].get<std::string>(), r["non_zero_weights"].get<std::size_t>(), c["teacher_weights"].get<std::size_t>(),
+               c["pruned_percent"].get<double>(), r["multiply_accumulates"].get<std::size_t>(),
+               c["teacher_multiply_accumulates"].get<std::size_t>());
+  }
+  for (const auto& [key, name] : {std::pair{"test_split", "this model"}, std::pair{"test_split_float_teacher", "float teacher"}}) {
+    if (!r.contains(key) || !r[key].is_object()) continue;
+    const auto& e = r[key];
+    fmt::print("recorded on the test split ({}): efficiency {:.4f} ({} of {}) for visible >= 5 MeV at 1e-4 background\n", name,
                e["value"].get<double>(), e["passed"].get<std::size_t>(), e["total"].get<std::size_t>());
   }
 }
 
 void write_chart(const std::string& path, const nlohmann::ordered_json& r) {
   std::vector<std::string> names;
-  BarSeries total{"parameters", cv::Scalar(200, 80, 0), {}}, non_zero{"non-zero", cv::Scalar(0, 120, 240), {}};
+  BarSeries teacher{"float teacher", cv::Scalar(160, 160, 160), {}}, total{"weights", cv::Scalar(200, 80, 0), {}},
+      non_zero{"non-zero", cv::Scalar(0, 120, 240), {}};
   for (const auto& l : r["layers"]) {
-    if (l["parameters"].get<std::size_t>() == 0) continue;
+    if (l["weights"].get<std::size_t>() == 0) continue;
     names.push_back(l["layer"].get<std::string>());
-    total.values.push_back(l["parameters"].get<double>());
-    non_zero.values.push_back(l["non_zero"].get<double>());
+    teacher.values.push_back(l.value("teacher_weights", 0.0));
+    total.values.push_back(l["weights"].get<double>());
+    non_zero.values.push_back(l["non_zero_weights"].get<double>());
   }
-  write_bar_chart(path, "total vs non-zero weights per layer", names, {total, non_zero});
+  std::vector<BarSeries> series{total, non_zero};
+  if (r.contains("compression")) series.insert(series.begin(), teacher);
+  write_bar_chart(path, "total vs non-zero weights per layer", names, series);
 }
 
 int run_inspect(const InspectOptions& o) {
   models::ModelFile file = models::load_model(o.model);
-  models::Network& network = file.model.network();
   nlohmann::ordered_json r;
   r["model"] = o.model;
   const models::Shape in = file.model.input_shape();
   r["input_shape"] = {in.channels, in.height, in.width};
   r["input_scale"] = file.model.architecture().input_scale;
   r["preprocess_hash"] = models::preprocess_hash(file.preprocess_config());
-  r["layers"] = layer_table(network);
-  std::size_t parameters = 0, non_zero = 0;
-  for (const auto& l : r["layers"]) parameters += l["parameters"].get<std::size_t>(), non_zero += l["non_zero"].get<std::size_t>();
+  const nlohmann::json teacher = file.training.value("teacher", nlohmann::json::object());
+  r["layers"] = layer_table(file.model, teacher.value("weights_per_layer", nlohmann::json::object()));
+  std::size_t parameters = 0, weights = 0, non_zero = 0;
+  for (const auto& l : r["layers"]) {
+    parameters += l["parameters"].get<std::size_t>(), weights += l["weights"].get<std::size_t>();
+    non_zero += l["non_zero_weights"].get<std::size_t>();
+  }
   r["parameters"] = parameters;
-  r["non_zero"] = non_zero;
-  r["multiply_accumulates"] = network.multiply_accumulates();
+  r["weights"] = weights;
+  r["non_zero_weights"] = non_zero;
+  r["multiply_accumulates"] = file.model.network().multiply_accumulates();
+  if (teacher.contains("weights")) {
+    const auto teacher_weights = teacher["weights"].get<std::size_t>();
+    r["compression"] = {{"teacher", teacher["path"]}, {"teacher_weights", teacher_weights},
+                        {"teacher_multiply_accumulates", teacher["multiply_accumulates"]},
+                        {"pruned_percent", 100.0 * (1.0 - static_cast<double>(non_zero) / static_cast<double>(std::max<std::size_t>(1, teacher_weights)))}};
+  }
   r["baseline"] = file.baseline;
-  r["test_split"] = file.metrics.contains("cnn") ? file.metrics["cnn"]["at_1e-4"]["efficiency_visible_ge_5mev"] : nlohmann::json();
+  for (const auto& [key, metric] : {std::pair{"test_split", "cnn"}, std::pair{"test_split_float_teacher", "float_teacher"}}) {
+    if (file.metrics.contains(metric)) r[key] = file.metrics[metric]["at_1e-4"]["efficiency_visible_ge_5mev"];
+  }
   if (o.json) {
     fmt::print("{}\n", r.dump(2));
   } else {

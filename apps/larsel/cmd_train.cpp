@@ -10,12 +10,10 @@
 #include "larsel/models/evaluation.hpp"
 #include "larsel/models/model_file.hpp"
 #include "larsel/models/train_recipe.hpp"
-#include "progress_bar.hpp"
+#include "training_data.hpp"
 
 namespace larsel::app {
 namespace {
-
-using models::Split;
 
 struct TrainOptions {
   std::string config_path, output;
@@ -26,71 +24,9 @@ struct TrainOptions {
   unsigned threads = 0;
 };
 
-struct SplitData {
-  models::ImageSet set;
-  std::vector<std::size_t> train, validation, test;
-};
-
-SplitData load_data(const models::TrainRecipe& recipe) {
-  SplitData d;
-  for (std::size_t f = 0; f < recipe.data.files.size(); ++f) {
-    const std::string& file = recipe.data.files[f];
-    ProgressBar bar(fmt::format("preprocess {}", file));
-    const models::ImageSet part = models::prepare_images(
-        file, recipe.preprocess,
-        {recipe.data.cache_dir, recipe.data.warmup_frames, [&](std::size_t done, std::size_t total) { bar.update(done, total); }, warn_cache});
-    bar.clear();
-    const std::size_t first = d.set.size();
-    d.set.append(part);
-    std::size_t signal = 0;
-    for (std::size_t i = 0; i < part.size(); ++i) {
-      signal += part.labels[i];
-      const Split split = models::split_of(recipe.data, f, i);
-      (split == Split::train ? d.train : split == Split::validation ? d.validation : d.test).push_back(first + i);
-    }
-    spdlog::info("{}: {} frames ({} signal, {} background)", file, part.size(), signal, part.size() - signal);
-  }
-  for (const auto& [name, indices] : {std::pair{"training", &d.train}, std::pair{"validation", &d.validation}}) {
-    const auto signal = std::count_if(indices->begin(), indices->end(), [&](std::size_t i) { return d.set.labels[i] == 1; });
-    if (signal == 0 || signal == static_cast<std::ptrdiff_t>(indices->size())) {
-      throw std::runtime_error(fmt::format("train: the {} split has {} signal and {} background frames; it needs both "
-                                           "(more frames, or both kinds in the data sets)", name, signal,
-                                           static_cast<std::ptrdiff_t>(indices->size()) - signal));
-    }
-  }
-  spdlog::info("split (seed {}): {} training, {} validation, {} test frames", recipe.data.split_seed, d.train.size(),
-               d.validation.size(), d.test.size());
-  return d;
-}
-
 models::TrainingResult run_training(models::Model& model, const SplitData& d, const models::TrainingConfig& config) {
-  ProgressBar bar("");
-  double epoch_seconds_sum = 0;
-  int epochs_done = 0;
-  std::string last_validation = "validation: after epoch 1";
-  auto epoch_start = std::chrono::steady_clock::now();
-  models::TrainingCallbacks callbacks;
-  callbacks.batch_done = [&](int epoch, std::size_t batch, std::size_t batches, double loss) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    const double this_epoch = elapsed / static_cast<double>(batch) * static_cast<double>(batches);
-    const double per_epoch = epochs_done ? epoch_seconds_sum / epochs_done : this_epoch;
-    bar.set_label(fmt::format("epoch {}/{}", epoch, config.max_epochs));
-    bar.update(batch, batches, fmt::format("loss {:.4f} | {}", loss, last_validation),
-               this_epoch - elapsed + per_epoch * (config.max_epochs - epoch));  // upper bound: no early stop
-  };
-  callbacks.epoch_done = [&](const models::EpochRecord& r) {
-    bar.clear();
-    epoch_seconds_sum += r.seconds;
-    ++epochs_done;
-    spdlog::info("epoch {:3} train loss {:.5f}  validation loss {:.5f}  efficiency at {:g} background {:.4f}  {:.1f} s{}",
-                 r.epoch, r.train_loss, r.validation_loss, config.validation_acceptance, r.validation_efficiency,
-                 r.seconds, r.improved ? "  (best)" : "");
-    last_validation = fmt::format("validation loss {:.4f}, efficiency {:.3f} at {:g}", r.validation_loss,
-                                  r.validation_efficiency, config.validation_acceptance);
-    epoch_start = std::chrono::steady_clock::now();
-  };
-  epoch_start = std::chrono::steady_clock::now();
-  return models::train(model, d.set, d.train, d.validation, config, callbacks);
+  EpochProgress progress;
+  return models::train(model, d.set, d.train, d.validation, config, progress.callbacks(config));
 }
 
 nlohmann::json training_metadata(const models::TrainRecipe& recipe, const models::TrainingResult& result,

@@ -22,5 +22,6 @@ void add_train_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);
 void add_export_onnx_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
+void add_compress_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

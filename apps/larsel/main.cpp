@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   larsel::app::add_eval_command(app, action);
   larsel::app::add_export_onnx_command(app, action);
   larsel::app::add_inspect_command(app, action);
+  larsel::app::add_compress_command(app, action);
   larsel::app::add_wibeth_command(app, action);
   larsel::app::add_bench_command(app, action);
 

@@ -114,4 +114,12 @@ std::vector<Parameter> prunable_parameters(Network& network) {
   return prunable;
 }
 
+void MagnitudePruner::freeze_at_zeros() {
+  for (std::size_t p = 0; p < parameters_.size(); ++p) {
+    const FloatBuffer& w = *parameters_[p].values;
+    for (std::size_t i = 0; i < w.size(); ++i) masks_[p][i] = w[i] != 0.0f ? 1 : 0;
+  }
+  frozen_ = true;
+}
+
 }  // namespace larsel::models

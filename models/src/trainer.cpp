@@ -20,8 +20,9 @@ constexpr int kShards = 2;
 /// the shard's share of the batch so the sum over shards is the batch mean.
 struct Shard {
   Model* model = nullptr;
+  const StageHooks* hooks = nullptr;
   Batch input;
-  std::vector<float> labels, gradients;
+  std::vector<float> labels, gradients, teacher;
   Batch grad_output;
   double loss = 0;
 
@@ -34,7 +35,13 @@ struct Shard {
     for (std::size_t i = 0; i < indices.size(); ++i) labels[i] = static_cast<float>(set.labels[indices[i]]);
     const Batch& logits = network.forward(input, true);
     gradients.resize(indices.size());
-    loss = binary_cross_entropy(logits.values, labels, weights, gradients) * share;
+    if (hooks->teacher_logits.empty()) {
+      loss = binary_cross_entropy(logits.values, labels, weights, gradients) * share;
+    } else {
+      teacher.resize(indices.size());
+      for (std::size_t i = 0; i < indices.size(); ++i) teacher[i] = hooks->teacher_logits[indices[i]];
+      loss = distillation_loss(logits.values, teacher, labels, weights, hooks->distillation, gradients) * share;
+    }
     grad_output.reshape(logits.count, logits.shape);
     for (std::size_t i = 0; i < gradients.size(); ++i) grad_output.values[i] = gradients[i] * static_cast<float>(share);
     network.backward(grad_output);
@@ -64,7 +71,8 @@ void broadcast_parameters(std::vector<Shard>& shards) {
 }
 
 double run_epoch(std::vector<Shard>& shards, Adam& adam, const ImageSet& set, std::span<const std::size_t> order,
-                 const TrainingConfig& config, int epoch, const TrainingCallbacks& callbacks) {
+                 const TrainingConfig& config, int epoch, const TrainingCallbacks& callbacks, long& step) {
+  const StageHooks& hooks = *shards[0].hooks;
   const std::size_t batch = static_cast<std::size_t>(config.batch_size);
   const std::size_t batches = (order.size() + batch - 1) / batch;
   double loss_sum = 0;
@@ -94,7 +102,9 @@ double run_epoch(std::vector<Shard>& shards, Adam& adam, const ImageSet& set, st
       for (std::size_t s = 0; s < kShards; ++s) run_shard(s);
     }
     reduce_gradients(shards);
+    if (hooks.extra_loss) loss_sum += hooks.extra_loss(*shards[0].model);
     adam.step();
+    if (hooks.after_step) hooks.after_step(++step, *shards[0].model);
     broadcast_parameters(shards);
     for (const Shard& s : shards) loss_sum += s.loss;
     if (callbacks.batch_done) callbacks.batch_done(epoch, b + 1, batches, loss_sum / static_cast<double>(b + 1));
@@ -117,12 +127,18 @@ std::pair<double, double> validation_metrics(Model& model, const ImageSet& set, 
 }
 
 TrainingResult train(Model& model, const ImageSet& set, std::span<const std::size_t> train_indices,
-                     std::span<const std::size_t> validation, const TrainingConfig& config, const TrainingCallbacks& callbacks) {
+                     std::span<const std::size_t> validation, const TrainingConfig& config, const TrainingCallbacks& callbacks,
+                     const StageHooks& hooks) {
+  if (!hooks.teacher_logits.empty() && hooks.teacher_logits.size() != set.size()) {
+    throw std::invalid_argument(fmt::format("training: {} teacher logits for {} images", hooks.teacher_logits.size(), set.size()));
+  }
   const auto start = std::chrono::steady_clock::now();
   Model second = model.clone();
   std::vector<Shard> shards(kShards);
   shards[0].model = &model;
   shards[1].model = &second;
+  for (Shard& shard : shards) shard.hooks = &hooks;
+  long step = 0;
   Adam adam(model.network().parameters(), config.adam);
   std::mt19937_64 rng(config.seed);
   std::vector<std::size_t> order(train_indices.begin(), train_indices.end());
@@ -132,15 +148,18 @@ TrainingResult train(Model& model, const ImageSet& set, std::span<const std::siz
   for (int epoch = 1; epoch <= config.max_epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     std::shuffle(order.begin(), order.end(), rng);
+    if (hooks.before_epoch) {
+      for (Shard& shard : shards) hooks.before_epoch(epoch, *shard.model);
+    }
     EpochRecord record;
     record.epoch = epoch;
-    record.train_loss = run_epoch(shards, adam, set, order, config, epoch, callbacks);
+    record.train_loss = run_epoch(shards, adam, set, order, config, epoch, callbacks, step);
     std::tie(record.validation_loss, record.validation_efficiency) = validation_metrics(model, set, validation, config);
     if (!std::isfinite(record.train_loss) || !std::isfinite(record.validation_loss)) {
       throw std::runtime_error(fmt::format("training diverged in epoch {} (train loss {}, validation loss {}): lower "
                                            "training.learning_rate", epoch, record.train_loss, record.validation_loss));
     }
-    record.improved = record.validation_loss < best_loss;
+    record.improved = hooks.keep_best ? record.validation_loss < best_loss : true;
     if (record.improved) {
       best_loss = record.validation_loss;
       result.best_epoch = epoch;
@@ -149,7 +168,7 @@ TrainingResult train(Model& model, const ImageSet& set, std::span<const std::siz
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     result.epochs.push_back(record);
     if (callbacks.epoch_done) callbacks.epoch_done(record);
-    if (epoch - result.best_epoch >= config.patience) {
+    if (hooks.keep_best && epoch - result.best_epoch >= config.patience) {
       result.stopped_early = epoch < config.max_epochs;
       break;
     }

@@ -60,6 +60,9 @@ class MagnitudePruner {
   void after_step(long step);
   /// Masks no longer change; after_step only re-applies them (fine-tuning).
   void freeze() noexcept { frozen_ = true; }
+  /// Masks exactly the weights that are 0 now, and freezes: carries the masks
+  /// of an earlier pruner over to a rebuilt network (e.g. its quantized copy).
+  void freeze_at_zeros();
   [[nodiscard]] bool frozen() const noexcept { return frozen_; }
   /// Sets every masked weight to exactly 0.
   void apply_masks();

@@ -19,6 +19,8 @@ class Network {
 
   /// The last layer's output for `in` (kept until the next forward).
   const Batch& forward(const Batch& in, bool training);
+  /// The output of layer `index` in the last forward (calibration of fixed-point ranges).
+  [[nodiscard]] const Batch& layer_output(std::size_t index) const { return activations_.at(index); }
   /// After a training forward, with its input still alive: accumulates parameter gradients from dL/doutput.
   void backward(const Batch& grad_output);
   [[nodiscard]] std::vector<Parameter> parameters();

@@ -47,11 +47,30 @@ struct TrainingCallbacks {
   std::function<void(const EpochRecord&)> epoch_done;
 };
 
+/// What a compression stage adds to plain training (compressor.hpp).
+struct StageHooks {
+  /// Before each epoch (from 1), for every training replica: e.g. the gate temperature.
+  std::function<void(int epoch, Model& replica)> before_epoch;
+  /// After the shards' gradients are summed into `model`, before the optimiser
+  /// step: adds the gradients of extra loss terms and returns their value.
+  std::function<double(Model& model)> extra_loss;
+  /// After each optimiser step (steps count from 1 over the whole call),
+  /// before the other replica receives the weights: e.g. re-applying pruning masks.
+  std::function<void(long step, Model& model)> after_step;
+  /// Knowledge distillation: the teacher's logit for every image of the set
+  /// (indexed like the set), or empty for plain labels.
+  std::span<const float> teacher_logits;
+  DistillationConfig distillation;
+  /// true: early stopping, ending with the epoch of lowest validation loss;
+  /// false: all max_epochs run and the last weights are kept (pruning stages).
+  bool keep_best = true;
+};
+
 /// Trains `model` in place on set[train]; ends with the weights of the epoch
-/// of lowest validation loss on set[validation].
+/// of lowest validation loss on set[validation] (see StageHooks::keep_best).
 TrainingResult train(Model& model, const ImageSet& set, std::span<const std::size_t> train,
                      std::span<const std::size_t> validation, const TrainingConfig& config,
-                     const TrainingCallbacks& callbacks = {});
+                     const TrainingCallbacks& callbacks = {}, const StageHooks& hooks = {});
 
 /// Mean weighted BCE and the validation metric of `model` on set[indices].
 std::pair<double, double> validation_metrics(Model& model, const ImageSet& set, std::span<const std::size_t> indices,
