@@ -4,6 +4,7 @@
 // the model file, larsel inspect and larsel eval --reference read back.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -137,4 +138,38 @@ TEST_CASE("larsel compress refuses bad configs naming the key", "[models][cli][c
     CHECK_THAT(run.err, Catch::Contains(message));
     CHECK_FALSE(std::filesystem::exists(dir / "m.h5"));
   }
+}
+
+TEST_CASE("The shipped model is the compressed one its recipe describes, and meets the compression targets", "[models][compress]") {
+  const std::filesystem::path source(LARSEL_SOURCE_DIR);
+  models::ModelFile shipped = models::load_model(source / "models/default-model.h5");
+  models::ModelFile teacher = models::load_model(source / "models/default-float-model.h5");
+  const models::Architecture& a = shipped.model.architecture();
+  REQUIRE(models::is_quantized(a));
+  std::size_t teacher_weights = 0, non_zero = 0;
+  for (const auto& layer : teacher.model.network().layers()) {
+    for (const auto& p : layer->parameters()) teacher_weights += p.name == "weights" ? p.values->size() : 0;
+  }
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    if (!a.layers[i].quantization) continue;
+    CHECK(a.layers[i].quantization->weight.width <= 8);
+    CHECK(a.layers[i].quantization->output.width <= 16);
+    const auto& w = *shipped.model.network().layers()[i]->parameters().at(0).values;
+    non_zero += static_cast<std::size_t>(std::count_if(w.begin(), w.end(), [](float v) { return v != 0.0f; }));
+  }
+  CHECK(static_cast<double>(non_zero) <= 0.3 * static_cast<double>(teacher_weights));  // >= 70 % pruned
+  check_on_grid(shipped.model);
+  // The kept counts are those of models/default-compress.yaml.
+  const auto printed = run_larsel("compress --config " + quoted(source / "models/default-compress.yaml") + " --print-config");
+  REQUIRE(printed.exit_code == 0);
+  const auto recipe = nlohmann::json::parse(printed.out);
+  for (const auto& [name, kept] : recipe["pruning"]["keep"].items()) {
+    const auto& spec = a.layers[static_cast<std::size_t>(models::find_layer(a, name))];
+    CHECK((spec.kind == models::LayerKind::conv2d ? spec.filters : spec.units) == kept.get<int>());
+  }
+  CHECK(shipped.preprocess_yaml == teacher.preprocess_yaml);
+  CHECK(shipped.metrics["integer_inference"]["bit_exact"] == shipped.metrics["integer_inference"]["images"]);
+  const double compressed = shipped.metrics["cnn"]["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>();
+  const double float_model = shipped.metrics["float_teacher"]["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>();
+  CHECK(compressed >= float_model - 0.01);
 }

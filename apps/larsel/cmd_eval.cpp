@@ -47,8 +47,9 @@ models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessCon
 
 
 std::string efficiency_text(const nlohmann::json& e) {
-  return fmt::format("{:.4f} (+{:.4f} -{:.4f})", e["value"].get<double>(), e["high"].get<double>() - e["value"].get<double>(),
-                     e["value"].get<double>() - e["low"].get<double>());
+  const double value = e["value"].get<double>();
+  return fmt::format("{:.4f} (+{:.4f} -{:.4f})", value, std::max(0.0, e["high"].get<double>() - value),
+                     std::max(0.0, value - e["low"].get<double>()));
 }
 
 void print_summary(const std::string& name, const nlohmann::json& r) {

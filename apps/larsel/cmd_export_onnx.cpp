@@ -17,6 +17,10 @@ void add_export_onnx_command(CLI::App& app, Action& action) {
   cmd->callback([&action, model, out] {
     action = [model, out] {
       const models::ModelFile file = models::load_model(*model);
+      if (models::is_quantized(file.model.architecture())) {
+        spdlog::warn("{} is quantized: the ONNX graph has its fixed-point weights but float activations, without the "
+                     "output rounding and saturation; the integer inference (and the FPGA twin) is the exact reference", *model);
+      }
       models::export_onnx(file.model.network(), file.model.architecture().input_scale, *out, fmt::format("larsel {}", LARSEL_VERSION));
       spdlog::info("wrote {}: input 'image' [N, 1, {}, {}] (uint8 pixel values as float), output 'logit' [N, 1]", *out,
                    file.model.input_shape().height, file.model.input_shape().width);

@@ -102,7 +102,7 @@ void print_report(const nlohmann::ordered_json& r) {
 
 void write_chart(const std::string& path, const nlohmann::ordered_json& r) {
   std::vector<std::string> names;
-  BarSeries teacher{"float teacher", cv::Scalar(160, 160, 160), {}}, total{"weights", cv::Scalar(200, 80, 0), {}},
+  BarSeries teacher{"float teacher", cv::Scalar(160, 160, 160), {}}, total{"kept weights", cv::Scalar(200, 80, 0), {}},
       non_zero{"non-zero", cv::Scalar(0, 120, 240), {}};
   for (const auto& l : r["layers"]) {
     if (l["weights"].get<std::size_t>() == 0) continue;

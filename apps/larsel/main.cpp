@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   larsel::app::add_export_onnx_command(app, action);
   larsel::app::add_inspect_command(app, action);
   larsel::app::add_compress_command(app, action);
+  larsel::app::add_tradeoff_command(app, action);
   larsel::app::add_wibeth_command(app, action);
   larsel::app::add_bench_command(app, action);
 

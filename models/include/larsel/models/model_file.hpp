@@ -3,6 +3,8 @@
 //   attributes  format_version, software, architecture (JSON), input_shape (JSON),
 //               preprocess_config (YAML the inputs must be made with), preprocess_hash,
 //               baseline (JSON: the tuned baseline trigger), training (JSON), metrics (JSON)
+//               a quantized model's architecture carries each layer's ap_fixed formats, and its
+//               weights and biases are stored as their exact fixed-point values
 //   /weights/layer<i>_<kind>/<name>   float32 in the layer's natural shape:
 //               conv2d weights [filters][channels][kh][kw], dense weights [units][inputs],
 //               biases and BatchNorm scale, shift, running_mean, running_variance [channels]
