@@ -13,6 +13,7 @@
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/evaluation.hpp"
 #include "larsel/models/model_file.hpp"
+#include "model_summary.hpp"
 #include "plot.hpp"
 #include "progress_bar.hpp"
 #include "training_data.hpp"
@@ -117,6 +118,8 @@ void add_reference(const EvalOptions& o, const models::ModelFile& file, const mo
   }
   report["reference"] = models::evaluate_selection(models::split_by_label(set, all, reference.model.logits(set, all, o.threads)), true);
   report["reference"]["model"] = o.reference;
+  report["reference"]["layers"] = layer_table(reference.model);
+  fmt::print("reference {}: {}\n", o.reference, model_summary_line(report["reference"]["layers"]));
   print_summary(fmt::format("reference {}", o.reference), report["reference"]);
   const auto at = [](const nlohmann::json& r) { return r["at_1e-4"]["efficiency_visible_ge_5mev"]["value"].get<double>(); };
   fmt::print("at 1e-4, visible >= 5 MeV: {} {:.4f}, reference {:.4f} (difference {:+.4f})\n", o.model, at(report["cnn"]),
@@ -140,6 +143,8 @@ int run_eval(const EvalOptions& o) {
       {"cnn", models::evaluate_selection(models::split_by_label(set, all, logits), true)},
       {"baseline", models::evaluate_selection(models::split_by_label(set, all, models::baseline_scores(set, all, baseline)), true)}};
   report["baseline"]["config"] = file.baseline;
+  report["cnn"]["layers"] = layer_table(file.model);
+  fmt::print("model {}: {}\n", o.model, model_summary_line(report["cnn"]["layers"]));
   print_summary("CNN", report["cnn"]);
   print_summary(fmt::format("baseline trigger {}", file.baseline.dump()), report["baseline"]);
   if (!o.reference.empty()) add_reference(o, file, set, all, report);

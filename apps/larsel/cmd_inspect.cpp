@@ -2,14 +2,13 @@
 // output shape, parameters, non-zero weights, multiply-accumulates, fixed-point formats and accumulators —
 // and its recorded metrics (for a compressed model, next to its float teacher's).
 #include <algorithm>
-#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
-#include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
+#include "model_summary.hpp"
 #include "plot.hpp"
 
 namespace larsel::app {
@@ -19,52 +18,6 @@ struct InspectOptions {
   std::string model, chart;
   bool json = false;
 };
-
-std::size_t count_non_zero(const models::FloatBuffer& values) {
-  return static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [](float v) { return v != 0.0f; }));
-}
-
-/// Per weighted layer of a quantized model: its formats and the overflow-free accumulator.
-std::map<std::string, models::FixedPointInference::LayerFormats> quantized_formats(models::Model& model) {
-  std::map<std::string, models::FixedPointInference::LayerFormats> formats;
-  if (!models::is_quantized(model.architecture())) return formats;
-  const models::FixedPointInference integer(model);
-  for (const auto& f : integer.layer_formats()) formats[f.name] = f;
-  return formats;
-}
-
-nlohmann::ordered_json layer_table(models::Model& model, const nlohmann::json& teacher_weights) {
-  models::Network& network = model.network();
-  const std::vector<std::string> names = models::layer_names(model.architecture());
-  const auto formats = quantized_formats(model);
-  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < network.layers().size(); ++i) {
-    models::Layer& layer = *network.layers()[i];
-    std::size_t parameters = 0, weights = 0, non_zero = 0;
-    for (const models::Parameter& p : layer.parameters()) {
-      parameters += p.values->size();
-      if (p.name == "weights") weights += p.values->size(), non_zero += count_non_zero(*p.values);
-    }
-    const models::Shape out = layer.output_shape();
-    nlohmann::ordered_json row = {{"layer", names[i].empty() ? layer.kind() : names[i]}, {"kind", layer.kind()},
-                                  {"output", {out.channels, out.height, out.width}}, {"parameters", parameters},
-                                  {"weights", weights}, {"non_zero_weights", non_zero},
-                                  {"multiply_accumulates", layer.multiply_accumulates()}};
-    if (teacher_weights.contains(names[i])) row["teacher_weights"] = teacher_weights[names[i]];
-    const auto f = formats.find(names[i]);
-    if (f != formats.end()) {
-      row["number_format"] = fmt::format("w {} / out {}", f->second.quantization.weight.to_string(), f->second.quantization.output.to_string());
-      row["weight_bits"] = f->second.quantization.weight.width;
-      row["formats"] = {{"input", f->second.input.to_string()}, {"weight", f->second.quantization.weight.to_string()},
-                        {"bias", f->second.quantization.bias.to_string()}, {"output", f->second.quantization.output.to_string()},
-                        {"accumulator", f->second.accumulator.to_string()}};
-    } else {
-      row["number_format"] = parameters ? "float32" : "";
-    }
-    layers.push_back(row);
-  }
-  return layers;
-}
 
 void print_report(const nlohmann::ordered_json& r) {
   fmt::print("{}: input {}, input_scale {}, preprocess hash {}\n", r["model"].get<std::string>(), r["input_shape"].dump(),

@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "larsel/models/model_file.hpp"
+#include "model_summary.hpp"
 #include "plot.hpp"
 
 namespace larsel::app {
@@ -25,11 +26,7 @@ struct TradeoffOptions {
 
 std::size_t non_zero_weights(models::Model& model) {
   std::size_t count = 0;
-  for (const auto& layer : model.network().layers()) {
-    for (const models::Parameter& p : layer->parameters()) {
-      if (p.name == "weights") count += static_cast<std::size_t>(std::count_if(p.values->begin(), p.values->end(), [](float v) { return v != 0.0f; }));
-    }
-  }
+  for (const auto& row : layer_table(model)) count += row["non_zero_weights"].get<std::size_t>();
   return count;
 }
 
