@@ -125,7 +125,9 @@ TEST_CASE("larsel compress refuses bad configs naming the key", "[models][cli][c
       {"quantization: {weight: \"ap_fixed<8\"}\n", "quantization.weight"},
       {"quantization: {weight: {width: 8, integer: auto, rounding: nearest}}\n", "quantization.weight"},
       {"quantization: {layers: {dense7: {weight: \"ap_fixed<8,1>\"}}}\n", "quantization.layers.dense7: no such layer"},
-      {"quantization: {weight: \"ap_fixed<32,8>\", activation: \"ap_fixed<32,16>\"}\n", "accumulator"},
+      {"quantization: {weight: \"ap_fixed<32,8>\"}\n", "is wider than 24 bits"},
+      {"quantization: {weight: \"ap_fixed<24,4>\", activation: \"ap_fixed<24,12>\"}\n", "accumulator"},
+      {"teacher: [a, b]\n", "teacher: expected a model file path"},
       {"sparsity: {final: 1.5}\n", "sparsity.final"},
       {"distillation: {alpha: 2}\n", "distillation.alpha"},
   };

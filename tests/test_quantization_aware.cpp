@@ -150,8 +150,11 @@ TEST_CASE("Quantized architectures that cannot be exact are refused", "[qat]") {
   Architecture scale = small_quantized(hidden, hidden);
   scale.input_scale = 0.1f;
   CHECK_THROWS_WITH(Model(scale, input, 1), Catch::Contains("power of two"));
-  Architecture wide = small_quantized(formats("ap_fixed<32,8>", "ap_fixed<8,1>", "ap_fixed<32,16>"), hidden);
-  CHECK_THROWS_WITH(Model(wide, input, 1), Catch::Contains("accumulator"));
+  Architecture too_wide = small_quantized(formats("ap_fixed<32,8>", "ap_fixed<8,1>", "ap_fixed<16,6>"), hidden);
+  CHECK_THROWS_WITH(Model(too_wide, input, 1), Catch::Contains("quantization.weight: ap_fixed<32,8,AP_TRN,AP_WRAP> is wider than 24 bits"));
+  // 24-bit activations times 24-bit weights summed over 36 products: 24 + 24 + 6 + 1 (bias) = 55 bits, beyond a double's 53.
+  Architecture wide = small_quantized(formats("ap_fixed<24,4>", "ap_fixed<8,1>", "ap_fixed<24,12>"), hidden);
+  CHECK_THROWS_WITH(Model(wide, input, 1), Catch::Contains("layer 3 (conv2d) needs a 55-bit accumulator"));
   Architecture partial = small_quantized(hidden, hidden);
   partial.layers[3].quantization.reset();
   CHECK_THROWS_WITH(Model(partial, input, 1), Catch::Contains("layer 3 (conv2d) has no quantization"));

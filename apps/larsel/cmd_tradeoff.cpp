@@ -37,14 +37,17 @@ nlohmann::json read_point(const std::string& spec) {
     throw CLI::ValidationError("--point", fmt::format("'{}' is not X:report.json", spec));
   }
   const std::string path = spec.substr(colon + 1);
-  const nlohmann::json report = nlohmann::json::parse(read_text_file(path, "eval report"), nullptr, false);
-  if (report.is_discarded() || !report.contains("cnn")) throw std::runtime_error(fmt::format("{}: not a larsel eval report.json", path));
-  const auto& at = report["cnn"]["at_1e-4"];
+  // Not const: a missing key reads as null (then a clear type error), never undefined behaviour.
+  nlohmann::json report = nlohmann::json::parse(read_text_file(path, "eval report"), nullptr, false);
+  if (report.is_discarded() || !report.contains("cnn") || !report["cnn"].contains("at_1e-4") || !report.contains("model")) {
+    throw std::runtime_error(fmt::format("{}: not a larsel eval report.json", path));
+  }
+  auto& at = report["cnn"]["at_1e-4"];
   nlohmann::json point = {{"x", x}, {"report", path}, {"model", report["model"]},
                           {"efficiency_visible_ge_5mev", at["efficiency_visible_ge_5mev"]},
                           {"efficiency_visible_5_10mev", at["efficiency_visible_5_10mev"]},
                           {"background_frames", report["cnn"]["background_frames"]}};
-  for (const auto& w : report["cnn"]["working_points"]) {
+  for (auto& w : report["cnn"]["working_points"]) {
     if (w["target_background_acceptance"].get<double>() == 1e-4) point["efficiency_all_signal"] = w["signal_efficiency"];
   }
   if (report.contains("reference")) point["reference_visible_ge_5mev"] = report["reference"]["at_1e-4"]["efficiency_visible_ge_5mev"];
@@ -60,9 +63,9 @@ PlotSeries series(const std::string& label, cv::Scalar colour, const nlohmann::j
   PlotSeries s{label, colour, {}, {}, {}};
   for (const auto& p : points) {
     if (!p.contains(key)) continue;
-    s.points.emplace_back(p["x"].get<double>(), p[key]["value"].get<double>());
-    s.low.push_back(p[key]["low"].get<double>());
-    s.high.push_back(p[key]["high"].get<double>());
+    s.points.emplace_back(p.at("x").get<double>(), p.at(key).at("value").get<double>());
+    s.low.push_back(p.at(key).at("low").get<double>());
+    s.high.push_back(p.at(key).at("high").get<double>());
   }
   return s;
 }
@@ -77,10 +80,14 @@ int run_tradeoff(const TradeoffOptions& o) {
     fmt::print("{:>8} {:>10} {:>10}  {:<28} {:<28} {:<28} {}\n", o.x_label.substr(0, 8), "non-zero w", "MAC/frame",
                "eff. visible >= 5 MeV", "eff. visible 5-10 MeV", "eff. all signal", "float reference >= 5 MeV");
     for (const auto& p : points) {
-      const auto text = [](const nlohmann::json& e) { return fmt::format("{:.4f} [{:.4f}, {:.4f}]", e["value"].get<double>(), e["low"].get<double>(), e["high"].get<double>()); };
+      const auto text = [&p](const char* key) {
+        if (!p.contains(key)) return std::string("-");
+        const nlohmann::json& e = p.at(key);
+        return fmt::format("{:.4f} [{:.4f}, {:.4f}]", e.at("value").get<double>(), e.at("low").get<double>(), e.at("high").get<double>());
+      };
       fmt::print("{:>8g} {:>10} {:>10}  {:<28} {:<28} {:<28} {}\n", p["x"].get<double>(), p.value("non_zero_weights", std::size_t{0}),
-                 p.value("multiply_accumulates", std::size_t{0}), text(p["efficiency_visible_ge_5mev"]),
-                 text(p["efficiency_visible_5_10mev"]), text(p["efficiency_all_signal"]), p.contains("reference_visible_ge_5mev") ? text(p["reference_visible_ge_5mev"]) : "");
+                 p.value("multiply_accumulates", std::size_t{0}), text("efficiency_visible_ge_5mev"),
+                 text("efficiency_visible_5_10mev"), text("efficiency_all_signal"), text("reference_visible_ge_5mev"));
     }
   }
   if (!o.out.empty() && !points.empty()) {

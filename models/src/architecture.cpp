@@ -68,8 +68,8 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     throw ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, entry.dump()));
   }
   const auto kind = kKinds.find(name);
-  if (kind == kKinds.end()) {
-    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm, gate)", where, name));
+  if (kind == kKinds.end() || kind->second == LayerKind::gate) {  // gates are added by gate pruning, not written
+    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm)", where, name));
   }
   LayerSpec spec;
   spec.kind = kind->second;
@@ -216,8 +216,18 @@ void check_quantized(const Architecture& a) {
     if (weighted && !s.quantization) {
       throw ConfigError(fmt::format("architecture: layer {} ({}) has no quantization but others have", i, kind_name(s.kind)));
     }
-    // A gate keeps values on their grid only while it is hard (0 or 1): allowed so that a masked model
-    // can be compared with its physically pruned one; FixedPointInference refuses it.
+    if (weighted) {
+      for (const auto& [field, format] : {std::pair{"weight", &s.quantization->weight}, {"bias", &s.quantization->bias},
+                                          {"output", &s.quantization->output}}) {
+        // Values are held in float between layers: exact for 24 significant bits (fixed_point.hpp quantize).
+        if (format->width > 24) {
+          throw ConfigError(fmt::format("architecture: layer {} ({}) quantization.{}: {} is wider than 24 bits, which a float "
+                                        "cannot hold exactly", i, kind_name(s.kind), field, format->to_string()));
+        }
+      }
+    }
+    // A gate keeps values on their grid only while it is hard with kept gates of exactly 1: allowed so
+    // that a masked model can be compared with its physically pruned one; FixedPointInference refuses it.
     if (!weighted && s.kind != LayerKind::relu && s.kind != LayerKind::maxpool && s.kind != LayerKind::flatten &&
         s.kind != LayerKind::gate) {
       throw ConfigError(fmt::format("architecture: layer {} ({}) cannot be in a quantized network (conv2d, dense, relu, "

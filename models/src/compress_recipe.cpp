@@ -134,7 +134,10 @@ CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::st
   YAML::Emitter text;
   text << base;
   r.base = parse_train_recipe(base.size() ? text.c_str() : "", source);
-  if (top.has("teacher")) r.teacher = top.child("teacher").as<std::string>();
+  if (top.has("teacher")) {
+    if (!top.child("teacher").IsScalar()) throw ConfigError(fmt::format("{}: teacher: expected a model file path", source));
+    r.teacher = top.child("teacher").Scalar();
+  }
   YamlSection(top.child("pretrain"), source + ": pretrain", {"epochs"}).read("epochs", r.pretrain_epochs, 0, 10000);
   if (r.teacher.empty() && r.pretrain_epochs == 0) r.pretrain_epochs = r.base.training.max_epochs;
   read_pruning(YamlSection(top.child("pruning"), source + ": pruning",

@@ -82,7 +82,7 @@ void prune_unstructured(Stage& stage, Model& model) {
     // Ramp over the first 70 % of the round, so its last epochs train at the target.
     const SparsitySchedule schedule{target, 1, std::max(1L, steps * 7 / 10), s.frequency};
     pruner = std::make_unique<MagnitudePruner>(prunable_parameters(model.network()), schedule);
-    pruner->apply_masks();
+    if (round > 0) pruner->mask_zeros();  // the previous rounds' masks (rewound weights were re-masked)
     StageHooks h = stage.hooks(false);
     h.after_step = [&](long step, Model&) { pruner->after_step(step); };
     StageRecord& record = stage.run(fmt::format("sparsify round {}/{}", round + 1, s.rounds), model,
@@ -112,26 +112,44 @@ void bake_quantization(Model& model) {
 
 namespace {
 
-/// Per weighted layer, the largest output the float model gives on the
-/// calibration images: positive values for layers a ReLU follows, |x| otherwise.
-std::vector<double> calibrate_outputs(Model& model, const ImageSet& set, std::span<const std::size_t> calibration) {
+/// Per layer, the largest output the float model gives on the calibration
+/// images: the largest value (positive part) and the largest magnitude.
+struct OutputRange {
+  double largest_positive = 0, largest_magnitude = 0;
+};
+
+std::vector<OutputRange> calibrate_outputs(Model& model, const ImageSet& set, std::span<const std::size_t> calibration) {
   const auto& layers = model.network().layers();
-  std::vector<double> largest(layers.size(), 0.0);
+  std::vector<OutputRange> largest(layers.size());
   Batch batch;
   for (std::size_t begin = 0; begin < calibration.size(); begin += 256) {
     fill_batch(set, calibration.subspan(begin, std::min<std::size_t>(256, calibration.size() - begin)),
                model.architecture().input_scale, batch);
     model.network().forward(batch, false);
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      const bool relu_follows = i + 1 < layers.size() && std::string(layers[i + 1]->kind()) == "relu";
-      for (float v : model.network().layer_output(i).values) largest[i] = std::max(largest[i], relu_follows ? double(v) : std::fabs(double(v)));
+      for (float v : model.network().layer_output(i).values) {
+        largest[i].largest_positive = std::max(largest[i].largest_positive, double(v));
+        largest[i].largest_magnitude = std::max(largest[i].largest_magnitude, std::fabs(double(v)));
+      }
     }
   }
   return largest;
 }
 
-FixedPointFormat resolve(const FormatChoice& choice, double largest) {
-  return choice.auto_integer ? fit_integer_bits(choice.format, std::max(largest, kAutoRangeFloor)) : choice.format;
+FixedPointFormat resolve(const FormatChoice& choice, double largest, const std::string& where) {
+  try {
+    return choice.auto_integer ? fit_integer_bits(choice.format, std::max(largest, kAutoRangeFloor)) : choice.format;
+  } catch (const std::invalid_argument& e) {
+    throw daq::ConfigError(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+/// The range an output format must hold. Before a ReLU only the positive part
+/// matters if negative values saturate (a signed sat format); under wrap, or
+/// unsigned, a large negative value would wrap to a positive one, so |x| counts.
+double output_range(const OutputRange& range, const FormatChoice& choice, bool relu_follows) {
+  const bool negatives_saturate = choice.format.is_signed && choice.format.overflow != Overflow::wrap;
+  return relu_follows && negatives_saturate ? range.largest_positive : range.largest_magnitude;
 }
 
 double largest_magnitude(const FloatBuffer& values) {
@@ -149,7 +167,7 @@ Architecture resolve_quantization(const QuantizationRecipe& q, Model& model, con
   for (const auto& [name, o] : q.layers) {
     if (find_layer(a, name) < 0) throw daq::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
   }
-  const std::vector<double> outputs = calibrate_outputs(model, set, calibration.subspan(0, std::min(calibration.size(), kCalibrationImages)));
+  const std::vector<OutputRange> outputs = calibrate_outputs(model, set, calibration.subspan(0, std::min(calibration.size(), kCalibrationImages)));
   const auto last = std::find_if(names.rbegin(), names.rend(), [](const std::string& n) { return !n.empty(); });
   for (std::size_t i = 0; i < a.layers.size(); ++i) {
     if (names[i].empty()) continue;
@@ -158,10 +176,13 @@ Architecture resolve_quantization(const QuantizationRecipe& q, Model& model, con
     const QuantizationRecipe::LayerOverride none;
     const QuantizationRecipe::LayerOverride& o = found == q.layers.end() ? none : found->second;
     const bool is_last = names[i] == *last;
+    const bool relu_follows = i + 1 < a.layers.size() && a.layers[i + 1].kind == LayerKind::relu;
+    const FormatChoice output = o.output.value_or(is_last ? q.logit : q.activation);
+    const std::string where = "quantization.layers." + names[i];
     a.layers[i].quantization = LayerQuantization{
-        resolve(o.weight.value_or(q.weight), largest_magnitude(*p.at(0).values)),
-        resolve(o.bias.value_or(q.bias), largest_magnitude(*p.at(1).values)),
-        resolve(o.output.value_or(is_last ? q.logit : q.activation), outputs[i])};
+        resolve(o.weight.value_or(q.weight), largest_magnitude(*p.at(0).values), where + ".weight"),
+        resolve(o.bias.value_or(q.bias), largest_magnitude(*p.at(1).values), where + ".bias"),
+        resolve(output, output_range(outputs[i], output, relu_follows), where + ".output")};
   }
   return a;
 }
@@ -190,6 +211,22 @@ void check_compress_recipe(const CompressRecipe& recipe, const Architecture& arc
   Model probe(pruned, input, 0);  // throws if an accumulator is too wide or a layer cannot be quantized
 }
 
+namespace {
+
+Model quantized_copy(const QuantizationRecipe& q, Model& model, const ImageSet& set, std::span<const std::size_t> calibration) {
+  const Architecture architecture = resolve_quantization(q, model, set, calibration);
+  try {
+    Model quantized(architecture, model.input_shape(), 0);
+    quantized.copy_state_from(model);
+    return quantized;
+  } catch (const daq::ConfigError& e) {
+    throw daq::ConfigError(fmt::format("quantization: the formats resolved from the data do not fit ({}): give explicit "
+                                       "integer bits or narrower widths", e.what()));
+  }
+}
+
+}  // namespace
+
 CompressionResult compress(const CompressRecipe& recipe, Model start, const ImageSet& set, std::span<const std::size_t> train,
                            std::span<const std::size_t> validation, const CompressionCallbacks& callbacks) {
   Stage stage{recipe, set, train, validation, callbacks, {}, {}};
@@ -207,9 +244,7 @@ CompressionResult compress(const CompressRecipe& recipe, Model start, const Imag
   Model model = recipe.gates.keep.empty() ? std::move(start) : prune_structured(stage, start);
   if (recipe.sparsity.final_sparsity > 0) prune_unstructured(stage, model);
   if (recipe.quantization.enabled) {
-    Model quantized(resolve_quantization(recipe.quantization, model, set, train), model.input_shape(), 0);
-    quantized.copy_state_from(model);
-    model = std::move(quantized);
+    model = quantized_copy(recipe.quantization, model, set, train);
   }
   if (recipe.finetune_epochs > 0) {
     MagnitudePruner masks(prunable_parameters(model.network()), SparsitySchedule{});

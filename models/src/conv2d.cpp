@@ -122,22 +122,27 @@ void Conv2D::forward_quantized(const Batch& in, Batch& out, bool training) {
   const LayerQuantization& q = *quantization_;
   detail::quantize_copy(weights, q.weight, effective_weights_);
   detail::quantize_copy(bias, q.bias, effective_bias_);
+  exact_weights_.assign(effective_weights_.begin(), effective_weights_.end());
+  exact_bias_.assign(effective_bias_.begin(), effective_bias_.end());
   const auto patch = static_cast<Eigen::Index>(patch_size());
   const Eigen::Index pixels = output_.height * output_.width;
   const std::size_t per_sample = patch_size() * static_cast<std::size_t>(pixels);
   columns_.resize(training ? per_sample * static_cast<std::size_t>(in.count) : per_sample);
   pre_quantization_.resize(training ? out.values.size() : 0);
-  const DoubleMatrix w = ConstMatrixView(effective_weights_.data(), output_.channels, patch).cast<double>();
-  const Eigen::VectorXd b = Eigen::Map<const Eigen::VectorXf>(effective_bias_.data(), output_.channels).cast<double>();
-  DoubleMatrix sums(output_.channels, pixels);
+  exact_inputs_.resize(per_sample);
+  sums_.resize(output_.size());
+  const Eigen::Map<const DoubleMatrix> w(exact_weights_.data(), output_.channels, patch);
+  const Eigen::Map<const Eigen::VectorXd> b(exact_bias_.data(), output_.channels);
+  const Eigen::Map<const DoubleMatrix> columns_exact(exact_inputs_.data(), patch, pixels);
+  Eigen::Map<DoubleMatrix> sums(sums_.data(), output_.channels, pixels);
   for (int i = 0; i < in.count; ++i) {
     float* columns = columns_.data() + (training ? per_sample * static_cast<std::size_t>(i) : 0);
     im2col(in.sample(i), columns);
-    sums.noalias() = w * ConstMatrixView(columns, patch, pixels).cast<double>();
+    std::copy(columns, columns + per_sample, exact_inputs_.begin());
+    sums.noalias() = w * columns_exact;
     sums.colwise() += b;
     const std::size_t offset = static_cast<std::size_t>(i) * output_.size();
-    detail::convert_output({sums.data(), static_cast<std::size_t>(sums.size())}, out.sample(i), q.output,
-                           training ? pre_quantization_.data() + offset : nullptr);
+    detail::convert_output(sums_, out.sample(i), q.output, training ? pre_quantization_.data() + offset : nullptr);
   }
 }
 

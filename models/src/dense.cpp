@@ -50,13 +50,17 @@ void Dense::forward_quantized(const Batch& in, Batch& out, bool training) {
   const LayerQuantization& q = *quantization_;
   detail::quantize_copy(weights, q.weight, effective_weights_);
   detail::quantize_copy(bias, q.bias, effective_bias_);
+  exact_weights_.assign(effective_weights_.begin(), effective_weights_.end());
+  exact_bias_.assign(effective_bias_.begin(), effective_bias_.end());
+  exact_inputs_.assign(in.values.begin(), in.values.end());
+  sums_.resize(out.values.size());
   const auto inputs = static_cast<Eigen::Index>(input_.size());
-  const DoubleMatrix w = ConstMatrixView(effective_weights_.data(), units_, inputs).cast<double>();
-  DoubleMatrix sums = ConstMatrixView(in.values.data(), in.count, inputs).cast<double>() * w.transpose();
-  sums.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(effective_bias_.data(), units_).cast<double>();
+  Eigen::Map<DoubleMatrix> sums(sums_.data(), in.count, units_);
+  sums.noalias() = Eigen::Map<const DoubleMatrix>(exact_inputs_.data(), in.count, inputs) *
+                   Eigen::Map<const DoubleMatrix>(exact_weights_.data(), units_, inputs).transpose();
+  sums.rowwise() += Eigen::Map<const Eigen::RowVectorXd>(exact_bias_.data(), units_);
   pre_quantization_.resize(training ? out.values.size() : 0);
-  detail::convert_output({sums.data(), static_cast<std::size_t>(sums.size())}, out.values, q.output,
-                         training ? pre_quantization_.data() : nullptr);
+  detail::convert_output(sums_, out.values, q.output, training ? pre_quantization_.data() : nullptr);
 }
 
 void Dense::forward(const Batch& in, Batch& out, bool training) {

@@ -17,11 +17,14 @@ Gate::Gate(Shape input, float initial_logit) : shape_(input) {
   logit_gradients_.assign(channels, 0.0f);
   temperature_.assign(1, 1.0f);
   gates_.assign(channels, 1.0f);
+  mask_.assign(channels, 1.0f);
 }
 
 std::vector<Parameter> Gate::parameters() { return {{"logits", &logits, &logit_gradients_, false, learning_rate_scale_}}; }
 
-std::vector<Parameter> Gate::buffers() { return {{"temperature", &temperature_, nullptr, false}}; }
+std::vector<Parameter> Gate::buffers() {
+  return {{"temperature", &temperature_, nullptr, false}, {"mask", &mask_, nullptr, false}};
+}
 
 void Gate::set_temperature(float temperature) {
   if (!(temperature > 0) || !std::isfinite(temperature)) {
@@ -40,12 +43,12 @@ void Gate::set_hard_mask(std::vector<std::uint8_t> keep) {
   if (!keep.empty() && keep.size() != logits.size()) {
     throw std::invalid_argument(fmt::format("gate: a mask of {} for {} channels", keep.size(), logits.size()));
   }
-  keep_ = std::move(keep);
+  for (std::size_t c = 0; c < mask_.size(); ++c) mask_[c] = keep.empty() || keep[c] ? 1.0f : 0.0f;
 }
 
 void Gate::update_gates() {
   const std::vector<float> g = gate_values();
-  for (std::size_t c = 0; c < g.size(); ++c) gates_[c] = keep_.empty() || keep_[c] ? g[c] : 0.0f;
+  for (std::size_t c = 0; c < g.size(); ++c) gates_[c] = mask_[c] != 0.0f ? g[c] : 0.0f;
 }
 
 void Gate::forward(const Batch& in, Batch& out, bool /*training*/) {

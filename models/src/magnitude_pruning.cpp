@@ -83,7 +83,9 @@ std::vector<std::uint8_t> smallest_magnitude_mask(const FloatBuffer& values, con
 void MagnitudePruner::update_masks(double target) {
   for (std::size_t t = 0; t < parameters_.size(); ++t) {
     const std::size_t n = masks_[t].size();
-    const auto count = static_cast<std::size_t>(std::llround(target * static_cast<double>(n)));
+    // Masks only grow: a later, lower target (a new round's ramp) keeps what is already pruned.
+    const auto masked = static_cast<std::size_t>(std::count(masks_[t].begin(), masks_[t].end(), std::uint8_t{0}));
+    const auto count = std::max(masked, static_cast<std::size_t>(std::llround(target * static_cast<double>(n))));
     masks_[t] = smallest_magnitude_mask(*parameters_[t].values, masks_[t], std::min(count, n));
   }
 }
@@ -114,11 +116,15 @@ std::vector<Parameter> prunable_parameters(Network& network) {
   return prunable;
 }
 
-void MagnitudePruner::freeze_at_zeros() {
+void MagnitudePruner::mask_zeros() {
   for (std::size_t p = 0; p < parameters_.size(); ++p) {
     const FloatBuffer& w = *parameters_[p].values;
     for (std::size_t i = 0; i < w.size(); ++i) masks_[p][i] = w[i] != 0.0f ? 1 : 0;
   }
+}
+
+void MagnitudePruner::freeze_at_zeros() {
+  mask_zeros();
   frozen_ = true;
 }
 

@@ -6,6 +6,7 @@
 // guarantees for a whole network. Summation order then cannot matter, and the
 // conversion of the exact sum is what requantize_raw does to the integer accumulator.
 #include <span>
+#include <stdexcept>
 
 #include "larsel/models/layer_quantization.hpp"
 #include "larsel/models/tensor.hpp"
@@ -31,6 +32,9 @@ inline void convert_output(std::span<const double> accumulator, std::span<float>
 /// The output gradient with the straight-through mask of the output conversion applied.
 inline const Batch& mask_output_gradient(const Batch& grad_out, const FloatBuffer& pre, const FixedPointFormat& format,
                                          Batch& masked) {
+  if (pre.size() != grad_out.values.size()) {
+    throw std::logic_error("quantized layer: backward without a training forward of the same batch");
+  }
   masked.reshape(grad_out.count, grad_out.shape);
   std::copy(grad_out.values.begin(), grad_out.values.end(), masked.values.begin());
   straight_through(std::span<const float>(pre.data(), masked.values.size()), masked.values, format);

@@ -30,6 +30,13 @@ std::vector<std::string> gate_owners(const Architecture& a) {
   return owners;
 }
 
+/// The kept count of gated layer `name`; a gate without one is a ConfigError naming the key.
+int kept_count(const KeptCounts& keep, const std::string& name) {
+  const auto found = keep.find(name);
+  if (found == keep.end()) throw ConfigError(fmt::format("pruning.keep.{}: the model has a gate there but no kept count", name));
+  return found->second;
+}
+
 void copy_layer_state(Layer& from, Layer& to) {
   for (auto [source, target] : {std::pair{from.parameters(), to.parameters()}, std::pair{from.buffers(), to.buffers()}}) {
     for (std::size_t p = 0; p < source.size(); ++p) *target[p].values = *source[p].values;
@@ -135,7 +142,7 @@ double add_gate_loss_gradients(Model& gated, const GateConfig& config) {
   for (std::size_t i = 0; i < owners.size(); ++i) {
     if (owners[i].empty()) continue;
     auto& gate = static_cast<Gate&>(*gated.network().layers()[i]);
-    loss += gate.add_budget_gradient(config.keep.at(owners[i]), config.lambda_budget, config.lambda_binary);
+    loss += gate.add_budget_gradient(kept_count(config.keep, owners[i]), config.lambda_budget, config.lambda_binary);
   }
   return loss;
 }
@@ -146,7 +153,7 @@ std::vector<GateState> gate_states(Model& gated, const KeptCounts& keep) {
   for (std::size_t i = 0; i < owners.size(); ++i) {
     if (owners[i].empty()) continue;
     const std::vector<float> g = static_cast<Gate&>(*gated.network().layers()[i]).gate_values();
-    GateState s{owners[i], static_cast<int>(g.size()), keep.at(owners[i]), 0, 0};
+    GateState s{owners[i], static_cast<int>(g.size()), kept_count(keep, owners[i]), 0, 0};
     for (float v : g) s.open += v > 0.5f ? 1 : 0, s.sum += v;
     states.push_back(s);
   }
@@ -167,7 +174,7 @@ void apply_hard_masks(Model& gated, const KeptCounts& keep) {
   for (std::size_t i = 0; i < owners.size(); ++i) {
     if (owners[i].empty()) continue;
     auto& gate = static_cast<Gate&>(*gated.network().layers()[i]);
-    gate.set_hard_mask(top_k(gate.logits, keep.at(owners[i])));
+    gate.set_hard_mask(top_k(gate.logits, kept_count(keep, owners[i])));
   }
 }
 
@@ -183,10 +190,10 @@ Model remove_gated_units(Model& gated, const KeptCounts& keep) {
       continue;
     }
     auto& gate = static_cast<Gate&>(*gated.network().layers()[i]);
-    Survivors s{top_k(gate.logits, keep.at(owners[i])), gate.gate_values()};
+    Survivors s{top_k(gate.logits, kept_count(keep, owners[i])), gate.gate_values()};
     survivors[owners[i]] = s;
     LayerSpec& owner = pruned.layers[static_cast<std::size_t>(find_layer(pruned, owners[i]))];
-    (owner.kind == LayerKind::conv2d ? owner.filters : owner.units) = keep.at(owners[i]);
+    (owner.kind == LayerKind::conv2d ? owner.filters : owner.units) = kept_count(keep, owners[i]);
   }
   Model result(pruned, gated.input_shape(), 0);
   Survivors inputs{{1}, {1.0f}};  // the image: one channel

@@ -57,6 +57,8 @@ class Conv2D final : public Layer {
   FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
   FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
   Batch masked_gradient_;
+  // Exact double copies of the quantized operands and the sums: members, so no forward allocates after the first.
+  std::vector<double> exact_weights_, exact_bias_, exact_inputs_, sums_;
 };
 
 /// Fully connected: out = weights * flatten(in) + bias, output shape (units, 1, 1).
@@ -90,6 +92,8 @@ class Dense final : public Layer {
   FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
   FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
   Batch masked_gradient_;
+  // Exact double copies of the quantized operands and the sums: members, so no forward allocates after the first.
+  std::vector<double> exact_weights_, exact_bias_, exact_inputs_, sums_;
 };
 
 class ReLU final : public Layer {
@@ -177,7 +181,7 @@ class Gate final : public Layer {
   void forward(const Batch& in, Batch& out, bool training) override;
   void backward(const Batch& in, const Batch& grad_out, Batch& grad_in) override;
   std::vector<Parameter> parameters() override;
-  /// The temperature, saved with the model.
+  /// The temperature and the hard mask: copied with the model's state (clones, replicas).
   std::vector<Parameter> buffers() override;
 
   void set_temperature(float temperature);
@@ -204,7 +208,7 @@ class Gate final : public Layer {
   FloatBuffer logit_gradients_;
   FloatBuffer temperature_;
   FloatBuffer gates_;  // g of the last forward (mask applied)
-  std::vector<std::uint8_t> keep_;
+  FloatBuffer mask_;   // 1 = kept, 0 = output exactly 0; all 1 without a hard mask
   float learning_rate_scale_ = 1.0f;
 };
 

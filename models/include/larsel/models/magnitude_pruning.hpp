@@ -60,8 +60,11 @@ class MagnitudePruner {
   void after_step(long step);
   /// Masks no longer change; after_step only re-applies them (fine-tuning).
   void freeze() noexcept { frozen_ = true; }
-  /// Masks exactly the weights that are 0 now, and freezes: carries the masks
-  /// of an earlier pruner over to a rebuilt network (e.g. its quantized copy).
+  /// Masks exactly the weights that are 0 now: carries the masks of an earlier
+  /// pruner over (the next pruning round, or a rebuilt network). Masks only
+  /// grow afterwards: a schedule target below the masked count prunes nothing more.
+  void mask_zeros();
+  /// mask_zeros(), then freeze(): the masks of fine-tuning.
   void freeze_at_zeros();
   [[nodiscard]] bool frozen() const noexcept { return frozen_; }
   /// Sets every masked weight to exactly 0.
