@@ -10,7 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 larsel=${LARSEL:-$repo/build/apps/larsel/larsel}
 config=${CONFIG:-$repo/models/default-compress.yaml}
-teacher=${TEACHER:-$repo/models/default-model.h5}
+teacher=${TEACHER:-$repo/models/default-float-model.h5}
 background=${BACKGROUND_FRAMES:-200000}
 out=${1:?usage: $0 OUTDIR}
 mkdir -p "$out"

@@ -4,6 +4,7 @@
 // from larsel eval reports, with each model's non-zero weights and MACs and
 // the float reference the reports were made with.
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -93,7 +94,14 @@ int run_tradeoff(const TradeoffOptions& o) {
   if (!o.out.empty() && !points.empty()) {
     const double x_min = points.front()["x"].get<double>(), x_max = points.back()["x"].get<double>();
     const double pad = std::max(0.5, 0.05 * (x_max - x_min));
-    write_plot(o.out, {"signal efficiency at 1e-4 background acceptance", o.x_label, "signal efficiency", x_min - pad, x_max + pad, 0.0, 1.02, false},
+    double lowest = 1.0;  // zoom the y axis onto the curves: a range of whole tenths, so ticks fall on round values
+    for (const auto& p : points) {
+      for (const char* key : {"efficiency_visible_ge_5mev", "efficiency_visible_5_10mev", "efficiency_all_signal"}) {
+        if (p.contains(key)) lowest = std::min(lowest, p.at(key).at("low").get<double>());
+      }
+    }
+    const double y_min = std::max(0.0, std::floor((lowest - 0.01) * 10.0) / 10.0);
+    write_plot(o.out, {"signal efficiency at 1e-4 background acceptance", o.x_label, "signal efficiency", x_min - pad, x_max + pad, y_min, 1.0, false},
                {series("visible >= 5 MeV", cv::Scalar(200, 80, 0), points, "efficiency_visible_ge_5mev"),
                 series("visible 5-10 MeV", cv::Scalar(0, 120, 240), points, "efficiency_visible_5_10mev"),
                 series("all signal frames", cv::Scalar(60, 160, 60), points, "efficiency_all_signal"),
