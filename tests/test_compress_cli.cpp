@@ -108,10 +108,27 @@ TEST_CASE("larsel compress keeps the asked counts, quantizes exactly and reports
   CHECK(std::filesystem::file_size(dir / "w.png") > 5000);
 
   const auto evaluated = run_larsel("eval --model " + quoted(dir / "small.h5") + " --reference " + quoted(dir / "teacher.h5") +
-                                    " --data " + quoted(dir / "sim.h5") + " --cache-dir " + quoted(dir / "cache"));
+                                    " --data " + quoted(dir / "sim.h5") + " --cache-dir " + quoted(dir / "cache") + " --out " +
+                                    quoted(dir / "report"));
   INFO(evaluated.err);
   REQUIRE(evaluated.exit_code == 0);
-  CHECK_THAT(evaluated.out, Catch::Contains("reference ") && Catch::Contains("difference"));
+  CHECK_THAT(evaluated.out, Catch::Contains("reference ") && Catch::Contains("difference") &&
+                                Catch::Contains("300 weights") && Catch::Contains("weights 8/8/8/8 bits"));
+
+  // The trade-off curve from eval reports (here the same report at two settings).
+  const auto curve = run_larsel("tradeoff --point 3:" + quoted(dir / "report/report.json") + " --point 5:" +
+                                quoted(dir / "report/report.json") + " --x-label 'kept' --json --out " + quoted(dir / "curve.png"));
+  INFO(curve.err);
+  REQUIRE(curve.exit_code == 0);
+  const auto points = nlohmann::json::parse(curve.out);
+  REQUIRE(points.size() == 2);
+  CHECK(points[0]["x"] == 3);
+  CHECK(points[0]["non_zero_weights"] == table["non_zero_weights"]);
+  CHECK(points[0].contains("reference_visible_ge_5mev"));
+  CHECK(std::filesystem::file_size(dir / "curve.png") > 5000);
+  const auto not_a_report = run_larsel("tradeoff --point 1:" + quoted(dir / "compress.yaml"));
+  CHECK(not_a_report.exit_code != 0);
+  CHECK_THAT(not_a_report.err, Catch::Contains("compress.yaml"));
 }
 
 TEST_CASE("larsel compress refuses bad configs naming the key", "[models][cli][compress]") {
