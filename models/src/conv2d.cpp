@@ -110,14 +110,6 @@ void Conv2D::col2im(const float* columns, std::span<float> sample) const {
   }
 }
 
-void Conv2D::set_quantization(std::optional<LayerQuantization> quantization) {
-  quantization_ = std::move(quantization);
-  if (quantization_) {
-    detail::quantize_copy(weights, quantization_->weight, effective_weights_);
-    detail::quantize_copy(bias, quantization_->bias, effective_bias_);
-  }
-}
-
 void Conv2D::forward_quantized(const Batch& in, Batch& out, bool training) {
   const LayerQuantization& q = *quantization_;
   detail::quantize_copy(weights, q.weight, effective_weights_);

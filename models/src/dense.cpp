@@ -38,14 +38,6 @@ std::vector<Parameter> Dense::parameters() {
   return {{"weights", &weights, &weight_gradients_, true}, {"bias", &bias, &bias_gradients_, false}};
 }
 
-void Dense::set_quantization(std::optional<LayerQuantization> quantization) {
-  quantization_ = std::move(quantization);
-  if (quantization_) {
-    detail::quantize_copy(weights, quantization_->weight, effective_weights_);
-    detail::quantize_copy(bias, quantization_->bias, effective_bias_);
-  }
-}
-
 void Dense::forward_quantized(const Batch& in, Batch& out, bool training) {
   const LayerQuantization& q = *quantization_;
   detail::quantize_copy(weights, q.weight, effective_weights_);

@@ -37,7 +37,7 @@ class Conv2D final : public Layer {
   /// forward quantizes weights and bias, sums exactly in double and converts
   /// the sum to the output format, so it equals integer inference bit for bit;
   /// backward passes gradients straight through, zero where anything saturated.
-  void set_quantization(std::optional<LayerQuantization> quantization);
+  void set_quantization(std::optional<LayerQuantization> quantization) { quantization_ = std::move(quantization); }
   [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
   FloatBuffer weights, bias;  // weights [filters][channels][kh][kw]
 
@@ -74,11 +74,8 @@ class Dense final : public Layer {
   [[nodiscard]] std::size_t multiply_accumulates() const noexcept override;
   /// He-normal (relu_follows) or Glorot-normal weights, zero biases.
   void initialise(std::mt19937& rng, bool relu_follows);
-  /// Quantization-aware mode (layer_quantization.hpp), or float with nullopt:
-  /// forward quantizes weights and bias, sums exactly in double and converts
-  /// the sum to the output format, so it equals integer inference bit for bit;
-  /// backward passes gradients straight through, zero where anything saturated.
-  void set_quantization(std::optional<LayerQuantization> quantization);
+  /// Quantization-aware mode, as Conv2D::set_quantization.
+  void set_quantization(std::optional<LayerQuantization> quantization) { quantization_ = std::move(quantization); }
   [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
   FloatBuffer weights, bias;  // weights [units][inputs]
 
