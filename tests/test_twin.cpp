@@ -1,0 +1,104 @@
+// The FPGA software twin against the integer reference inference of
+// larsel::models: raw logits equal for every rounding and overflow mode, for
+// layers with int32 and int64 accumulators, and for the shipped model.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+#include "larsel/fpga/twin.hpp"
+#include "larsel/models/architecture.hpp"
+#include "larsel/models/fixed_point_inference.hpp"
+#include "larsel/models/model_file.hpp"
+
+namespace models = larsel::models;
+
+namespace {
+
+models::LayerQuantization formats(const char* weight, const char* bias, const char* output) {
+  return {models::parse_fixed_point_format(weight), models::parse_fixed_point_format(bias), models::parse_fixed_point_format(output)};
+}
+
+/// conv(4, same) relu pool conv(3, valid) relu pool flatten dense(8) relu dense(1), every layer quantized.
+models::Architecture small_quantized(const models::LayerQuantization& hidden, const models::LayerQuantization& logit) {
+  models::Architecture a = models::default_architecture();
+  a.layers[0].filters = 4;
+  a.layers[3].filters = 3;
+  a.layers[3].padding = models::Padding::valid;
+  a.layers[7].units = 8;
+  for (models::LayerSpec& s : a.layers) {
+    if (s.kind == models::LayerKind::conv2d || s.kind == models::LayerKind::dense) s.quantization = hidden;
+  }
+  a.layers.back().quantization = logit;
+  return a;
+}
+
+/// Sparse random images, and some saturated ones, compared raw logit by raw logit.
+std::size_t mismatches(models::Model& model, std::uint32_t seed, std::size_t count) {
+  larsel::fpga::Twin twin(model);
+  const models::FixedPointInference reference(model);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> value(0, 255), coin(0, 3);
+  std::vector<std::uint8_t> image(model.input_shape().size());
+  std::size_t different = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    for (auto& p : image) p = static_cast<std::uint8_t>(i % 10 == 9 ? 255 : coin(rng) == 0 ? value(rng) : 0);
+    different += twin.raw_logit(image) != reference.raw_logit(image) ? 1 : 0;
+  }
+  return different;
+}
+
+}  // namespace
+
+TEST_CASE("Twin equals the integer reference inference for every mode", "[twin]") {
+  const models::Shape input{1, 24, 16};
+  const std::vector<std::pair<models::LayerQuantization, models::LayerQuantization>> cases = {
+      {formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>"),
+       formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND_CONV,AP_SAT>", "ap_fixed<16,8,AP_RND,AP_SAT>")},
+      {formats("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>"), formats("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>")},
+      {formats("ap_fixed<6,1,AP_RND_INF,AP_SAT_SYM>", "ap_fixed<6,2,AP_RND_ZERO,AP_SAT>", "ap_fixed<6,2,AP_RND_MIN_INF,AP_SAT>"),
+       formats("ap_fixed<4,1,AP_TRN_ZERO,AP_SAT_ZERO>", "ap_fixed<8,3,AP_TRN,AP_SAT>", "ap_fixed<8,2,AP_RND_CONV,AP_WRAP>")},
+      {formats("ap_fixed<12,2,AP_RND,AP_SAT>", "ap_fixed<20,2,AP_RND,AP_SAT>", "ap_ufixed<16,8,AP_RND,AP_SAT>"),  // bias finer than the products
+       formats("ap_fixed<12,2,AP_RND,AP_SAT>", "ap_fixed<20,2,AP_RND,AP_SAT>", "ap_fixed<20,10,AP_TRN,AP_SAT_SYM>")},
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    INFO("case " << c);
+    models::Model model(small_quantized(cases[c].first, cases[c].second), input, 11 + c);
+    const larsel::fpga::Twin twin(model);
+    CHECK(mismatches(model, static_cast<std::uint32_t>(c), 300) == 0);
+  }
+  // Both accumulator widths occur among these cases.
+  models::Model wide(small_quantized(cases[3].first, cases[3].second), input, 1);
+  bool any_wide = false, any_narrow = false;
+  const larsel::fpga::Twin wide_twin(wide);
+  for (const auto& layer : wide_twin.layers()) {
+    if (layer.kind != larsel::fpga::TwinLayer::Kind::conv2d && layer.kind != larsel::fpga::TwinLayer::Kind::dense) continue;
+    (layer.wide_accumulator ? any_wide : any_narrow) = true;
+  }
+  models::Model narrow(small_quantized(cases[0].first, cases[0].second), input, 1);
+  const larsel::fpga::Twin narrow_twin(narrow);
+  for (const auto& layer : narrow_twin.layers()) {
+    if (layer.kind == larsel::fpga::TwinLayer::Kind::conv2d) any_narrow = any_narrow || !layer.wide_accumulator;
+  }
+  CHECK(any_wide);
+  CHECK(any_narrow);
+}
+
+TEST_CASE("Twin equals the integer reference on the shipped model and skips its pruned weights", "[twin]") {
+  models::ModelFile shipped = models::load_model(std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5");
+  CHECK(mismatches(shipped.model, 5, 1000) == 0);
+  const larsel::fpga::Twin twin(shipped.model);
+  std::size_t taps = 0;
+  for (const auto& layer : twin.layers()) {
+    for (const auto& unit : layer.taps) taps += unit.size();
+  }
+  std::size_t non_zero = 0;
+  for (const auto& layer : shipped.model.network().layers()) {
+    for (const auto& p : layer->parameters()) {
+      if (p.name == "weights") non_zero += static_cast<std::size_t>(std::count_if(p.values->begin(), p.values->end(), [](float v) { return v != 0.0f; }));
+    }
+  }
+  CHECK(taps == non_zero);
+  models::Model float_model(models::default_architecture(), shipped.model.input_shape(), 1);
+  CHECK_THROWS_WITH(larsel::fpga::Twin(float_model), Catch::Contains("not quantized"));
+}
