@@ -49,7 +49,7 @@ TwinLayer weighted_layer(const models::LayerSpec& spec, models::Layer& layer, co
       const int in = spec.kind == LayerKind::conv2d ? tap / (kernel_height * kernel_width) : tap;
       const int dy = spec.kind == LayerKind::conv2d ? tap / kernel_width % kernel_height : 0;
       const int dx = spec.kind == LayerKind::conv2d ? tap % kernel_width : 0;
-      t.taps[static_cast<std::size_t>(f)].push_back({in, dy, dx, w * (std::int64_t{1} << product_shift)});
+      t.taps[static_cast<std::size_t>(f)].push_back({in, dy, dx, w * (std::int64_t{1} << product_shift), 0});
     }
     t.bias.push_back(bias[static_cast<std::size_t>(f)] * (std::int64_t{1} << bias_shift));
   }
@@ -58,6 +58,14 @@ TwinLayer weighted_layer(const models::LayerSpec& spec, models::Layer& layer, co
     t.pad_top = (t.output.height + spec.kernel_height - 1 - t.input.height) / 2;
     t.pad_left = (t.output.width + spec.kernel_width - 1 - t.input.width) / 2;
     t.window_height = spec.kernel_height, t.window_width = spec.kernel_width;
+    const std::size_t padded_width = static_cast<std::size_t>(t.output.width + t.window_width - 1);
+    const std::size_t padded_plane = static_cast<std::size_t>(t.output.height + t.window_height - 1) * padded_width;
+    for (auto& unit : t.taps) {
+      for (TwinLayer::Tap& tap : unit) {
+        tap.offset = static_cast<std::size_t>(tap.input) * padded_plane + static_cast<std::size_t>(tap.dy) * padded_width +
+                     static_cast<std::size_t>(tap.dx);
+      }
+    }
   } else {
     t.kind = TwinLayer::Kind::dense;
   }
@@ -88,45 +96,55 @@ Twin::Twin(models::Model& model) : input_(model.input_shape()) {
     }
     largest = std::max(largest, t.output.size());
     if (t.kind == TwinLayer::Kind::conv2d) {
+      const std::size_t padded_width = static_cast<std::size_t>(t.output.width + t.window_width - 1);
       const std::size_t padded = static_cast<std::size_t>(t.input.channels) *
-                                 static_cast<std::size_t>((t.output.height + t.window_height - 1) * (t.output.width + t.window_width - 1));
-      largest_padded = std::max(largest_padded, padded);
+                                 static_cast<std::size_t>(t.output.height + t.window_height - 1) * padded_width;
+      // Slack: sums run over whole 64-byte blocks, and the last row's taps read past the plane (see convolve).
+      largest_padded = std::max(largest_padded, padded + static_cast<std::size_t>(t.window_width) + 16);
+      largest = std::max(largest, static_cast<std::size_t>(t.output.height) * padded_width + 16);
+    }
+    if (t.kind == TwinLayer::Kind::relu && !layers_.empty() &&
+        (layers_.back().kind == TwinLayer::Kind::conv2d || layers_.back().kind == TwinLayer::Kind::dense)) {
+      layers_.back().relu_after = true;  // fused into the output conversion
+      continue;
     }
     layers_.push_back(std::move(t));
   }
   logit_format_ = format;
   buffer_a_.resize(largest), buffer_b_.resize(largest), padded_.resize(largest_padded);
-  sums32_.resize(largest), sums64_.resize(largest);
+  sums32_.resize(largest), sums64_.resize(largest), converted_.resize(largest);
 }
 
+// Sums are computed on the padded grid (rows of padded_width, the last kernel_width - 1 columns
+// unused), so each tap is one contiguous multiply-add over the whole plane: long loops that
+// vectorise, instead of rows of 8 or 16. The buffer has kernel_width of slack for the last row.
 void Twin::convolve(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) {
   const int padded_height = t.output.height + t.window_height - 1, padded_width = t.output.width + t.window_width - 1;
   const std::size_t padded_plane = static_cast<std::size_t>(padded_height * padded_width);
-  std::fill(padded_.begin(), padded_.begin() + static_cast<std::ptrdiff_t>(padded_plane * static_cast<std::size_t>(t.input.channels)), 0);
+  std::fill(padded_.begin(), padded_.end(), 0);
   for (int c = 0; c < t.input.channels; ++c) {
     for (int y = 0; y < t.input.height; ++y) {
       const std::int32_t* row = in + (c * t.input.height + y) * t.input.width;
       std::copy(row, row + t.input.width, padded_.data() + c * padded_plane + static_cast<std::size_t>((y + t.pad_top) * padded_width + t.pad_left));
     }
   }
-  const std::size_t plane = static_cast<std::size_t>(t.output.height * t.output.width);
+  const std::size_t plane = static_cast<std::size_t>(t.output.height * padded_width);
   const auto run = [&](auto* sums) {
     using Acc = std::remove_pointer_t<decltype(sums)>;
     for (std::size_t f = 0; f < t.taps.size(); ++f) {
-      Acc* s = sums + f * plane;
-      std::fill(s, s + plane, static_cast<Acc>(t.bias[f]));
+      std::fill(sums, sums + plane, static_cast<Acc>(t.bias[f]));
       for (const TwinLayer::Tap& tap : t.taps[f]) {
-        const std::int32_t* source = padded_.data() + static_cast<std::size_t>(tap.input) * padded_plane +
-                                     static_cast<std::size_t>(tap.dy * padded_width + tap.dx);
+        const std::int32_t* __restrict source = padded_.data() + tap.offset;
+        Acc* __restrict s = sums;
         const auto w = static_cast<Acc>(tap.weight);
-        for (int y = 0; y < t.output.height; ++y) {
-          const std::int32_t* row = source + y * padded_width;
-          Acc* out_row = s + static_cast<std::size_t>(y * t.output.width);
-          for (int x = 0; x < t.output.width; ++x) out_row[x] += w * static_cast<Acc>(row[x]);
-        }
+        for (std::size_t k = 0; k < plane; ++k) s[k] += w * static_cast<Acc>(source[k]);
+      }
+      detail::requantize(sums, plane, t.accumulator_fraction, t.output_format, t.relu_after, converted_.data());
+      for (int y = 0; y < t.output.height; ++y) {
+        const std::int32_t* row = converted_.data() + static_cast<std::size_t>(y * padded_width);
+        std::copy(row, row + t.output.width, out + (static_cast<int>(f) * t.output.height + y) * t.output.width);
       }
     }
-    detail::requantize(sums, t.output.size(), t.accumulator_fraction, t.output_format, out);
   };
   if (t.wide_accumulator) run(sums64_.data());
   else run(sums32_.data());
@@ -138,7 +156,7 @@ void Twin::dense(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) 
     for (const TwinLayer::Tap& tap : t.taps[u]) sum += tap.weight * in[tap.input];
     sums64_[u] = sum;
   }
-  detail::requantize(sums64_.data(), t.taps.size(), t.accumulator_fraction, t.output_format, out);
+  detail::requantize(sums64_.data(), t.taps.size(), t.accumulator_fraction, t.output_format, t.relu_after, out);
 }
 
 std::int64_t Twin::raw_logit(std::span<const std::uint8_t> image) {
@@ -152,9 +170,12 @@ std::int64_t Twin::raw_logit(std::span<const std::uint8_t> image) {
     switch (t.kind) {
       case TwinLayer::Kind::conv2d: convolve(t, current, next); break;
       case TwinLayer::Kind::dense: dense(t, current, next); break;
-      case TwinLayer::Kind::relu:
-        for (std::size_t k = 0; k < t.output.size(); ++k) current[k] = std::max(current[k], 0);
+      case TwinLayer::Kind::relu: {
+        std::int32_t* values = current;
+        const std::size_t n = t.output.size();
+        for (std::size_t k = 0; k < n; ++k) values[k] = std::max(values[k], 0);
         continue;
+      }
       case TwinLayer::Kind::maxpool: detail::max_pool(t, current, next); break;
       case TwinLayer::Kind::flatten: continue;  // NCHW order unchanged
     }

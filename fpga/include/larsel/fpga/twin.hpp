@@ -21,6 +21,7 @@ struct TwinLayer {
     int input;             // conv2d: input channel; dense: input index
     int dy = 0, dx = 0;    // conv2d: kernel offset
     std::int64_t weight;   // raw, pre-shifted to the accumulator's fraction
+    std::size_t offset;    // conv2d: where the tap reads in the zero-padded input planes
   };
   Kind kind = Kind::relu;
   models::Shape input, output;
@@ -29,6 +30,7 @@ struct TwinLayer {
   std::vector<std::int64_t> bias;      // raw, at the accumulator's fraction
   int accumulator_fraction = 0;        // fractional bits of the accumulator
   bool wide_accumulator = false;       // int64 (else int32 holds every sum)
+  bool relu_after = false;             // a ReLU follows, fused into the output conversion
   models::FixedPointFormat output_format;
 };
 
@@ -51,7 +53,7 @@ class Twin {
   models::Shape input_;
   std::vector<TwinLayer> layers_;
   std::vector<std::int32_t> buffer_a_, buffer_b_, padded_;
-  std::vector<std::int32_t> sums32_;
+  std::vector<std::int32_t> sums32_, converted_;
   std::vector<std::int64_t> sums64_;
   models::FixedPointFormat logit_format_;
 };
