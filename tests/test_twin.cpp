@@ -10,6 +10,9 @@
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
+#include "support.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace models = larsel::models;
 
@@ -101,4 +104,22 @@ TEST_CASE("Twin equals the integer reference on the shipped model and skips its 
   CHECK(taps == non_zero);
   models::Model float_model(models::default_architecture(), shipped.model.input_shape(), 1);
   CHECK_THROWS_WITH(larsel::fpga::Twin(float_model), Catch::Contains("not quantized"));
+}
+
+TEST_CASE("larsel bench infer times the twin, the float network and OpenCV dnn in one run", "[twin][cli]") {
+  const auto model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5";
+  const auto run = larsel::test::run_larsel("bench infer --frames 100 --model '" + model.string() + "'");
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto j = nlohmann::json::parse(run.out);
+  for (const char* backend : {"twin", "float", "opencv_dnn_onnx"}) {
+    CHECK(j[backend]["frames"] == 100);
+    CHECK(j[backend]["median_us"].get<double>() > 0);
+    CHECK(j[backend]["p99_us"].get<double>() >= j[backend]["median_us"].get<double>());
+  }
+  CHECK(j["opencv_dnn_over_twin_median"].get<double>() > 0);
+  const auto float_model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-float-model.h5";
+  const auto refused = larsel::test::run_larsel("bench infer --frames 100 --model '" + float_model.string() + "'");
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("not quantized"));
 }

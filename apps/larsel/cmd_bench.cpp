@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "larsel/bench/cnn_bench.hpp"
+#include "larsel/bench/infer_bench.hpp"
 #include "larsel/bench/ingest_bench.hpp"
 #include "larsel/bench/preprocess_bench.hpp"
 #include "larsel/bench/simulate_bench.hpp"
@@ -73,6 +74,14 @@ void add_bench_command(CLI::App& app, Action& action) {
   cnn->add_option("--frames", co->frames, "Frames per repeat")->check(CLI::Range(256u, 1'000'000u))->capture_default_str();
   cnn->add_option("--out", *cnn_out, "Also write the JSON to this file");
   cnn->callback([&action, co, cnn_out] { action = [co, cnn_out] { emit_json(bench::run_cnn_bench(*co), *cnn_out); return 0; }; });
+
+  auto io = std::make_shared<bench::InferBenchOptions>();
+  auto* infer = bench->add_subcommand("infer", "Per-frame inference latency on one core: FPGA twin, float network, OpenCV dnn (ONNX)");
+  auto infer_out = std::make_shared<std::string>();
+  infer->add_option("--model", io->model_path, "Quantized model file (larsel compress)")->check(CLI::ExistingFile)->capture_default_str();
+  infer->add_option("--frames", io->frames, "Frames timed one by one per backend")->check(CLI::Range(100u, 1'000'000u))->capture_default_str();
+  infer->add_option("--out", *infer_out, "Also write the JSON to this file");
+  infer->callback([&action, io, infer_out] { action = [io, infer_out] { emit_json(bench::run_infer_bench(*io), *infer_out); return 0; }; });
 }
 
 }  // namespace larsel::app
