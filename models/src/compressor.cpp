@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -73,7 +74,8 @@ nlohmann::json sparsity_report(const MagnitudePruner& pruner) {
 
 void prune_unstructured(Stage& stage, Model& model) {
   const SparsityRecipe& s = stage.recipe.sparsity;
-  Model start = model.clone();
+  std::optional<Model> start;  // the rewind point, kept only when rewinding
+  if (s.rewind_every_round && s.rounds > 1) start.emplace(model.clone());
   const long steps = static_cast<long>((stage.train.size() + static_cast<std::size_t>(stage.recipe.base.training.batch_size) - 1) /
                                        static_cast<std::size_t>(stage.recipe.base.training.batch_size)) * s.epochs;
   std::unique_ptr<MagnitudePruner> pruner;
@@ -90,7 +92,7 @@ void prune_unstructured(Stage& stage, Model& model) {
     record.details = sparsity_report(*pruner);
     record.details["target"] = target;
     if (s.rewind_every_round && round + 1 < s.rounds) {
-      model.copy_state_from(start);
+      model.copy_state_from(*start);
       pruner->apply_masks();  // rewind the weights, keep the masks
     }
     stage.done();
@@ -158,31 +160,51 @@ double largest_magnitude(const FloatBuffer& values) {
   return m;
 }
 
+/// The format choices of one weighted layer, per-layer overrides applied.
+struct LayerChoices {
+  std::size_t index;
+  std::string name;
+  FormatChoice weight, bias, output;
+};
+
+/// Every weighted layer of `a` with its formats: the hidden layers' outputs
+/// take `activation`, the last layer's `logit`. Throws daq::ConfigError for an
+/// override that names no layer.
+std::vector<LayerChoices> layer_choices(const QuantizationRecipe& q, const Architecture& a) {
+  for (const auto& [name, o] : q.layers) {
+    if (find_layer(a, name) < 0) throw daq::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
+  }
+  const std::vector<std::string> names = layer_names(a);
+  std::vector<LayerChoices> choices;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) continue;
+    const auto found = q.layers.find(names[i]);
+    const QuantizationRecipe::LayerOverride o = found == q.layers.end() ? QuantizationRecipe::LayerOverride{} : found->second;
+    choices.push_back({i, names[i], o.weight.value_or(q.weight), o.bias.value_or(q.bias), o.output.value_or(q.activation)});
+  }
+  if (!choices.empty()) {
+    const auto found = q.layers.find(choices.back().name);
+    const bool output_overridden = found != q.layers.end() && found->second.output;
+    if (!output_overridden) choices.back().output = q.logit;
+  }
+  return choices;
+}
+
 }  // namespace
 
 Architecture resolve_quantization(const QuantizationRecipe& q, Model& model, const ImageSet& set,
                                   std::span<const std::size_t> calibration) {
   Architecture a = model.architecture();
-  const std::vector<std::string> names = layer_names(a);
-  for (const auto& [name, o] : q.layers) {
-    if (find_layer(a, name) < 0) throw daq::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
-  }
+  const std::vector<LayerChoices> choices = layer_choices(q, a);
   const std::vector<OutputRange> outputs = calibrate_outputs(model, set, calibration.subspan(0, std::min(calibration.size(), kCalibrationImages)));
-  const auto last = std::find_if(names.rbegin(), names.rend(), [](const std::string& n) { return !n.empty(); });
-  for (std::size_t i = 0; i < a.layers.size(); ++i) {
-    if (names[i].empty()) continue;
-    const std::vector<Parameter> p = model.network().layers()[i]->parameters();
-    const auto found = q.layers.find(names[i]);
-    const QuantizationRecipe::LayerOverride none;
-    const QuantizationRecipe::LayerOverride& o = found == q.layers.end() ? none : found->second;
-    const bool is_last = names[i] == *last;
-    const bool relu_follows = i + 1 < a.layers.size() && a.layers[i + 1].kind == LayerKind::relu;
-    const FormatChoice output = o.output.value_or(is_last ? q.logit : q.activation);
-    const std::string where = "quantization.layers." + names[i];
-    a.layers[i].quantization = LayerQuantization{
-        resolve(o.weight.value_or(q.weight), largest_magnitude(*p.at(0).values), where + ".weight"),
-        resolve(o.bias.value_or(q.bias), largest_magnitude(*p.at(1).values), where + ".bias"),
-        resolve(output, output_range(outputs[i], output, relu_follows), where + ".output")};
+  for (const LayerChoices& c : choices) {
+    const std::vector<Parameter> p = model.network().layers()[c.index]->parameters();
+    const bool relu_follows = c.index + 1 < a.layers.size() && a.layers[c.index + 1].kind == LayerKind::relu;
+    const std::string where = "quantization.layers." + c.name;
+    a.layers[c.index].quantization = LayerQuantization{
+        resolve(c.weight, largest_magnitude(*p.at(0).values), where + ".weight"),
+        resolve(c.bias, largest_magnitude(*p.at(1).values), where + ".bias"),
+        resolve(c.output, output_range(outputs[c.index], c.output, relu_follows), where + ".output")};
   }
   return a;
 }
@@ -190,23 +212,14 @@ Architecture resolve_quantization(const QuantizationRecipe& q, Model& model, con
 void check_compress_recipe(const CompressRecipe& recipe, const Architecture& architecture, Shape input) {
   Architecture pruned = with_gates(architecture, recipe.gates.keep);
   std::erase_if(pruned.layers, [](const LayerSpec& s) { return s.kind == LayerKind::gate; });
-  const std::vector<std::string> names = layer_names(pruned);
   for (const auto& [name, count] : recipe.gates.keep) {
     LayerSpec& s = pruned.layers[static_cast<std::size_t>(find_layer(pruned, name))];
     (s.kind == LayerKind::conv2d ? s.filters : s.units) = count;
   }
-  const QuantizationRecipe& q = recipe.quantization;
-  for (const auto& [name, o] : q.layers) {
-    if (find_layer(pruned, name) < 0) throw daq::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
-  }
-  if (!q.enabled) return;
-  const auto last = std::find_if(names.rbegin(), names.rend(), [](const std::string& n) { return !n.empty(); });
-  for (std::size_t i = 0; i < pruned.layers.size(); ++i) {
-    if (names[i].empty()) continue;
-    const auto found = q.layers.find(names[i]);
-    const QuantizationRecipe::LayerOverride o = found == q.layers.end() ? QuantizationRecipe::LayerOverride{} : found->second;
-    pruned.layers[i].quantization = LayerQuantization{o.weight.value_or(q.weight).format, o.bias.value_or(q.bias).format,
-                                                      o.output.value_or(names[i] == *last ? q.logit : q.activation).format};
+  const std::vector<LayerChoices> choices = layer_choices(recipe.quantization, pruned);
+  if (!recipe.quantization.enabled) return;
+  for (const LayerChoices& c : choices) {
+    pruned.layers[c.index].quantization = LayerQuantization{c.weight.format, c.bias.format, c.output.format};
   }
   Model probe(pruned, input, 0);  // throws if an accumulator is too wide or a layer cannot be quantized
 }
