@@ -4,6 +4,7 @@
 // to_raw) for every rounding and overflow mode.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <random>
 #include <type_traits>
 
@@ -176,4 +177,19 @@ TEST_CASE("hls::stream is a FIFO and names itself when read empty", "[hls_types]
   CHECK(s.read().to_double() == 1.5);
   CHECK(s.empty());
   CHECK_THROWS_WITH(s.read(), Catch::Contains("conv1_out") && Catch::Contains("empty"));
+}
+
+TEST_CASE("ap_uint<512>: a bus word with the memory layout of its bytes and range access", "[hls_types]") {
+  static_assert(sizeof(ap_uint<512>) == 64);
+  ap_uint<512> word = 0;
+  for (int b = 0; b < 64; ++b) word.range(8 * b + 7, 8 * b) = 3 * b + 1;
+  unsigned char bytes[64];
+  std::memcpy(bytes, &word, sizeof bytes);
+  for (int b = 0; b < 64; ++b) CHECK(bytes[b] == 3 * b + 1);
+  CHECK(word.range(15, 8) == 4u);
+  CHECK(word.range(71, 60) == ((word.range(71, 64) << 4) | (word.range(63, 60))));
+  ap_ufixed<8, 4> pixel;
+  pixel.range() = word.range(511, 504);
+  CHECK(pixel.to_double() == (3 * 63 + 1) / 16.0);
+  CHECK_THROWS_AS(word.range(512, 505), std::out_of_range);
 }

@@ -76,10 +76,14 @@ void add_bench_command(CLI::App& app, Action& action) {
   cnn->callback([&action, co, cnn_out] { action = [co, cnn_out] { emit_json(bench::run_cnn_bench(*co), *cnn_out); return 0; }; });
 
   auto io = std::make_shared<bench::InferBenchOptions>();
-  auto* infer = bench->add_subcommand("infer", "Per-frame inference latency on one core: FPGA twin, float network, OpenCV dnn (ONNX)");
+  auto* infer = bench->add_subcommand("infer", "Per-frame latency on one core: FPGA twin, preprocess + twin, float network, HLS C simulation, OpenCV dnn (ONNX)");
   auto infer_out = std::make_shared<std::string>();
   infer->add_option("--model", io->model_path, "Quantized model file (larsel compress)")->check(CLI::ExistingFile)->capture_default_str();
   infer->add_option("--frames", io->frames, "Frames timed one by one per backend")->check(CLI::Range(100u, 1'000'000u))->capture_default_str();
+  infer->add_option("--csim-frames", io->csim_frames, "Frames timed for the C simulation of the HLS kernel")
+      ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
+  infer->add_flag("!--no-csim", io->csim, "Skip the C simulation (it exports the HLS project and compiles it with g++)");
+  infer->add_option("--distinct-frames", io->distinct_frames, "Simulated frames, cycled")->check(CLI::Range(1u, 100'000u))->capture_default_str();
   infer->add_option("--out", *infer_out, "Also write the JSON to this file");
   infer->callback([&action, io, infer_out] { action = [io, infer_out] { emit_json(bench::run_infer_bench(*io), *infer_out); return 0; }; });
 }

@@ -24,5 +24,7 @@ void add_export_onnx_command(CLI::App& app, Action& action);
 void add_inspect_command(CLI::App& app, Action& action);
 void add_compress_command(CLI::App& app, Action& action);
 void add_tradeoff_command(CLI::App& app, Action& action);
+void add_export_hls_command(CLI::App& app, Action& action);
+void add_score_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   larsel::app::add_inspect_command(app, action);
   larsel::app::add_compress_command(app, action);
   larsel::app::add_tradeoff_command(app, action);
+  larsel::app::add_export_hls_command(app, action);
+  larsel::app::add_score_command(app, action);
   larsel::app::add_wibeth_command(app, action);
   larsel::app::add_bench_command(app, action);
 

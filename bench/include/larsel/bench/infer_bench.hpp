@@ -1,7 +1,9 @@
 #pragma once
 // larsel bench infer: per-frame inference time on one core of the backends
-// that score a frame — the FPGA software twin, the float network, and OpenCV
-// dnn running the ONNX export of the same float network — in the same run.
+// that score a frame — the FPGA software twin, the float network, the C
+// simulation of the generated HLS kernel, and OpenCV dnn running the ONNX
+// export of the same float network — and of preprocess + twin, in one run, on
+// simulated frames preprocessed with the model's own configuration.
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +13,9 @@ namespace larsel::bench {
 struct InferBenchOptions {
   std::string model_path = "models/default-model.h5";  // a quantized model (larsel compress)
   unsigned frames = 3000;                               // timed one by one, per backend
+  unsigned csim_frames = 100;                           // the C simulation is slow: fewer frames
+  bool csim = true;                                     // export the HLS project and time its C simulation
+  unsigned distinct_frames = 64;                        // simulated raw frames (1 in 4 with a neutrino), cycled
 };
 
 nlohmann::ordered_json run_infer_bench(const InferBenchOptions& options);
