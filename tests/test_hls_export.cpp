@@ -124,6 +124,39 @@ TEST_CASE("csim backend: the kernel source equals the twin for other formats, va
   }
 }
 
+TEST_CASE("csim backend: a dense layer too slow at one slot per cycle multiplies all its slots at once, bit-exact", "[hls_export]") {
+  const auto q = formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>");
+  models::Architecture a;
+  a.input_scale = 1.0f / 16;
+  models::LayerSpec conv;
+  conv.kind = models::LayerKind::conv2d, conv.filters = 8, conv.padding = models::Padding::valid, conv.quantization = q;
+  models::LayerSpec relu, flatten, dense, logit;
+  relu.kind = models::LayerKind::relu, flatten.kind = models::LayerKind::flatten;
+  dense.kind = models::LayerKind::dense, dense.units = 4, dense.quantization = q;
+  logit = dense, logit.units = 1;
+  a.layers = {conv, relu, flatten, dense, relu, logit};
+  const models::Shape input{1, 8, 8};
+  models::Model model(a, input, 5);
+  const auto e = fpga::estimate_hls_resources(model, "xcu250-figd2104-2L-e", 250);
+  const auto dense1 = std::find_if(e["layers"].begin(), e["layers"].end(), [](const auto& l) { return l["name"] == "dense1"; });
+  REQUIRE(dense1 != e["layers"].end());
+  CHECK((*dense1)["cycles_per_frame"] == 36);  // 6 x 6 pixels, all 8 slots of each unit per cycle
+  CHECK((*dense1)["multipliers"] == 4 * 8);
+  larsel::test::TempDir dir;
+  const auto frames = sparse_frames(input.size(), 300, 17);
+  fpga::HlsExportOptions options;
+  options.out = dir / "hls";
+  fpga::export_hls_project(model, options, frames);
+  fpga::BackendOptions csim_options;
+  csim_options.kind = "csim", csim_options.hls_project = options.out;
+  auto csim = fpga::make_backend(csim_options, model);
+  auto twin = fpga::make_backend({}, model);
+  std::vector<double> from_csim(300), from_twin(300);
+  csim->infer(frames, from_csim);
+  twin->infer(frames, from_twin);
+  CHECK(from_csim == from_twin);
+}
+
 TEST_CASE("Resource estimate: the shipped model fits the 32 us budget at 250 MHz, multipliers are its non-zero weights", "[hls_export]") {
   models::ModelFile shipped = models::load_model(shipped_model());
   const auto e = fpga::estimate_hls_resources(shipped.model, "xcu250-figd2104-2L-e", 250);
@@ -139,6 +172,10 @@ TEST_CASE("Resource estimate: the shipped model fits the 32 us budget at 250 MHz
     }
   }
   CHECK(conv_multipliers == 27 + 216);
+  const auto dense1 = std::find_if(e["layers"].begin(), e["layers"].end(), [](const auto& l) { return l["name"] == "dense1"; });
+  REQUIRE(dense1 != e["layers"].end());
+  CHECK((*dense1)["multipliers"] == 8);          // one slot per unit per cycle: it keeps up without more
+  CHECK((*dense1)["cycles_per_frame"] == 960);   // 120 pixels x 8 slots, under the II
   const auto slower = fpga::estimate_hls_resources(shipped.model, "xcu250-figd2104-2L-e", 50);
   CHECK_FALSE(slower["meets_budget"].get<bool>());  // 2196 cycles at 50 MHz = 43.9 us
   CHECK_THROWS_WITH(fpga::estimate_hls_resources(shipped.model, "xc7z020", 250), Catch::Contains("no resource table") && Catch::Contains("xcu250"));

@@ -52,7 +52,7 @@ std::string config_struct(const HlsNetwork& net, const HlsStage& s) {
     case Kind::dense:
       base = "nnet::dense_config";
       field("n_pixels", s.input.pixels()), field("n_chan", s.input.channels), field("n_out", s.output.channels);
-      field("slots_per_unit", s.slots_per_unit);
+      field("slots_per_unit", s.slots_per_unit), field("slots_per_cycle", s.slots_per_cycle);
       type("accum_t", "accum_t"), type("weight_t", "weight_t"), type("bias_t", "bias_t");
       break;
     case Kind::write_scores: return {};
@@ -124,10 +124,13 @@ std::string parameters_header(const HlsNetwork& net) {
 std::string weights_header(const HlsStage& s) {
   std::string guard = fmt::format("LARSEL_CNN_W_{}_H_", s.name);
   std::transform(guard.begin(), guard.end(), guard.begin(), [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
-  std::string text = fmt::format("#ifndef {0}\n#define {0}\n// {1}: {2} of {3} weights non-zero; pruned weights are absent.\n"
+  const std::string layout = s.kind == Kind::conv2d ? "pruned weights are absent"
+                                                    : fmt::format("pruned weights are absent from the slot lists, which are padded with "
+                                                                  "{{0, 0}} to the longest row ({} slots)", s.slots_per_unit);
+  std::string text = fmt::format("#ifndef {0}\n#define {0}\n// {1}: {2} of {3} weights non-zero; {8}.\n"
                                  "// Raw integers: weight = raw * 2^-{4} ({5}), bias = raw * 2^-{6} ({7}).\n#include \"../nnet/nnet_common.h\"\n\n",
                                  guard, s.name, s.nonzero_weights, s.total_weights, s.weight_type.fractional_bits(),
-                                 hls_type(s.weight_type), s.bias_type.fractional_bits(), hls_type(s.bias_type));
+                                 hls_type(s.weight_type), s.bias_type.fractional_bits(), hls_type(s.bias_type), layout);
   if (s.kind == Kind::conv2d) {
     text += fmt::format("// {{filter, window index (ky * {} + kx) * {} + c, raw weight}}\n", s.kernel_width, s.input.channels);
     text += fmt::format("static const nnet::conv_tap w_{}[{}] = {{\n", s.name, s.taps.size());

@@ -78,7 +78,29 @@ HlsStage zero_padding(const HlsStage& conv, const models::LayerSpec& spec, int i
   return pad;
 }
 
+/// Dense layers take one slot per cycle when that keeps up with the slowest other stage, else all at once.
+void choose_dense_parallelism(std::vector<HlsStage>& stages) {
+  long long slowest = 0;
+  for (const HlsStage& s : stages) {
+    if (s.kind != HlsStage::Kind::dense) slowest = std::max(slowest, stage_cycles(s));
+  }
+  for (HlsStage& s : stages) {
+    if (s.kind != HlsStage::Kind::dense) continue;
+    s.slots_per_cycle = 1;
+    if (stage_cycles(s) > slowest) s.slots_per_cycle = s.slots_per_unit;
+  }
+}
+
 }  // namespace
+
+long long stage_cycles(const HlsStage& s) {
+  switch (s.kind) {
+    case HlsStage::Kind::zeropad: return s.output.pixels();
+    case HlsStage::Kind::dense: return static_cast<long long>(s.input.pixels()) * (s.slots_per_unit / s.slots_per_cycle);
+    case HlsStage::Kind::write_scores: return 1;
+    default: return s.input.pixels();
+  }
+}
 
 std::string hls_type(const models::FixedPointFormat& format) { return format.to_string(); }
 
@@ -131,6 +153,7 @@ HlsNetwork describe_hls_network(models::Model& model) {
   if (writer.input.pixels() * writer.input.channels != 1) throw std::invalid_argument("export-hls: the model must end in one logit");
   net.logit_type = writer.input_type;
   net.stages.push_back(writer);
+  choose_dense_parallelism(net.stages);
   return net;
 }
 

@@ -43,9 +43,13 @@ struct HlsStage {
   std::vector<HlsConvTap> taps;                      // conv2d: the non-zero weights
   std::vector<std::vector<std::vector<HlsDenseSlot>>> slots;  // dense: [pixel][unit][slot]
   int slots_per_unit = 0;                            // dense
+  int slots_per_cycle = 1;                           // dense: 1, or slots_per_unit when one slot per cycle is too slow
   std::vector<std::int64_t> bias_raw;
   std::size_t nonzero_weights = 0, total_weights = 0;
 };
+
+/// Cycles a stage spends per frame: one pixel (or dense slot row) per cycle.
+long long stage_cycles(const HlsStage& stage);
 
 struct HlsNetwork {
   models::Shape input;                 // channels x height x width of one frame

@@ -71,14 +71,12 @@ void add_memory(Cost& c, double partitions, double depth, int bits) {
   else c.lut += partitions * bits * std::ceil(depth / 64.0);
 }
 
-Cost stage_cost(const detail::HlsNetwork& net, const HlsStage& s) {
+Cost stage_cost(const HlsStage& s) {
   Cost c;
   const int in_bits = s.input_type.width, out_bits = s.output_type.width;
-  c.cycles = static_cast<long long>(s.kind == Kind::zeropad ? s.output.pixels() : s.input.pixels());
+  c.cycles = detail::stage_cycles(s);
   switch (s.kind) {
     case Kind::read_frames:
-      c.cycles = net.frame_pixels();
-      [[fallthrough]];
     case Kind::write_scores:
       c.lut += kAxiMasterLut, c.ff += kAxiMasterFf, c.bram36 += kAxiMasterBram36;
       break;
@@ -96,10 +94,11 @@ Cost stage_cost(const detail::HlsNetwork& net, const HlsStage& s) {
     }
     case Kind::dense: {
       const double slots = static_cast<double>(s.output.channels * s.slots_per_unit);
-      add_multipliers(c, slots, s.weight_type.width, in_bits, s.accumulator.width);
+      add_multipliers(c, static_cast<double>(s.output.channels * s.slots_per_cycle), s.weight_type.width, in_bits, s.accumulator.width);
       const int channel_bits = std::max(1, static_cast<int>(std::ceil(std::log2(std::max(2, s.input.channels)))));
-      add_memory(c, slots, s.input.pixels(), s.weight_type.width + channel_bits);  // the weight ROM
-      c.lut += slots * in_bits * s.input.channels / 6.0;                          // channel multiplexers
+      const double ports = static_cast<double>(s.output.channels * s.slots_per_cycle);  // ROM partitions read per cycle
+      add_memory(c, ports, slots / ports * s.input.pixels(), s.weight_type.width + channel_bits);  // the weight ROM
+      c.lut += ports * in_bits * s.input.channels / 6.0;                                         // channel multiplexers
       break;
     }
   }
@@ -133,7 +132,7 @@ nlohmann::ordered_json estimate_hls_resources(models::Model& model, const std::s
   long long slowest = 0, latency = 0;
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const HlsStage& s : net.stages) {
-    const Cost c = stage_cost(net, s);
+    const Cost c = stage_cost(s);
     total.multipliers += c.multipliers, total.dsp += c.dsp, total.lut += c.lut, total.ff += c.ff, total.bram36 += c.bram36;
     add_fifo(total, s);
     slowest = std::max(slowest, c.cycles);
