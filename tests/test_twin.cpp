@@ -51,6 +51,39 @@ std::size_t mismatches(models::Model& model, std::uint32_t seed, std::size_t cou
   return different;
 }
 
+/// A quantized architecture from its layers, each conv2d and dense layer quantized with `hidden` (the last with `logit`).
+models::Architecture quantized(std::vector<models::LayerSpec> layers, const models::LayerQuantization& hidden,
+                               const models::LayerQuantization& logit) {
+  models::Architecture a;
+  a.layers = std::move(layers);
+  for (models::LayerSpec& s : a.layers) {
+    if (s.kind == models::LayerKind::conv2d || s.kind == models::LayerKind::dense) s.quantization = hidden;
+  }
+  a.layers.back().quantization = logit;
+  return a;
+}
+
+models::LayerSpec conv(int filters, int kernel = 3, models::Padding padding = models::Padding::same) {
+  models::LayerSpec s;
+  s.kind = models::LayerKind::conv2d, s.filters = filters, s.kernel_height = s.kernel_width = kernel, s.padding = padding;
+  return s;
+}
+models::LayerSpec pool(int height, int width) {
+  models::LayerSpec s;
+  s.kind = models::LayerKind::maxpool, s.window_height = height, s.window_width = width;
+  return s;
+}
+models::LayerSpec dense(int units) {
+  models::LayerSpec s;
+  s.kind = models::LayerKind::dense, s.units = units;
+  return s;
+}
+models::LayerSpec plain(models::LayerKind kind) {
+  models::LayerSpec s;
+  s.kind = kind;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("Twin equals the integer reference inference for every mode", "[twin]") {
@@ -87,6 +120,61 @@ TEST_CASE("Twin equals the integer reference inference for every mode", "[twin]"
   CHECK(any_narrow);
 }
 
+TEST_CASE("Twin's packed path equals the integer reference for every layout and conversion it takes", "[twin]") {
+  using models::LayerKind;
+  const auto relu = plain(LayerKind::relu), flatten = plain(LayerKind::flatten);
+  const auto rnd = formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>");
+  const auto logit = formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<16,8,AP_RND,AP_SAT>");
+  struct Case {
+    const char* what;
+    models::Shape input;
+    std::vector<models::LayerSpec> layers;
+    models::LayerQuantization hidden, logit;
+    bool packed;
+  };
+  const std::vector<Case> cases = {
+      {"odd channel counts, a 5x5 valid convolution, no pooling after it, a ReLU after the pooling", {1, 24, 16},
+       {conv(3, 5, models::Padding::valid), relu, conv(5), pool(2, 2), relu, flatten, dense(10), relu, dense(1)}, rnd, logit, true},
+      {"1x2 and 2x1 pooling, AP_TRN with AP_SAT_SYM", {1, 24, 16},
+       {conv(4), relu, pool(1, 2), conv(6), relu, pool(2, 1), flatten, dense(1)},
+       formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<12,4,AP_TRN,AP_SAT_SYM>"), logit, true},
+      {"odd image sizes: pooling drops the last row and column", {1, 23, 15},
+       {conv(4), relu, pool(2, 2), conv(3), relu, pool(2, 2), flatten, dense(9), relu, dense(1)}, rnd, logit, true},
+      {"a conversion without the vector kernel (AP_RND_CONV), pooled first", {1, 24, 16},
+       {conv(4), relu, pool(2, 2), conv(4), relu, pool(2, 2), flatten, dense(8), relu, dense(1)},
+       formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<12,4,AP_RND_CONV,AP_SAT>"), logit, true},
+      {"AP_WRAP and AP_SAT_ZERO are not monotone: converted, then pooled", {1, 24, 16},
+       {conv(4), relu, pool(2, 2), conv(4), pool(2, 2), flatten, dense(8), relu, dense(1)},
+       formats("ap_fixed<6,1,AP_RND,AP_SAT>", "ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<7,2,AP_RND,AP_WRAP>"),
+       formats("ap_fixed<6,1,AP_RND,AP_SAT>", "ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<8,3,AP_TRN,AP_SAT_ZERO>"), true},
+      {"AP_SAT_ZERO hidden layers", {1, 24, 16},
+       {conv(4), relu, pool(2, 2), conv(4), relu, pool(2, 2), flatten, dense(8), relu, dense(1)},
+       formats("ap_fixed<6,1,AP_RND,AP_SAT>", "ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<7,2,AP_RND_ZERO,AP_SAT_ZERO>"), logit, true},
+      {"a bias finer than the products: accumulators beyond 31 bits, converted in int64", {1, 24, 16},
+       {conv(4), relu, pool(2, 2), conv(4), relu, pool(2, 2), flatten, dense(8), relu, dense(1)},
+       formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,-6,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>"), logit, true},
+      {"weights beyond int8: the image in int16 row pairs, dense sums emptied in chunks", {1, 24, 16},
+       {conv(4), relu, pool(2, 2), conv(4), relu, flatten, dense(12), relu, dense(1)},
+       formats("ap_fixed<14,2,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>"), logit, true},
+      {"a long dense layer: its int32 lane sums emptied into int64 in chunks", {1, 32, 32}, {conv(8), relu, flatten, dense(2), relu, dense(1)},
+       formats("ap_fixed<14,2,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_fixed<16,6,AP_RND,AP_SAT>"), logit, true},
+      {"rows wider than a 64-byte window", {1, 10, 72}, {conv(3), relu, pool(2, 2), conv(4), relu, pool(2, 2), flatten, dense(1)},
+       rnd, logit, true},
+      {"a two-channel image", {2, 16, 16}, {conv(3), relu, pool(2, 2), conv(4), relu, pool(2, 2), flatten, dense(1)}, rnd, logit, true},
+      {"dense layers only", {1, 8, 8}, {flatten, dense(12), relu, dense(9), relu, dense(1)}, rnd, logit, true},
+      {"a 3x3 pooling: the generic path", {1, 24, 16}, {conv(4), relu, pool(3, 3), conv(4), relu, pool(2, 2), flatten, dense(1)}, rnd, logit,
+       false},
+      {"activations beyond int16: the generic path", {1, 24, 16}, {conv(4), relu, pool(2, 2), flatten, dense(1)},
+       formats("ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "ap_fixed<16,4,AP_RND_CONV,AP_SAT>", "ap_ufixed<16,6,AP_RND,AP_SAT>"), logit, false},
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    INFO("case " << c << ": " << cases[c].what);
+    models::Model model(quantized(cases[c].layers, cases[c].hidden, cases[c].logit), cases[c].input, 21 + c);
+    CHECK(larsel::fpga::Twin(model).packed() == cases[c].packed);
+    CHECK(mismatches(model, static_cast<std::uint32_t>(100 + c), 300) == 0);
+  }
+}
+
 TEST_CASE("Twin equals the integer reference on the shipped model and skips its pruned weights", "[twin]") {
   models::ModelFile shipped = models::load_model(std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5");
   CHECK(mismatches(shipped.model, 5, 1000) == 0);
@@ -102,6 +190,15 @@ TEST_CASE("Twin equals the integer reference on the shipped model and skips its 
     }
   }
   CHECK(taps == non_zero);
+  CHECK(twin.packed());  // the shipped model runs the fast path
+  // A copy shares the plan but has its own buffers.
+  larsel::fpga::Twin first(shipped.model);
+  larsel::fpga::Twin second = first;
+  std::vector<std::uint8_t> image(shipped.model.input_shape().size(), 0);
+  image[100] = 200, image[1000] = 17;
+  const std::int64_t expected = models::FixedPointInference(shipped.model).raw_logit(image);
+  CHECK(second.raw_logit(image) == expected);
+  CHECK(first.raw_logit(image) == expected);
   models::Model float_model(models::default_architecture(), shipped.model.input_shape(), 1);
   CHECK_THROWS_WITH(larsel::fpga::Twin(float_model), Catch::Contains("not quantized"));
 }

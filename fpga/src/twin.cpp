@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "larsel/models/layer_quantization.hpp"
+#include "twin_packed.hpp"
 #include "twin_requantize.hpp"
 
 namespace larsel::fpga {
@@ -26,16 +27,18 @@ TwinLayer weighted_layer(const models::LayerSpec& spec, models::Layer& layer, co
   const std::vector<models::Parameter> p = layer.parameters();
   const std::vector<std::int64_t> weights = raw_values(*p.at(0).values, q.weight), bias = raw_values(*p.at(1).values, q.bias);
   TwinLayer t;
-  t.input = layer.input_shape(), t.output = layer.output_shape(), t.output_format = q.output;
+  t.input = layer.input_shape(), t.output = layer.output_shape(), t.input_format = input, t.output_format = q.output;
   const std::size_t products = layer.multiply_accumulates() / t.output.size();
   const models::AccumulatorFormat accumulator = models::accumulator_format(input, q, products);
   t.accumulator_fraction = accumulator.fractional_bits();
+  t.accumulator_width = accumulator.width;
   t.wide_accumulator = accumulator.width > 32;
   if (accumulator.width > 62) {
     throw std::invalid_argument(fmt::format("twin: a {}-bit accumulator does not fit 64-bit integers", accumulator.width));
   }
   const int product_shift = t.accumulator_fraction - (input.fractional_bits() + q.weight.fractional_bits());
   const int bias_shift = t.accumulator_fraction - q.bias.fractional_bits();
+  t.product_shift = product_shift;
   const int channels = t.output.channels;
   const std::size_t per_output = weights.size() / static_cast<std::size_t>(channels);
   const int kernel_height = spec.kind == LayerKind::conv2d ? spec.kernel_height : 1;
@@ -111,6 +114,11 @@ Twin::Twin(models::Model& model) : input_(model.input_shape()) {
     layers_.push_back(std::move(t));
   }
   logit_format_ = format;
+  packed_ = detail::make_packed_plan(layers_, input_);
+  if (packed_) {
+    detail::make_packed_buffers(*packed_, packed_buffers_);
+    return;
+  }
   buffer_a_.resize(largest), buffer_b_.resize(largest), padded_.resize(largest_padded);
   sums32_.resize(largest), sums64_.resize(largest), converted_.resize(largest);
 }
@@ -129,6 +137,7 @@ void Twin::convolve(const TwinLayer& t, const std::int32_t* in, std::int32_t* ou
     }
   }
   const std::size_t plane = static_cast<std::size_t>(t.output.height * padded_width);
+  const detail::Conversion conversion{t.accumulator_fraction, 0, t.output_format, t.relu_after};  // sums include the bias
   const auto run = [&](auto* sums) {
     using Acc = std::remove_pointer_t<decltype(sums)>;
     for (std::size_t f = 0; f < t.taps.size(); ++f) {
@@ -139,7 +148,7 @@ void Twin::convolve(const TwinLayer& t, const std::int32_t* in, std::int32_t* ou
         const auto w = static_cast<Acc>(tap.weight);
         for (std::size_t k = 0; k < plane; ++k) s[k] += w * static_cast<Acc>(source[k]);
       }
-      detail::requantize(sums, plane, t.accumulator_fraction, t.output_format, t.relu_after, converted_.data());
+      detail::requantize<Acc>(sums, plane, 0, conversion, converted_.data());
       for (int y = 0; y < t.output.height; ++y) {
         const std::int32_t* row = converted_.data() + static_cast<std::size_t>(y * padded_width);
         std::copy(row, row + t.output.width, out + (static_cast<int>(f) * t.output.height + y) * t.output.width);
@@ -156,13 +165,19 @@ void Twin::dense(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) 
     for (const TwinLayer::Tap& tap : t.taps[u]) sum += tap.weight * in[tap.input];
     sums64_[u] = sum;
   }
-  detail::requantize(sums64_.data(), t.taps.size(), t.accumulator_fraction, t.output_format, t.relu_after, out);
+  const detail::Conversion conversion{t.accumulator_fraction, 0, t.output_format, t.relu_after};  // sums include the bias
+  detail::requantize<std::int64_t>(sums64_.data(), t.taps.size(), 0, conversion, out);
 }
 
 std::int64_t Twin::raw_logit(std::span<const std::uint8_t> image) {
   if (image.size() != input_.size()) {
     throw std::invalid_argument(fmt::format("twin: an image of {} pixels, the model takes {}", image.size(), input_.size()));
   }
+  if (packed_) return detail::run_packed(*packed_, layers_, packed_buffers_, image);
+  return generic_logit(image);
+}
+
+std::int64_t Twin::generic_logit(std::span<const std::uint8_t> image) {
   std::int32_t* current = buffer_a_.data();
   std::int32_t* next = buffer_b_.data();
   std::copy(image.begin(), image.end(), current);  // pixel = raw value at the input format

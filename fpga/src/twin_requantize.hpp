@@ -2,10 +2,13 @@
 // The twin's per-layer output conversion and max pooling. The conversion is
 // hls-and-fpga.md §2.4 on integers (as models::requantize_raw), instantiated
 // per (quantization, overflow) pair so that each loop is branch-free and
-// vectorises; the mode is chosen once per layer, not per value.
+// vectorises; the mode is chosen once per layer, not per value. It runs in
+// int32 lanes when the accumulator and the format fit them (twice the lanes of
+// int64, and no 64-bit multiplies), else in int64.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "larsel/fpga/twin.hpp"
 
@@ -14,18 +17,28 @@ namespace larsel::fpga::detail {
 using models::Overflow;
 using models::Quantization;
 
-/// Raw value r with `shift` more fractional bits than the target, aligned with mode Q (shift > 0).
-template <Quantization Q>
-inline std::int64_t align_down(std::int64_t r, int shift) {
-  const std::int64_t fl = r >> shift;
-  const std::int64_t rem = r - fl * (std::int64_t{1} << shift);
-  const std::int64_t half = std::int64_t{1} << (shift - 1);
+/// How a layer's sums become its outputs: total = sum * 2^sum_shift + bias, a raw value with
+/// `from_fraction` fractional bits, converted into `format`, then max(0, .) with `relu`.
+struct Conversion {
+  int from_fraction = 0;
+  int sum_shift = 0;
+  models::FixedPointFormat format;
+  bool relu = false;
+};
+
+/// Raw value r with `shift` (> 0) more fractional bits than the target, aligned with mode Q. No
+/// intermediate exceeds |r|, so T = int32 is exact for any int32 r.
+template <Quantization Q, typename T>
+inline T align_down(T r, int shift) {
+  const T fl = r >> shift;  // floor
+  if constexpr (Q == Quantization::trn) return fl;
+  // floor(r / d + 1/2) = floor + the bit below the kept ones: ties up, without the overflow of r + half.
+  if constexpr (Q == Quantization::rnd) return fl + ((r >> (shift - 1)) & 1);
+  const T rem = r & ((T{1} << shift) - 1);  // r - fl * d, in [0, d)
+  const T half = T{1} << (shift - 1);
   const bool tie = rem == half, gt = rem > half, neg = r < 0;
   bool up = false;
-  if constexpr (Q == Quantization::rnd) return (r + half) >> shift;  // floor(r / d + 1/2): ties up
-  if constexpr (Q == Quantization::trn) return fl;
   if constexpr (Q == Quantization::trn_zero) up = neg && rem != 0;
-  if constexpr (Q == Quantization::rnd) up = gt || tie;
   if constexpr (Q == Quantization::rnd_zero) up = gt || (tie && neg);
   if constexpr (Q == Quantization::rnd_min_inf) up = gt;
   if constexpr (Q == Quantization::rnd_inf) up = gt || (tie && !neg);
@@ -33,90 +46,114 @@ inline std::int64_t align_down(std::int64_t r, int shift) {
   return fl + (up ? 1 : 0);
 }
 
-template <Overflow O>
-inline std::int32_t handle_overflow(std::int64_t v, std::int64_t min, std::int64_t max, int width, bool is_signed) {
+/// v (already on the target's grid) into the target's range [min, max] by mode O.
+template <Overflow O, typename T>
+inline T handle_overflow(T v, T min, T max, int width, bool is_signed) {
+  using U = std::make_unsigned_t<T>;
+  constexpr int bits = std::numeric_limits<U>::digits;
   if constexpr (O == Overflow::wrap) {
-    const std::int64_t modulus_mask = (std::int64_t{1} << width) - 1;
-    return static_cast<std::int32_t>(((v - min) & modulus_mask) + min);  // two's-complement wrap into [min, max]
+    if (width >= bits) return v;
+    // Keep the low `width` bits: sign-extended when signed (that is ((v - min) mod 2^W) + min), masked when not.
+    const int unused = bits - width;
+    const U low = static_cast<U>(static_cast<U>(v) << unused);
+    return is_signed ? static_cast<T>(low) >> unused : static_cast<T>(low >> unused);
   } else {
-    const std::int64_t lowest = (O == Overflow::sat_sym && is_signed) ? min + 1 : min;
+    const T lowest = (O == Overflow::sat_sym && is_signed) ? min + 1 : min;
     const bool over = v < lowest || v > max;
-    std::int64_t saturated = v < lowest ? lowest : max;
-    if constexpr (O == Overflow::sat_zero) saturated = v < min || v > max ? 0 : v;  // sat_zero: only true overflow
-    return static_cast<std::int32_t>(over ? saturated : v);
+    T saturated = v < lowest ? lowest : max;
+    if constexpr (O == Overflow::sat_zero) saturated = 0;  // sat_zero: lowest is min, only true overflow
+    return over ? saturated : v;
   }
 }
 
-template <Quantization Q, Overflow O, typename Acc>
-void requantize_as(const Acc* sums, std::size_t n, int shift, const models::FixedPointFormat& f, bool relu, std::int32_t* out) {
-  const std::int64_t min = f.min_raw(), max = f.max_raw();
+template <Quantization Q, Overflow O, typename T, typename In, typename Out>
+void requantize_as(const In* sums, std::size_t n, T bias, const Conversion& c, int shift, Out* out) {
+  const models::FixedPointFormat& f = c.format;
+  const T min = static_cast<T>(f.min_raw()), max = static_cast<T>(f.max_raw());
   const int width = f.width;
   const bool is_signed = f.is_signed;
-  const std::int32_t floor_value = relu ? 0 : std::numeric_limits<std::int32_t>::min();
-  if (shift > 0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      out[i] = std::max(floor_value, handle_overflow<O>(align_down<Q>(sums[i], shift), min, max, width, is_signed));
-    }
-  } else {
+  const T floor_value = c.relu ? T{0} : std::numeric_limits<T>::min();
+  const T scale = T{1} << c.sum_shift;  // a multiply, not a shift: sums may be negative
+  for (std::size_t i = 0; i < n; ++i) {
+    const T total = static_cast<T>(sums[i]) * scale + bias;
+    out[i] = static_cast<Out>(std::max(floor_value, handle_overflow<O>(align_down<Q>(total, shift), min, max, width, is_signed)));
+  }
+}
+
+template <Quantization Q, typename T, typename In, typename Out>
+void requantize_q(const In* sums, std::size_t n, T bias, const Conversion& c, int shift, Out* out) {
+  switch (c.format.overflow) {
+    case Overflow::wrap: return requantize_as<Q, Overflow::wrap>(sums, n, bias, c, shift, out);
+    case Overflow::sat: return requantize_as<Q, Overflow::sat>(sums, n, bias, c, shift, out);
+    case Overflow::sat_zero: return requantize_as<Q, Overflow::sat_zero>(sums, n, bias, c, shift, out);
+    case Overflow::sat_sym: return requantize_as<Q, Overflow::sat_sym>(sums, n, bias, c, shift, out);
+  }
+}
+
+/// out[i] = (sums[i] * 2^c.sum_shift + bias) converted as `c` says, computed in T. The caller picks
+/// T = int32 only when every total fits it (a narrow accumulator); T = int32 falls back to int64
+/// where the format's range or the shift does not fit 32 bits. In-place (out == sums) is allowed.
+template <typename T, typename In, typename Out>
+void requantize(const In* sums, std::size_t n, std::int64_t bias, const Conversion& c, Out* out) {
+  const int shift = c.from_fraction - c.format.fractional_bits();
+  if constexpr (std::is_same_v<T, std::int32_t>) {
+    const bool fits = shift > 0 && shift < 31 && c.sum_shift < 31 && c.format.min_raw() >= std::numeric_limits<T>::min() &&
+                      c.format.max_raw() <= std::numeric_limits<T>::max();
+    if (!fits) return requantize<std::int64_t>(sums, n, bias, c, out);
+  }
+  if (shift <= 0) {
     // More target fractional bits than the accumulator has: exact, but may overflow; rare, so scalar and exact.
+    const T floor_value = c.relu ? T{0} : std::numeric_limits<T>::min();
     for (std::size_t i = 0; i < n; ++i) {
-      out[i] = std::max(floor_value, static_cast<std::int32_t>(models::requantize_raw(sums[i], shift + f.fractional_bits(), f)));
+      const std::int64_t total = static_cast<std::int64_t>(sums[i]) * (std::int64_t{1} << c.sum_shift) + bias;
+      out[i] = static_cast<Out>(std::max<std::int64_t>(floor_value, models::requantize_raw(total, c.from_fraction, c.format)));
     }
+    return;
+  }
+  const auto b = static_cast<T>(bias);
+  switch (c.format.quantization) {
+    case Quantization::trn: return requantize_q<Quantization::trn>(sums, n, b, c, shift, out);
+    case Quantization::trn_zero: return requantize_q<Quantization::trn_zero>(sums, n, b, c, shift, out);
+    case Quantization::rnd: return requantize_q<Quantization::rnd>(sums, n, b, c, shift, out);
+    case Quantization::rnd_zero: return requantize_q<Quantization::rnd_zero>(sums, n, b, c, shift, out);
+    case Quantization::rnd_min_inf: return requantize_q<Quantization::rnd_min_inf>(sums, n, b, c, shift, out);
+    case Quantization::rnd_inf: return requantize_q<Quantization::rnd_inf>(sums, n, b, c, shift, out);
+    case Quantization::rnd_conv: return requantize_q<Quantization::rnd_conv>(sums, n, b, c, shift, out);
   }
 }
 
-template <Quantization Q, typename Acc>
-void requantize_q(const Acc* sums, std::size_t n, int shift, const models::FixedPointFormat& f, bool relu, std::int32_t* out) {
-  switch (f.overflow) {
-    case Overflow::wrap: return requantize_as<Q, Overflow::wrap>(sums, n, shift, f, relu, out);
-    case Overflow::sat: return requantize_as<Q, Overflow::sat>(sums, n, shift, f, relu, out);
-    case Overflow::sat_zero: return requantize_as<Q, Overflow::sat_zero>(sums, n, shift, f, relu, out);
-    case Overflow::sat_sym: return requantize_as<Q, Overflow::sat_sym>(sums, n, shift, f, relu, out);
-  }
-}
-
-/// out[i] = sums[i] (raw with `from_fraction` fractional bits) converted into `f`, then max(0, .) with `relu`.
-template <typename Acc>
-void requantize(const Acc* sums, std::size_t n, int from_fraction, const models::FixedPointFormat& f, bool relu, std::int32_t* out) {
-  const int shift = from_fraction - f.fractional_bits();
-  switch (f.quantization) {
-    case Quantization::trn: return requantize_q<Quantization::trn>(sums, n, shift, f, relu, out);
-    case Quantization::trn_zero: return requantize_q<Quantization::trn_zero>(sums, n, shift, f, relu, out);
-    case Quantization::rnd: return requantize_q<Quantization::rnd>(sums, n, shift, f, relu, out);
-    case Quantization::rnd_zero: return requantize_q<Quantization::rnd_zero>(sums, n, shift, f, relu, out);
-    case Quantization::rnd_min_inf: return requantize_q<Quantization::rnd_min_inf>(sums, n, shift, f, relu, out);
-    case Quantization::rnd_inf: return requantize_q<Quantization::rnd_inf>(sums, n, shift, f, relu, out);
-    case Quantization::rnd_conv: return requantize_q<Quantization::rnd_conv>(sums, n, shift, f, relu, out);
-  }
-}
-
-inline void max_pool(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) {
-  const models::Shape& i = t.input;
-  const models::Shape& o = t.output;
-  if (t.window_height == 2 && t.window_width == 2) {  // the common case, unrolled
-    for (int c = 0; c < o.channels; ++c) {
-      for (int y = 0; y < o.height; ++y) {
-        const std::int32_t* top = in + (c * i.height + 2 * y) * i.width;
-        const std::int32_t* bottom = top + i.width;
-        std::int32_t* row = out + (c * o.height + y) * o.width;
-        for (int x = 0; x < o.width; ++x) {
-          row[x] = std::max(std::max(top[2 * x], top[2 * x + 1]), std::max(bottom[2 * x], bottom[2 * x + 1]));
-        }
+/// Max pooling of one plane (in_width columns) with a window_height x window_width window and the same stride.
+template <typename V>
+void pool_plane(const V* in, int in_width, int out_height, int out_width, int window_height, int window_width, V* out) {
+  if (window_height == 2 && window_width == 2) {  // the common case, unrolled
+    for (int y = 0; y < out_height; ++y) {
+      const V* top = in + static_cast<std::ptrdiff_t>(2 * y) * in_width;
+      const V* bottom = top + in_width;
+      V* row = out + static_cast<std::ptrdiff_t>(y) * out_width;
+      for (int x = 0; x < out_width; ++x) {
+        row[x] = std::max(std::max(top[2 * x], top[2 * x + 1]), std::max(bottom[2 * x], bottom[2 * x + 1]));
       }
     }
     return;
   }
-  for (int c = 0; c < o.channels; ++c) {
-    for (int y = 0; y < o.height; ++y) {
-      for (int x = 0; x < o.width; ++x) {
-        const std::int32_t* window = in + (c * i.height + y * t.window_height) * i.width + x * t.window_width;
-        std::int32_t best = window[0];
-        for (int dy = 0; dy < t.window_height; ++dy) {
-          for (int dx = 0; dx < t.window_width; ++dx) best = std::max(best, window[dy * i.width + dx]);
-        }
-        out[(c * o.height + y) * o.width + x] = best;
+  for (int y = 0; y < out_height; ++y) {
+    for (int x = 0; x < out_width; ++x) {
+      const V* window = in + static_cast<std::ptrdiff_t>(y * window_height) * in_width + x * window_width;
+      V best = window[0];
+      for (int dy = 0; dy < window_height; ++dy) {
+        for (int dx = 0; dx < window_width; ++dx) best = std::max(best, window[dy * in_width + dx]);
       }
+      out[static_cast<std::ptrdiff_t>(y) * out_width + x] = best;
     }
+  }
+}
+
+inline void max_pool(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) {
+  const std::size_t in_plane = static_cast<std::size_t>(t.input.height) * static_cast<std::size_t>(t.input.width);
+  const std::size_t out_plane = static_cast<std::size_t>(t.output.height) * static_cast<std::size_t>(t.output.width);
+  for (int c = 0; c < t.output.channels; ++c) {
+    pool_plane(in + static_cast<std::size_t>(c) * in_plane, t.input.width, t.output.height, t.output.width, t.window_height,
+               t.window_width, out + static_cast<std::size_t>(c) * out_plane);
   }
 }
 

@@ -1,0 +1,117 @@
+#pragma once
+// A convolution's input layout in the twin's packed path, and how it is filled
+// from its source (the image's bytes, or the previous layer's int16
+// activations, NCHW) every frame.
+//
+// The convolution computes its outputs by pooling phase (a, b) (a < ph, b < pw;
+// one phase without pooling), each phase in pooled order (y, x). Tap (dy, dx)
+// of phase (a, b) reads input row ph * y + a + dy - pad_top, column pw * x + b +
+// dx - pad_left. For that read to be contiguous over (y, x) whatever the
+// widths, the input is stored as copies, per lane group k, column phase
+// c = b + dx and row phase q: copy (k, c, q) holds at (y', x) the lane whose
+// element e is input[channel(k, e)][ph * y' + q - pad_top + e * row_step]
+// [pw * x + c - pad_left] (zero outside the input), in rows row_width lanes
+// long. Tap (dy, dx) of phase (a, b) reads copy (k, b + dx, (a + dy) % ph) from
+// row (a + dy) / ph on: every 16 outputs one vector load, no lane wasted.
+//
+// The copies are refilled per frame by precomputed copy operations: each
+// 64-byte vector of the copies is up to two permutes (vpermt2b, or vpermt2w
+// without VBMI) of two 64-byte windows of the source each, or, where the
+// sources are too spread out (or without AVX-512), a gather of its elements.
+// Vectors that only hold padding are zero from the start and never written.
+//
+// The source is stored so that a vector's sources are few windows: the image
+// NCHW; a layer's int16 activations by channel, each channel in row blocks
+// (ActivationLayout) matching the reading convolution's row phases, so that
+// the rows one copy vector needs are consecutive.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace larsel::fpga::detail {
+
+/// How a layer's int16 activations (or the image's bytes) are stored: per channel, `blocks` (1 or 2) row blocks,
+/// block r holding rows r, r + blocks, r + 2 blocks, ...
+struct ActivationLayout {
+  int height = 0, width = 0, blocks = 1;
+  int block_rows = 0;  // rows per block: height / blocks, rounded up
+
+  static ActivationLayout of(int height, int width, int blocks) { return {height, width, blocks, (height + blocks - 1) / blocks}; }
+  [[nodiscard]] std::size_t plane() const noexcept {
+    return static_cast<std::size_t>(blocks) * static_cast<std::size_t>(block_rows) * static_cast<std::size_t>(width);
+  }
+  /// Elements from the channel's plane to the start of row `row` (shifts, not divisions: blocks is 1 or 2).
+  [[nodiscard]] std::size_t row_offset(int row) const noexcept {
+    const int odd = blocks - 1;  // 0 or 1
+    return static_cast<std::size_t>((row & odd) * block_rows + (row >> odd)) * static_cast<std::size_t>(width);
+  }
+};
+
+struct ConvInput {
+  bool quads = false;      // lanes of four uint8 rows r..r+3 of the image (vpdpbusd); else two int16
+  bool row_pairs = false;  // int16 lanes of rows r, r+1 of one channel (a one-channel input); else channel pairs
+  int channels = 0, height = 0, width = 0;  // the input
+  int kernel_height = 1, kernel_width = 1, pad_top = 0, pad_left = 0;
+  int pool_height = 1, pool_width = 1;
+  int groups = 0;     // lane groups: channel pairs, or channels
+  int columns = 0;    // column phases: pool_width + kernel_width - 1
+  int rows = 0;       // rows per copy: pooled height + (pool_height + kernel_height - 2) / pool_height
+  int row_width = 0;  // the pooled output width
+  std::size_t plane = 0;  // lanes per copy, rounded up to 16 so that copies start on a cache line
+  std::size_t size = 0;   // lanes in all, with slack after the last copy for the last block's reads
+  ActivationLayout source;  // how the source (input channels of height x width) is stored
+  std::vector<int> paired;  // channel pairs: group k is channels paired[2k], paired[2k + 1] (-1: none, zeros)
+
+  [[nodiscard]] int elements() const noexcept { return quads ? 4 : 2; }
+  [[nodiscard]] int row_step() const noexcept { return quads || row_pairs ? 1 : 0; }
+  /// The channel of a lane's element e in group k; -1: none (an odd channel count's last pair).
+  [[nodiscard]] int channel(int group, int element) const noexcept {
+    return row_step() ? group : paired[static_cast<std::size_t>(2 * group + element)];
+  }
+  [[nodiscard]] std::size_t base(int group, int column, int phase) const noexcept {
+    const auto copy = (static_cast<std::size_t>(group) * static_cast<std::size_t>(columns) + static_cast<std::size_t>(column)) *
+                          static_cast<std::size_t>(pool_height) + static_cast<std::size_t>(phase);
+    return copy * plane;
+  }
+};
+
+/// One 16-lane vector of the copies: up to two permutes of two 64-byte source windows each, OR-ed (elements no
+/// part keeps are zero), or a gather.
+struct CopyOp {
+  std::int32_t target = 0;                 // lane offset of the vector in the copies
+  std::int32_t parts = 0;                  // 1 or 2 permutes; 0: a gather
+  std::int32_t window[2][2] = {{0, 0}, {0, 0}};  // byte offsets of each part's two windows in the source
+  std::int32_t pattern[2] = {0, 0};        // each part's CopyPlan::patterns entry; a gather: its CopyPlan::gathers offset
+};
+
+/// Indices of a permute (vpermt2b: 64 bytes, 7 bits each; vpermt2w: 32 little-endian words) and the bytes or
+/// words it keeps.
+struct alignas(64) CopyPattern {
+  std::uint8_t index[64] = {};
+  std::uint64_t keep = 0;
+};
+
+/// The common operation, one permute: 16 bytes, so that the operations and their few distinct patterns stay in
+/// the L1 cache with the data.
+struct SinglePermute {
+  std::int32_t target = 0, first = 0, second = 0;  // as CopyOp's target and window[0]
+  std::int32_t pattern = 0;                        // CopyPlan::patterns entry
+};
+
+struct CopyPlan {
+  bool bytes = false;                 // the elements are bytes (quads), else int16 words
+  bool byte_permutes = false;         // the patterns are vpermt2b's (also for words: one uop, vpermt2w's three)
+  std::vector<SinglePermute> singles;
+  std::vector<CopyOp> ops;            // two permutes, or a gather
+  std::vector<CopyPattern> patterns;  // distinct (indices, kept elements)
+  std::vector<std::int32_t> gathers;  // per gathered vector: its source elements (64 bytes or 32 words), -1: zero
+};
+
+/// The operations that fill the copies of `in` from a source of `source_size` elements (bytes or words).
+CopyPlan plan_copies(const ConvInput& in, std::size_t source_size);
+
+/// Fills the copies (`lanes`, in.size lanes, zero where only padding) from `source` (uint8 when plan.bytes,
+/// else int16).
+void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes);
+
+}  // namespace larsel::fpga::detail

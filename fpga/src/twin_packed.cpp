@@ -1,0 +1,430 @@
+// The twin's packed path (see twin_packed.hpp, twin_copies.hpp and twin_kernels.hpp): the plan, made once per
+// model, and the per-frame run.
+#include "twin_packed.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <optional>
+
+namespace larsel::fpga::detail {
+namespace {
+
+constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
+
+bool fits_int16(std::int64_t v) { return v >= std::numeric_limits<std::int16_t>::min() && v <= std::numeric_limits<std::int16_t>::max(); }
+bool fits_int16(const models::FixedPointFormat& f) { return fits_int16(f.min_raw()) && fits_int16(f.max_raw()); }
+bool fits_int8(std::int64_t v) { return v >= -128 && v <= 127; }
+/// The largest |raw| a value of `f` can have.
+std::int64_t largest_magnitude(const models::FixedPointFormat& f) { return std::max(-f.min_raw(), f.max_raw()); }
+/// The raw weight of a tap (taps hold it pre-shifted to the accumulator's fraction; the shift is exact).
+std::int64_t raw_weight(const TwinLayer& t, const TwinLayer::Tap& tap) { return tap.weight >> t.product_shift; }
+std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+Conversion conversion_of(const TwinLayer& t, bool relu) { return {t.accumulator_fraction, t.product_shift, t.output_format, relu}; }
+
+/// A convolution or dense layer with the max pooling and ReLUs that follow it folded in.
+struct Stage {
+  std::size_t layer = 0;
+  bool dense = false;
+  int pool_height = 1, pool_width = 1, pooled_height = 1, pooled_width = 1;
+  bool relu = false;
+};
+
+/// Convolutions (each with at most one 2x2, 2x1, 1x2 pooling) then dense layers, else nullopt.
+std::optional<std::vector<Stage>> stages_of(const std::vector<TwinLayer>& layers) {
+  std::vector<Stage> stages;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const TwinLayer& t = layers[i];
+    if (t.kind == TwinLayer::Kind::conv2d || t.kind == TwinLayer::Kind::dense) {
+      const bool dense = t.kind == TwinLayer::Kind::dense;
+      if (!dense && !stages.empty() && stages.back().dense) return std::nullopt;
+      stages.push_back({i, dense, 1, 1, t.output.height, t.output.width, t.relu_after});
+    } else if (t.kind == TwinLayer::Kind::relu) {
+      // Commutes with pooling and flattening; before any weighted layer a no-op (pixels are >= 0).
+      if (!stages.empty()) stages.back().relu = true;
+    } else if (t.kind == TwinLayer::Kind::maxpool) {
+      if (stages.empty() || stages.back().dense || stages.back().pool_height * stages.back().pool_width != 1) return std::nullopt;
+      if (t.window_height > 2 || t.window_width > 2) return std::nullopt;
+      Stage& s = stages.back();
+      s.pool_height = t.window_height, s.pool_width = t.window_width;
+      s.pooled_height = t.output.height, s.pooled_width = t.output.width;
+    }  // flatten: NCHW order, the layouts do not change
+  }
+  if (stages.empty() || !stages.back().dense) return std::nullopt;  // the logit comes from a dense layer
+  return stages;
+}
+
+/// Channel pairs sharing many kernel offsets where both weights are non-zero (greedy, by that count): each such
+/// offset is one multiply-add lane instead of two. Returns 2 * ceil(channels / 2) channels, -1 for none.
+std::vector<int> pair_channels(const TwinLayer& t) {
+  const int channels = t.input.channels, offsets = t.window_height * t.window_width;
+  std::vector<std::vector<bool>> used(t.taps.size(), std::vector<bool>(static_cast<std::size_t>(channels * offsets)));
+  for (std::size_t f = 0; f < t.taps.size(); ++f) {
+    for (const TwinLayer::Tap& tap : t.taps[f]) used[f][static_cast<std::size_t>(tap.input * offsets + tap.dy * t.window_width + tap.dx)] = true;
+  }
+  const auto shared = [&](int a, int b) {
+    int n = 0;
+    for (const auto& filter : used) {
+      for (int o = 0; o < offsets; ++o) n += filter[static_cast<std::size_t>(a * offsets + o)] && filter[static_cast<std::size_t>(b * offsets + o)];
+    }
+    return n;
+  };
+  std::vector<int> paired;
+  std::vector<bool> taken(static_cast<std::size_t>(channels));
+  for (int k = 0; k < channels / 2; ++k) {
+    int best = -1, first = 0, second = 0;
+    for (int a = 0; a < channels; ++a) {
+      for (int b = a + 1; b < channels; ++b) {
+        if (taken[static_cast<std::size_t>(a)] || taken[static_cast<std::size_t>(b)]) continue;
+        const int n = shared(a, b);
+        if (n > best) best = n, first = a, second = b;
+      }
+    }
+    taken[static_cast<std::size_t>(first)] = taken[static_cast<std::size_t>(second)] = true;
+    paired.insert(paired.end(), {first, second});
+  }
+  for (int c = 0; c < channels; ++c) {
+    if (!taken[static_cast<std::size_t>(c)]) paired.insert(paired.end(), {c, -1});
+  }
+  return paired;
+}
+
+/// The input layout: uint8 row quads when the layer reads the image's bytes and its weights fit int8 (four taps
+/// per vpdpbusd lane), int16 row pairs for a one-channel input, else int16 channel pairs.
+ConvInput conv_input(const TwinLayer& t, const Stage& s, bool reads_image, const ActivationLayout& source) {
+  ConvInput in;
+  in.source = source;
+  const bool bytes = reads_image && !t.input_format.is_signed && t.input_format.width <= 8;
+  in.quads = bytes && std::all_of(t.taps.begin(), t.taps.end(), [&](const auto& filter) {
+               return std::all_of(filter.begin(), filter.end(), [&](const auto& tap) { return fits_int8(raw_weight(t, tap)); });
+             });  // (packed_weights then keeps the low 8 bits of each)
+  in.row_pairs = !in.quads && t.input.channels == 1;
+  in.channels = t.input.channels, in.height = t.input.height, in.width = t.input.width;
+  in.kernel_height = t.window_height, in.kernel_width = t.window_width, in.pad_top = t.pad_top, in.pad_left = t.pad_left;
+  in.pool_height = s.pool_height, in.pool_width = s.pool_width;
+  in.groups = in.row_step() != 0 ? in.channels : (in.channels + 1) / 2;
+  if (in.row_step() == 0) in.paired = pair_channels(t);
+  in.columns = s.pool_width + t.window_width - 1;
+  in.rows = s.pooled_height + (s.pool_height + t.window_height - 2) / s.pool_height;
+  in.row_width = s.pooled_width;
+  in.plane = round_up(static_cast<std::size_t>(in.rows) * static_cast<std::size_t>(in.row_width), 16);
+  in.size = in.base(in.groups, 0, 0) + 16;  // the last block reads at most 15 lanes past the last copy's rows
+  return in;
+}
+
+/// A layer's raw weights as a dense [filter][channel][dy][dx] table, or nullopt when one does not fit int16 or a
+/// filter's max|activation| * sum|weight| does not fit int32 (its lanes' sums could overflow).
+std::optional<std::vector<std::int64_t>> weight_table(const TwinLayer& t) {
+  const auto per_filter = static_cast<std::size_t>(t.input.channels * t.window_height * t.window_width);
+  std::vector<std::int64_t> table(t.taps.size() * per_filter, 0);
+  for (std::size_t f = 0; f < t.taps.size(); ++f) {
+    std::int64_t magnitude = 0;
+    for (const TwinLayer::Tap& tap : t.taps[f]) {
+      const std::int64_t w = raw_weight(t, tap);
+      if (!fits_int16(w)) return std::nullopt;
+      table[f * per_filter + static_cast<std::size_t>((tap.input * t.window_height + tap.dy) * t.window_width + tap.dx)] = w;
+      magnitude += w < 0 ? -w : w;
+    }
+    if (magnitude > kInt32Max / std::max<std::int64_t>(1, largest_magnitude(t.input_format))) return std::nullopt;
+  }
+  return table;
+}
+
+/// Filter f's weights of lane-tap (group k, kernel row dy, column dx) packed in 32 bits (0: all pruned).
+std::uint32_t packed_weights(const ConvInput& in, const std::vector<std::int64_t>& table, int f, int k, int dy, int dx) {
+  const int kh = in.kernel_height, kw = in.kernel_width, per_lane = in.elements(), bits = 32 / per_lane;
+  const auto per_filter = static_cast<std::size_t>(in.channels * kh * kw);
+  std::uint32_t packed = 0;
+  for (int e = 0; e < per_lane; ++e) {
+    const int channel = in.channel(k, e), row = dy + e * in.row_step();
+    if (channel < 0 || row >= kh) continue;  // no such channel (odd count) or kernel row: weight 0
+    const std::int64_t w = table[static_cast<std::size_t>(f) * per_filter + static_cast<std::size_t>((channel * kh + row) * kw + dx)];
+    packed |= (static_cast<std::uint32_t>(w) & ((1u << bits) - 1)) << (bits * e);
+  }
+  return packed;
+}
+
+/// Every lane-tap (group, kernel row, column) of the layout: kernel rows step by the lane's rows.
+std::vector<std::array<int, 3>> lane_tap_positions(const ConvInput& in) {
+  std::vector<std::array<int, 3>> positions;
+  const int dy_step = in.row_step() != 0 ? in.elements() : 1;
+  for (int k = 0; k < in.groups; ++k) {
+    for (int dy = 0; dy < in.kernel_height; dy += dy_step) {
+      for (int dx = 0; dx < in.kernel_width; ++dx) positions.push_back({k, dy, dx});
+    }
+  }
+  return positions;
+}
+
+/// Blocks of at most `most` filters (powers of two, F * phases <= 16), grouped greedily so that their lane-taps
+/// overlap: a block runs the union of its filters' lane-taps, a filter without one multiplying zeros.
+std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<std::int64_t>& table, int filters, int phases, int most) {
+  const std::vector<std::array<int, 3>> positions = lane_tap_positions(in);
+  std::vector<std::vector<bool>> used(static_cast<std::size_t>(filters), std::vector<bool>(positions.size()));
+  for (int f = 0; f < filters; ++f) {
+    for (std::size_t i = 0; i < positions.size(); ++i) {
+      used[static_cast<std::size_t>(f)][i] = packed_weights(in, table, f, positions[i][0], positions[i][1], positions[i][2]) != 0;
+    }
+  }
+  std::vector<bool> taken(static_cast<std::size_t>(filters));
+  std::vector<FilterBlock> blocks;
+  for (int left = filters; left > 0;) {
+    int size = 1;
+    while (2 * size <= left && 2 * size * phases <= MacOutput::kMaxFilters && 2 * size <= most) size *= 2;
+    FilterBlock block;
+    std::vector<bool> together(positions.size());
+    for (int member = 0; member < size; ++member) {  // each time the filter adding the fewest lane-taps
+      int best = -1;
+      std::size_t best_added = 0;
+      for (int f = 0; f < filters; ++f) {
+        if (taken[static_cast<std::size_t>(f)]) continue;
+        std::size_t added = 0;
+        for (std::size_t i = 0; i < positions.size(); ++i) added += used[static_cast<std::size_t>(f)][i] && !together[i];
+        if (best < 0 || added < best_added) best = f, best_added = added;
+      }
+      taken[static_cast<std::size_t>(best)] = true;
+      for (std::size_t i = 0; i < positions.size(); ++i) together[i] = together[i] || used[static_cast<std::size_t>(best)][i];
+      block.filters.push_back(best);
+    }
+    block.lane_taps = static_cast<std::size_t>(std::count(together.begin(), together.end(), true));
+    blocks.push_back(std::move(block));
+    left -= size;
+  }
+  return blocks;
+}
+
+/// Estimated cycles of a layer's multiply-add blocks (twin_kernels.hpp, mac_block, mac_vectors): per lane-tap and
+/// block of n vectors, the F * P * n multiply-adds (two per cycle) or the loads (P * n activation vectors, counted
+/// twice as most straddle two cache lines, F weights, P offsets; two per cycle), whichever is slower; per block
+/// an epilogue of some F * n * (P + 8) / 2 cycles. It picks F: more filters share each load, but run more
+/// lane-taps. (On the shipped model, timed: F = 4 beats 2, which beats 1, as the model says.)
+double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, std::size_t vectors) {
+  double cycles = 0;
+  for (const FilterBlock& b : blocks) {
+    const auto f = static_cast<double>(b.filters.size()), p = static_cast<double>(phases);
+    const std::size_t most = std::max<std::size_t>(1, std::min<std::size_t>(8, 16 / (b.filters.size() * static_cast<std::size_t>(phases))));
+    const std::size_t rounds = (vectors + most - 1) / most;
+    const double n = static_cast<double>((vectors + rounds - 1) / rounds);
+    const double per_tap = std::max(f * p * n / 2, (2 * p * n + f + p) / 2) + 1;
+    cycles += static_cast<double>(rounds) * (static_cast<double>(b.lane_taps) * per_tap + f * n * (p + 8) / 2);
+  }
+  return cycles;
+}
+
+/// The block's lane-taps (those where any of its filters has a non-zero weight): the F packed weights, then the
+/// read offset in every phase.
+void block_taps(const ConvInput& in, const std::vector<std::int64_t>& table, FilterBlock& block, std::vector<std::int32_t>& taps) {
+  block.first_tap = taps.size();
+  for (const auto& [k, dy, dx] : lane_tap_positions(in)) {
+    std::vector<std::uint32_t> weights;
+    bool any = false;
+    for (const int f : block.filters) {
+      weights.push_back(packed_weights(in, table, f, k, dy, dx));
+      any = any || weights.back() != 0;
+    }
+    if (!any) continue;  // pruned in every filter of the block: no multiply-adds
+    for (const std::uint32_t w : weights) taps.push_back(static_cast<std::int32_t>(w));
+    for (int a = 0; a < in.pool_height; ++a) {
+      for (int b = 0; b < in.pool_width; ++b) {
+        const std::size_t row = static_cast<std::size_t>((a + dy) / in.pool_height) * static_cast<std::size_t>(in.row_width);
+        taps.push_back(static_cast<std::int32_t>(in.base(k, b + dx, (a + dy) % in.pool_height) + row));
+      }
+    }
+  }
+  block.end_tap = taps.size();
+}
+
+/// `first`: the layer reads the image (of image_size bytes); `source`: how its input is stored.
+std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool first, std::size_t image_size, const ActivationLayout& source) {
+  if (!fits_int16(t.input_format) || !fits_int16(t.output_format)) return std::nullopt;
+  PackedConv c;
+  c.layer = s.layer;
+  c.input = conv_input(t, s, first, source);
+  if (c.input.size > static_cast<std::size_t>(kInt32Max)) return std::nullopt;  // offsets are int32
+  c.pooled_height = s.pooled_height, c.pooled_width = s.pooled_width;
+  c.phases = s.pool_height * s.pool_width;
+  c.vectors = (static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width) + 15) / 16;
+  c.narrow = !t.wide_accumulator;
+  c.conversion = conversion_of(t, s.relu);
+  const models::Overflow o = t.output_format.overflow;
+  c.convert_first = c.phases > 1 && (o == models::Overflow::wrap || o == models::Overflow::sat_zero);
+  c.fast = fast_conversion(c.conversion, t.accumulator_width);
+  c.fast.enabled = c.fast.enabled && !c.convert_first;
+  c.output = ActivationLayout::of(c.pooled_height, c.pooled_width, 1);  // row blocks: set by a convolution that reads it
+  const std::optional<std::vector<std::int64_t>> table = weight_table(t);
+  if (!table) return std::nullopt;
+  double cheapest = 0;
+  for (int most = 1; most * c.phases <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
+    std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), c.phases, most);
+    const double cycles = mac_cycles(blocks, c.phases, c.vectors);
+    if (c.blocks.empty() || cycles < cheapest) c.blocks = std::move(blocks), cheapest = cycles;
+  }
+  for (FilterBlock& block : c.blocks) block_taps(c.input, *table, block, c.taps);
+  const std::size_t buffer = static_cast<std::size_t>(c.input.channels) * source.plane() + PackedPlan::kBack;
+  c.copies = plan_copies(c.input, c.input.quads ? image_size : buffer);
+  return c;
+}
+
+std::optional<PackedDense> packed_dense(const TwinLayer& t, const Stage& s) {
+  if (!fits_int16(t.input_format)) return std::nullopt;
+  PackedDense d;
+  d.layer = s.layer;
+  d.inputs = static_cast<int>(t.input.size()), d.units = static_cast<int>(t.output.size());
+  d.rows = static_cast<int>(round_up(static_cast<std::size_t>(d.units), 8));
+  d.stride = static_cast<int>(round_up(static_cast<std::size_t>(d.inputs), 32));
+  d.weights.assign(static_cast<std::size_t>(d.rows) * static_cast<std::size_t>(d.stride), 0);
+  std::int64_t largest = 0;
+  for (std::size_t u = 0; u < t.taps.size(); ++u) {
+    for (const TwinLayer::Tap& tap : t.taps[u]) {
+      const std::int64_t w = raw_weight(t, tap);
+      if (!fits_int16(w)) return std::nullopt;
+      d.weights[u * static_cast<std::size_t>(d.stride) + static_cast<std::size_t>(tap.input)] = static_cast<std::int16_t>(w);
+      largest = std::max(largest, w < 0 ? -w : w);
+    }
+  }
+  // A lane adds two products per step of 32 inputs, each at most max|activation| * max|weight|.
+  const std::int64_t per_step = 2 * largest_magnitude(t.input_format) * std::max<std::int64_t>(1, largest);
+  const std::int64_t steps = kInt32Max / per_step;
+  if (steps < 1) return std::nullopt;  // even one pair could overflow a lane
+  d.chunk_steps = static_cast<int>(std::min<std::int64_t>(steps, d.stride / 32 + 1));
+  d.conversion = conversion_of(t, s.relu);
+  return d;
+}
+
+}  // namespace
+
+std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>& layers, models::Shape image) {
+  const std::optional<std::vector<Stage>> stages = stages_of(layers);
+  if (!stages) return nullptr;
+  auto plan = std::make_shared<PackedPlan>();
+  plan->image = image;
+  for (const Stage& s : *stages) {
+    const TwinLayer& t = layers[s.layer];
+    const bool first = plan->input_sizes.empty();
+    if (s.dense) {
+      plan->input_sizes.push_back(round_up(t.input.size(), 32));  // read 32 at a time
+      std::optional<PackedDense> d = packed_dense(t, s);
+      if (!d) return nullptr;
+      plan->denses.push_back(std::move(*d));
+      continue;
+    }
+    // The previous convolution stores its outputs in this one's row phases (blocks): the rows a copy vector
+    // reads are then consecutive in its source.
+    const ActivationLayout source = ActivationLayout::of(t.input.height, t.input.width, first ? 1 : s.pool_height);
+    if (!first) plan->convs.back().output = source;
+    std::optional<PackedConv> c = packed_conv(t, s, first, image.size(), source);
+    if (!c) return nullptr;
+    plan->input_sizes.push_back(c->input.quads ? 0 : static_cast<std::size_t>(t.input.channels) * source.plane());
+    plan->convs.push_back(std::move(*c));
+  }
+  for (std::size_t d = 0; d + 1 < plan->denses.size(); ++d) {
+    if (!fits_int16(plan->denses[d].conversion.format)) return nullptr;  // it feeds an int16 input
+  }
+  for (PackedConv& c : plan->convs) {  // now that every output layout is known
+    c.stores = plan_stores(c.output, static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width));
+  }
+  return plan;
+}
+
+void make_packed_buffers(const PackedPlan& plan, PackedBuffers& b) {
+  std::size_t sums = 0, rows = 0;
+  for (const PackedConv& c : plan.convs) {
+    b.lanes.emplace_back(c.input.size, 0);
+    std::size_t block = 0;
+    for (const FilterBlock& f : c.blocks) block = std::max(block, f.filters.size());
+    sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * 16 * c.vectors);
+  }
+  for (const std::size_t n : plan.input_sizes) b.inputs.emplace_back(PackedPlan::kFront + n + PackedPlan::kBack, std::int16_t{0});
+  for (const PackedDense& d : plan.denses) rows = std::max(rows, static_cast<std::size_t>(d.rows));
+  b.sums.assign(sums + 16, 0);
+  b.dense_sums.assign(rows, 0);
+  b.dense_outputs.assign(rows, 0);
+}
+
+namespace {
+
+/// The int16 input of stage s (past its front slack).
+std::int16_t* input_of(PackedBuffers& b, std::size_t stage) { return b.inputs[stage].data() + PackedPlan::kFront; }
+
+/// One filter's sums (at the products' fraction, pooled or per phase) into its pooled, converted int16 outputs
+/// (one channel plane), by the generic conversion (the fast one is done in mac_block).
+void finish(const PackedConv& c, std::int64_t bias, std::int32_t* sums, std::int16_t* plane) {
+  const std::size_t pooled = static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width);
+  const auto convert = [&](std::size_t n) {
+    if (c.narrow) requantize<std::int32_t>(sums, n, bias, c.conversion, sums);
+    else requantize<std::int64_t>(sums, n, bias, c.conversion, sums);
+  };
+  if (!c.convert_first) {  // pooled already, in registers
+    convert(pooled);
+  } else {  // not monotone: convert every phase (lanes past `pooled` hold sums of in-range values too), then pool
+    const std::size_t stride = 16 * c.vectors;
+    convert(static_cast<std::size_t>(c.phases) * stride);
+    for (std::size_t i = 0; i < pooled; ++i) {
+      for (int q = 1; q < c.phases; ++q) sums[i] = std::max(sums[i], sums[static_cast<std::size_t>(q) * stride + i]);
+    }
+  }
+  store_values(sums, pooled, c.output, plane);
+}
+
+/// Convolution `conv`: its input laid out from `source`, its outputs into the next stage's input.
+void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, const void* source, PackedBuffers& b) {
+  const PackedConv& c = plan.convs[conv];
+  std::int32_t* lanes = b.lanes[conv].data();
+  run_copies(c.copies, source, lanes);
+  std::int16_t* out = input_of(b, conv + 1);
+  MacOutput to;
+  to.sums = b.sums.data(), to.sums_stride = static_cast<std::size_t>(c.phases) * 16 * c.vectors;
+  if (c.fast.enabled) to.fast = &c.fast, to.stores = &c.stores;
+  for (const FilterBlock& block : c.blocks) {
+    for (std::size_t i = 0; i < block.filters.size(); ++i) {
+      const auto f = static_cast<std::size_t>(block.filters[i]);
+      to.bias[i] = c.fast.folded(t.bias[f]), to.planes[i] = out + f * c.output.plane();
+    }
+    const TapSpan taps{c.taps.data() + block.first_tap, c.taps.data() + block.end_tap};
+    mac_plane(lanes, c.input.quads, static_cast<int>(block.filters.size()), taps, c.phases, !c.convert_first, c.vectors, to);
+    if (c.fast.enabled) continue;
+    for (std::size_t i = 0; i < block.filters.size(); ++i) {
+      finish(c, t.bias[static_cast<std::size_t>(block.filters[i])], to.sums + i * to.sums_stride, to.planes[i]);
+    }
+  }
+}
+
+/// A dense layer: its converted outputs into the next dense layer's input, or (the last) the logit.
+std::int64_t run_dense(const PackedPlan& plan, std::size_t dense, const TwinLayer& t, PackedBuffers& b) {
+  const PackedDense& d = plan.denses[dense];
+  const std::size_t stage = plan.convs.size() + dense;
+  dense_sums(input_of(b, stage), d.weights.data(), d.stride, d.units, d.chunk_steps, b.dense_sums.data());
+  // The totals (sum * 2^sum_shift + bias, at most 62 bits), then one conversion call for all units.
+  for (int u = 0; u < d.units; ++u) {
+    const auto k = static_cast<std::size_t>(u);
+    b.dense_sums[k] = b.dense_sums[k] * (std::int64_t{1} << d.conversion.sum_shift) + t.bias[k];
+  }
+  Conversion totals = d.conversion;
+  totals.sum_shift = 0;
+  requantize<std::int64_t>(b.dense_sums.data(), static_cast<std::size_t>(d.units), 0, totals, b.dense_outputs.data());
+  if (dense + 1 == plan.denses.size()) return b.dense_outputs[0];
+  std::int16_t* next = input_of(b, stage + 1);
+  for (int u = 0; u < d.units; ++u) next[u] = static_cast<std::int16_t>(b.dense_outputs[static_cast<std::size_t>(u)]);
+  return 0;
+}
+
+}  // namespace
+
+std::int64_t run_packed(const PackedPlan& plan, const std::vector<TwinLayer>& layers, PackedBuffers& b,
+                        std::span<const std::uint8_t> image) {
+  const void* source = image.data();
+  if (plan.convs.empty() || !plan.convs.front().input.quads) {
+    std::copy(image.begin(), image.end(), input_of(b, 0));  // pixel = raw value, as int16
+    source = input_of(b, 0);
+  }
+  for (std::size_t c = 0; c < plan.convs.size(); ++c) {
+    run_conv(plan, c, layers[plan.convs[c].layer], source, b);
+    source = input_of(b, c + 1);
+  }
+  std::int64_t logit = 0;
+  for (std::size_t d = 0; d < plan.denses.size(); ++d) logit = run_dense(plan, d, layers[plan.denses[d].layer], b);
+  return logit;
+}
+
+}  // namespace larsel::fpga::detail

@@ -1,0 +1,84 @@
+#pragma once
+// The twin's packed path: a plan made once per model (which layers, the taps as
+// packed weight lanes, the input layouts and how to fill them) and the
+// per-frame run. The plan exists only for models whose arithmetic it does
+// exactly (make_packed_plan says when); the twin runs its generic path otherwise.
+//
+// Per frame: the image (or the previous layer's int16 activations) is laid out
+// for each convolution (twin_copies.hpp); the multiply-adds give int32 sums per
+// filter, max-pooled in registers; the output conversion writes int16
+// activations (NCHW), which are the next layer's source, or the first dense
+// layer's input. Dense layers multiply-add int16 pairs too.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "larsel/fpga/twin.hpp"
+#include "twin_convert.hpp"
+#include "twin_copies.hpp"
+#include "twin_kernels.hpp"
+#include "twin_requantize.hpp"
+
+namespace larsel::fpga::detail {
+
+/// F filters (a power of two, F * phases <= 16) whose lane-taps run together, sharing each activation load
+/// (twin_kernels.hpp, mac_block): the union of their lane-taps, each with the F weights.
+struct FilterBlock {
+  std::vector<int> filters;                 // the layer's filter indices
+  std::size_t lane_taps = 0;                // the union of its filters' lane-taps
+  std::size_t first_tap = 0, end_tap = 0;   // in PackedConv::taps
+};
+
+struct PackedConv {
+  std::size_t layer = 0;  // in Twin::layers()
+  ConvInput input;
+  CopyPlan copies;                          // fills `input` from the image (first layer) or the int16 activations
+  int pooled_height = 0, pooled_width = 0;  // the output after the pooling (if any)
+  int phases = 1;                           // pool_height * pool_width
+  std::size_t vectors = 0;                  // pooled positions / 16, rounded up
+  std::vector<std::int32_t> taps;           // flat (TapSpan), block after block
+  std::vector<FilterBlock> blocks;
+  // Max pooling commutes with a non-decreasing conversion (every rounding, sat, sat_sym, ReLU), so the pool is
+  // taken first, in registers, and a quarter of the sums are converted; wrap and sat_zero are not monotone.
+  bool convert_first = false;
+  bool narrow = false;  // every total fits int32: the conversion runs in int32 lanes
+  Conversion conversion;
+  FastConversion fast;      // the vector conversion, when it applies
+  ActivationLayout output;  // how the int16 outputs are stored (row blocks for the next convolution)
+  StorePlan stores;         // convert_store's stores into `output`
+};
+
+struct PackedDense {
+  std::size_t layer = 0;
+  int inputs = 0, units = 0;
+  int rows = 0, stride = 0;           // units rounded up to 8, inputs rounded up to 32
+  std::vector<std::int16_t> weights;  // rows x stride, zero padded
+  int chunk_steps = 1;                // 32-input steps whose int32 lane sums cannot overflow
+  Conversion conversion;
+};
+
+/// Convolutions (each with its pooling) then dense layers, the last one giving the logit.
+struct PackedPlan {
+  models::Shape image;
+  std::vector<PackedConv> convs;
+  std::vector<PackedDense> denses;
+  /// Int16 elements of stage s's input (convolutions, then dense layers); 0 for a first convolution that reads
+  /// the image's bytes. The buffers have kFront elements of slack before, kBack after (make_packed_buffers).
+  std::vector<std::size_t> input_sizes;
+  static constexpr std::size_t kFront = 16;  // convert_store's row stores may start 15 lanes left of a row
+  static constexpr std::size_t kBack = 64;   // the copies' 64-byte windows may start at any element
+};
+
+/// The plan for these layers (image: the model's input shape), or null when the packed arithmetic would not be
+/// exact or the layer sequence is not (conv [pool])... dense...: the generic path runs then.
+std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>& layers, models::Shape image);
+
+/// Sizes and zeroes the buffers of `plan` (once: the zero padding is never written again).
+void make_packed_buffers(const PackedPlan& plan, PackedBuffers& buffers);
+
+/// The raw logit of one image.
+std::int64_t run_packed(const PackedPlan& plan, const std::vector<TwinLayer>& layers, PackedBuffers& buffers,
+                        std::span<const std::uint8_t> image);
+
+}  // namespace larsel::fpga::detail
