@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "larsel/daq/emulator.hpp"
@@ -58,16 +59,24 @@ TEST_CASE("emulator at --speed 0.01 sends 305 frames/s per stream over 1 s", "[r
   config.target = "127.0.0.1:9";  // discard port: nobody needs to listen
   config.speed = 0.01;
   config.seconds = 1.0;
-  NoiseWaveformSource source(NoiseSourceConfig{});
-  Emulator emulator(config, map, source);
-  std::atomic<bool> stop{false};
-  emulator.run(stop);
-  const auto& s = emulator.stats();
-  const double controlled = s.paced_seconds - s.rate_limiter_lost_seconds;
-  const double rate = static_cast<double>(s.periods_sent) / controlled;
-  INFO("periods " << s.periods_sent << " in " << controlled << " of " << s.paced_seconds << " s paced, limiter resets "
-                  << s.rate_limiter_resets << ", send errors " << s.send_errors);
-  CHECK(rate == Approx(0.01 * wibeth::kFrameRateHz).epsilon(0.01 + stall_allowance(controlled)));
-  CHECK(controlled > 0.5);
-  CHECK(s.datagrams_sent == s.periods_sent * 20);
+  const double expected = 0.01 * wibeth::kFrameRateHz;
+  // A shared VM can stall the sender for tens of ms several times a second; such a run shows
+  // limiter resets. Retry those (at most twice); a run without resets must hit the rate.
+  for (int attempt = 1;; ++attempt) {
+    NoiseWaveformSource source(NoiseSourceConfig{});
+    Emulator emulator(config, map, source);
+    std::atomic<bool> stop{false};
+    emulator.run(stop);
+    const auto& s = emulator.stats();
+    const double controlled = s.paced_seconds - s.rate_limiter_lost_seconds;
+    const double rate = static_cast<double>(s.periods_sent) / controlled;
+    const double tolerance = 0.01 + stall_allowance(controlled);
+    INFO("attempt " << attempt << ": periods " << s.periods_sent << " in " << controlled << " of " << s.paced_seconds
+                    << " s paced, limiter resets " << s.rate_limiter_resets << ", send errors " << s.send_errors);
+    if (std::abs(rate / expected - 1.0) > tolerance && s.rate_limiter_resets > 0 && attempt < 3) continue;
+    CHECK(rate == Approx(expected).epsilon(tolerance));
+    CHECK(controlled > 0.5);
+    CHECK(s.datagrams_sent == s.periods_sent * 20);
+    break;
+  }
 }
