@@ -11,7 +11,19 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <spawn.h>
+#include <unistd.h>
 #include <sys/wait.h>
+
+extern char** environ;
 
 namespace larsel::test {
 
@@ -76,6 +88,89 @@ inline ProcessResult run_larsel(const std::string& args) {
   r.out = slurp(dir / "out");
   r.err = slurp(dir / "err");
   return r;
+}
+
+/// The larsel executable started in the background with `args`, its stdout and stderr going to
+/// files; the process is killed at scope exit if still running.
+class BackgroundLarsel {
+ public:
+  explicit BackgroundLarsel(const std::vector<std::string>& args) {
+    std::vector<std::string> argv_strings{LARSEL_EXECUTABLE};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, (dir_ / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, LARSEL_EXECUTABLE, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~BackgroundLarsel() {
+    if (pid_ > 0 && !finished_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  BackgroundLarsel(const BackgroundLarsel&) = delete;
+  BackgroundLarsel& operator=(const BackgroundLarsel&) = delete;
+
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+  void signal(int sig) const {
+    if (pid_ > 0 && !finished_) ::kill(pid_, sig);
+  }
+  /// What the process printed so far.
+  [[nodiscard]] std::string out() const { return slurp(dir_ / "out"); }
+  [[nodiscard]] std::string err() const { return slurp(dir_ / "err"); }
+  /// Waits up to `timeout` for the exit; exit_code -1 if it did not exit in time (it is then killed)
+  /// or died from a signal.
+  ProcessResult wait(std::chrono::milliseconds timeout) {
+    ProcessResult r;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (!finished_) {
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        finished_ = true;
+        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        finished_ = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    r.out = out();
+    r.err = err();
+    return r;
+  }
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  bool finished_ = false;
+};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
+inline int free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = -1;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
 }
 
 }  // namespace larsel::test

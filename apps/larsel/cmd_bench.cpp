@@ -8,6 +8,7 @@
 #include "larsel/bench/cnn_bench.hpp"
 #include "larsel/bench/infer_bench.hpp"
 #include "larsel/bench/ingest_bench.hpp"
+#include "larsel/bench/pipeline_bench.hpp"
 #include "larsel/bench/preprocess_bench.hpp"
 #include "larsel/bench/simulate_bench.hpp"
 
@@ -86,6 +87,18 @@ void add_bench_command(CLI::App& app, Action& action) {
   infer->add_option("--distinct-frames", io->distinct_frames, "Simulated frames, cycled")->check(CLI::Range(1u, 100'000u))->capture_default_str();
   infer->add_option("--out", *infer_out, "Also write the JSON to this file");
   infer->callback([&action, io, infer_out] { action = [io, infer_out] { emit_json(bench::run_infer_bench(*io), *infer_out); return 0; }; });
+
+  auto plo = std::make_shared<bench::PipelineBenchOptions>();
+  auto* pl = bench->add_subcommand("pipeline", "Highest zero-loss rate of the whole pipeline (in-process and UDP input), as a multiple of one face's real-time rate");
+  auto pl_out = std::make_shared<std::string>();
+  pl->add_option("--seconds", plo->seconds, "Length of each paced trial")->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+  pl->add_option("--probe-seconds", plo->probe_seconds, "Length of the unpaced in-process capacity probe")->check(CLI::Range(1.0, 600.0))->capture_default_str();
+  pl->add_option("--max-trials", plo->max_trials, "Paced trials per input, each 10 % slower than the last")->check(CLI::Range(1, 20))->capture_default_str();
+  pl->add_option("--workers", plo->workers, "Inference threads")->check(CLI::Range(1, 16))->capture_default_str();
+  pl->add_flag("!--no-udp", plo->udp, "Skip the UDP input");
+  pl->add_flag("!--no-in-process", plo->in_process, "Skip the in-process input");
+  pl->add_option("--out", *pl_out, "Also write the JSON to this file");
+  pl->callback([&action, plo, pl_out] { action = [plo, pl_out] { emit_json(bench::run_pipeline_bench(*plo), *pl_out); return 0; }; });
 }
 
 }  // namespace larsel::app

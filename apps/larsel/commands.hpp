@@ -26,5 +26,8 @@ void add_compress_command(CLI::App& app, Action& action);
 void add_tradeoff_command(CLI::App& app, Action& action);
 void add_export_hls_command(CLI::App& app, Action& action);
 void add_score_command(CLI::App& app, Action& action);
+void add_run_command(CLI::App& app, Action& action);
+void add_listen_command(CLI::App& app, Action& action);
+void add_record_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

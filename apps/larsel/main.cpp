@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   larsel::app::Action action;
+  larsel::app::add_run_command(app, action);
+  larsel::app::add_listen_command(app, action);
+  larsel::app::add_record_command(app, action);
   larsel::app::add_demo_command(app, action);
   larsel::app::add_emulate_command(app, action);
   larsel::app::add_receive_command(app, action);

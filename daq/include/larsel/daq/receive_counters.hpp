@@ -8,16 +8,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "larsel/monitoring/counter.hpp"
+
 namespace larsel::daq {
 
-class Counter {
- public:
-  void add(std::uint64_t n = 1) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint64_t> value_{0};
-};
+using monitoring::Counter;
 
 #define LARSEL_RECEIVE_COUNTERS(X)                                                              \
   X(datagrams_received, "every datagram read from the socket")                                  \

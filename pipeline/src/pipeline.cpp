@@ -1,0 +1,175 @@
+#include "larsel/pipeline/pipeline.hpp"
+
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "frame_source.hpp"
+#include "larsel/daq/errors.hpp"
+#include "model_setup.hpp"
+#include "selector.hpp"
+
+#ifndef LARSEL_SOURCE_DIR
+#define LARSEL_SOURCE_DIR ""
+#endif
+
+namespace larsel::pipeline {
+namespace {
+
+std::size_t slots_for(const PipelineConfig& c) {
+  // Enough to fill every queue, plus one frame in the hands of each thread.
+  return std::size_t{c.queue_capacity} * (1 + 2 * std::size_t{c.model.workers}) + c.model.workers + 4;
+}
+
+std::uint64_t unix_ns() { return static_cast<std::uint64_t>(unix_now_ns()); }
+
+/// Runs `body` on a new thread; an exception is kept in `error` (first one wins) and `done` is set either way.
+std::thread guarded_thread(std::exception_ptr& error, std::mutex& error_mutex, std::atomic<bool>* done, std::function<void()> body) {
+  return std::thread([&error, &error_mutex, done, body = std::move(body)] {
+    try {
+      body();
+    } catch (...) {
+      const std::lock_guard lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+    if (done != nullptr) done->store(true, std::memory_order_release);
+  });
+}
+
+}  // namespace
+
+std::string resolve_data_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty() || fs::path(path).is_absolute() || fs::exists(path)) return path;
+  const fs::path in_source = fs::path(LARSEL_SOURCE_DIR) / path;
+  return fs::exists(in_source) ? in_source.string() : path;
+}
+
+struct Pipeline::Impl {
+  PipelineConfig config;
+  std::string model_path;
+  models::ModelFile model;
+  double threshold = 0;
+  wire::RunInfo run_info;
+  PipelineMetrics metrics;
+  std::unique_ptr<FrameSource> source;  // before the slots: udp slots hold frames of its pool
+  SlotPool slots;
+  FrameQueue free_slots, preprocess_in;
+  WorkerQueues workers;
+  std::vector<preprocess::Preprocessor> preprocessors;
+  std::vector<std::unique_ptr<fpga::InferenceBackend>> backends;
+  std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<RecorderStage> recorder;
+
+  Impl(const PipelineConfig& c, const std::string& version);
+  void make_queues();
+  void make_stages();
+};
+
+Pipeline::Impl::Impl(const PipelineConfig& c, const std::string& version)
+    : config(c),
+      model_path(resolve_data_path(c.model.file)),
+      model(models::load_model(model_path)),
+      threshold(selection_threshold(c.selection, model, model_path)),
+      metrics(c.model.workers),
+      slots(slots_for(c), model.model.input_shape().size()),
+      free_slots("free_slots", slots_for(c)),
+      preprocess_in("preprocess_in", c.queue_capacity) {
+  run_info = {c.run_number, 0, to_yaml(c), model_path, file_sha1(model_path), threshold, c.selection.prescale, version};
+  make_queues();
+  make_stages();
+  const RunLimits limits{c.seconds, c.frames};
+  source = c.input.kind == InputKind::emulator ? make_emulated_source(c.input, limits) : make_udp_source(c.input, limits, slots.size());
+}
+
+void Pipeline::Impl::make_queues() {
+  for (std::uint32_t i = 0; i < slots.size(); ++i) free_slots.push(i);
+  metrics.queues.push_back(&preprocess_in);
+  workers.done = std::make_unique<std::atomic<bool>[]>(config.model.workers);
+  for (unsigned w = 0; w < config.model.workers; ++w) {
+    workers.in.push_back(std::make_unique<FrameQueue>(fmt::format("inference_in_{}", w), config.queue_capacity));
+    workers.out.push_back(std::make_unique<FrameQueue>(fmt::format("inference_out_{}", w), config.queue_capacity));
+  }
+  for (const auto& q : workers.in) metrics.queues.push_back(q.get());
+  for (const auto& q : workers.out) metrics.queues.push_back(q.get());
+}
+
+void Pipeline::Impl::make_stages() {
+  const preprocess::PreprocessConfig pre = model.preprocess_config();
+  if (pre.output_rows() * pre.output_columns() != model.model.input_shape().size()) {
+    throw std::runtime_error(fmt::format("{}: the model takes {} inputs but its preprocessing makes {} x {}", model_path,
+                                         model.model.input_shape().size(), pre.output_rows(), pre.output_columns()));
+  }
+  for (unsigned f = 0; f < config.input.faces; ++f) preprocessors.emplace_back(pre);
+  fpga::BackendOptions options;
+  options.kind = config.model.backend;
+  options.hls_project = config.model.hls_project;
+  options.xclbin = config.model.xclbin;
+  options.device_index = config.model.device;
+  options.batch_frames = 1;
+  for (unsigned w = 0; w < config.model.workers; ++w) backends.push_back(fpga::make_backend(options, model.model));
+  publisher = std::make_unique<Publisher>(config.zmq, config.run_number, metrics.output);
+  if (config.hdf5.enabled) {
+    recorder = std::make_unique<RecorderStage>(config.hdf5.recording, run_info, config.recorder_queue_capacity, metrics.output);
+  }
+}
+
+Pipeline::Pipeline(const PipelineConfig& config, const std::string& software_version)
+    : impl_(std::make_unique<Impl>(config, software_version)) {}
+
+Pipeline::~Pipeline() = default;
+
+std::string Pipeline::publish_endpoint() const { return impl_->publisher->publish_endpoint(); }
+double Pipeline::threshold() const { return impl_->threshold; }
+
+nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
+  Impl& p = *impl_;
+  if (p.config.zmq.wait_for_subscribers > 0) {
+    const auto seen = p.publisher->wait_for_subscribers(p.config.zmq.wait_for_subscribers, std::chrono::duration<double>(p.config.zmq.wait_timeout_s), stop);
+    spdlog::info("{} of {} subscriptions present; taking data", seen, p.config.zmq.wait_for_subscribers);
+  }
+  p.run_info.start_time_unix_ns = unix_ns();
+  const auto start = SteadyClock::now();
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  std::atomic<bool> source_done{false}, preprocess_done{false};
+  SelectionSettings settings{p.threshold, p.config.selection.prescale, p.config.metrics_interval_s, p.config.log_metrics, p.run_info};
+  Selector selector(settings, p.slots, p.workers, p.free_slots, *p.publisher, p.recorder.get(), p.metrics, *p.source);
+  if (p.recorder) {
+    p.recorder->set_run_info(p.run_info);
+    p.recorder->start();
+  }
+  std::vector<std::thread> threads;
+  threads.push_back(guarded_thread(error, error_mutex, nullptr, [&] { selector.run(); }));
+  for (unsigned w = 0; w < p.config.model.workers; ++w) {
+    threads.push_back(guarded_thread(error, error_mutex, &p.workers.done[w], [&, w] {
+      run_inference_worker(w, preprocess_done, *p.backends[w], p.slots, p.workers, p.metrics);
+    }));
+  }
+  threads.push_back(guarded_thread(error, error_mutex, &preprocess_done, [&] {
+    run_preprocess_stage(p.preprocess_in, source_done, p.preprocessors, p.slots, p.workers, p.metrics, preprocess_done);
+  }));
+  const SourceOutput output{p.slots, p.free_slots, p.preprocess_in, p.metrics.source, p.config.input.max_rate};
+  threads.push_back(guarded_thread(error, error_mutex, &source_done, [&] { p.source->run(stop, output); }));
+  for (auto it = threads.rbegin(); it != threads.rend(); ++it) it->join();  // source first, selector last
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  std::vector<std::filesystem::path> files;
+  if (p.recorder) files = p.recorder->finish();
+  if (error) std::rethrow_exception(error);
+  p.publisher->publish_metrics(selector.metrics_now(false));  // the final snapshot, counted in the summary
+  nlohmann::ordered_json summary = selector.metrics_now(false);
+  summary["run"] = p.config.run_number;
+  summary["seconds"] = seconds;
+  summary["threshold_logit"] = p.threshold;
+  summary["model"] = {{"file", p.model_path}, {"sha1", p.run_info.model_hash}, {"backend", p.config.model.backend}, {"workers", p.config.model.workers}};
+  summary["source"] = p.source->report();
+  summary["publish_endpoint"] = p.publisher->publish_endpoint();
+  nlohmann::ordered_json names = nlohmann::json::array();
+  for (const auto& f : files) names.push_back(f.string());
+  summary["files"] = names;
+  return summary;
+}
+
+}  // namespace larsel::pipeline

@@ -1,0 +1,229 @@
+// End-to-end tests of `larsel run`: real processes, real ZeroMQ sockets on 127.0.0.1, real HDF5 files.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include <H5Cpp.h>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "larsel/daq/frame.hpp"
+#include "larsel/daq/sim/parallel_simulation.hpp"
+#include "larsel/pipeline/config.hpp"
+#include "support.hpp"
+
+using larsel::test::BackgroundLarsel;
+using larsel::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kPixels = larsel::daq::Frame::kPixels;
+
+/// A short in-process run: small pools (fast to simulate), a publisher on a free port, recording in `dir`.
+std::string run_config(const TempDir& dir, int port, const std::string& extra) {
+  return fmt::format(R"(run:
+  seconds: 2
+input:
+  kind: emulator
+  speed: 0.1
+  pool_frames: 48
+  signal_pool_frames: 16
+  signal_rate_hz: 300
+  seed: 3
+zmq:
+  publish: tcp://127.0.0.1:{}
+hdf5:
+  directory: {}
+monitoring:
+  interval_s: 0.25
+{})",
+                     port, (dir / "data").string(), extra);
+}
+
+std::filesystem::path write_text(const TempDir& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir / name) << text;
+  return dir / name;
+}
+
+json summary_of(const larsel::test::ProcessResult& r) {
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+struct RecordedFrames {
+  std::vector<std::uint16_t> pixels;
+  std::vector<std::uint64_t> sequence;
+  std::size_t count = 0;
+};
+
+RecordedFrames read_recording(const std::filesystem::path& file) {
+  H5::H5File h5(file.string(), H5F_ACC_RDONLY);
+  RecordedFrames r;
+  H5::DataSet frames = h5.openDataSet("frames");
+  hsize_t dims[3] = {0, 0, 0};
+  frames.getSpace().getSimpleExtentDims(dims);
+  r.count = dims[0];
+  r.pixels.resize(r.count * kPixels);
+  if (r.count > 0) frames.read(r.pixels.data(), H5::PredType::NATIVE_UINT16);
+  H5::CompType sequence_only(sizeof(std::uint64_t));
+  sequence_only.insertMember("sequence", 0, H5::PredType::NATIVE_UINT64);
+  r.sequence.resize(r.count);
+  if (r.count > 0) h5.openDataSet("metadata").read(r.sequence.data(), sequence_only);
+  return r;
+}
+
+/// The emulator's pool of face 0 for `seed`: frames depend only on (seed, index) (docs/simulation.md).
+std::vector<std::uint16_t> emulator_pool(std::uint64_t seed, std::uint64_t signal, std::uint64_t background) {
+  std::vector<std::uint16_t> pool((signal + background) * kPixels);
+  larsel::daq::sim::simulate_frames({}, seed * 1000, signal, background, 2, 16, nullptr, [&](const larsel::daq::sim::FrameBlock& b) {
+    std::copy(b.pixels.begin(), b.pixels.end(), pool.begin() + static_cast<std::ptrdiff_t>(b.first * kPixels));
+  });
+  return pool;
+}
+
+}  // namespace
+
+TEST_CASE("larsel run decides every accepted frame and records the selected ones byte for byte", "[pipeline]") {
+  TempDir dir;
+  const auto config = write_text(dir, "run.yaml", run_config(dir, larsel::test::free_tcp_port(), ""));
+  const json s = summary_of(larsel::test::run_larsel(fmt::format("run --config '{}' --json", config.string())));
+  const auto& frames = s["frames"];
+  CHECK(frames["offered"].get<std::uint64_t>() >= 6000);  // 2 s at 0.1 x 30.5 kHz
+  CHECK(frames["accepted"] == frames["decided"]);
+  CHECK(frames["offered"].get<std::uint64_t>() ==
+        frames["accepted"].get<std::uint64_t>() + s["drops"]["source_no_free_slot"].get<std::uint64_t>() + s["drops"]["source_queue_full"].get<std::uint64_t>());
+  const std::uint64_t selected = frames["selected"].get<std::uint64_t>();
+  REQUIRE(selected > 0);
+  CHECK(s["truth"]["signal_frames"].get<std::uint64_t>() > 0);
+  CHECK(s["truth"]["efficiency"].get<double>() > 0.5);
+  REQUIRE(s["files"].size() == 1);
+  const std::filesystem::path file = s["files"][0].get<std::string>();
+  CHECK(file.extension() == ".h5");
+  const RecordedFrames recorded = read_recording(file);
+  REQUIRE(recorded.count == selected);
+  // Each recorded frame is exactly one of the emulator's pool frames: a background frame is
+  // the pool entry its sequence number names, a signal frame one of the signal entries.
+  const std::uint64_t signal_pool = 16, background_pool = 48;
+  const auto pool = emulator_pool(3, signal_pool, background_pool);
+  const auto same = [&](std::size_t r, std::size_t entry) {
+    return std::equal(recorded.pixels.begin() + static_cast<std::ptrdiff_t>(r * kPixels), recorded.pixels.begin() + static_cast<std::ptrdiff_t>((r + 1) * kPixels),
+                      pool.begin() + static_cast<std::ptrdiff_t>(entry * kPixels));
+  };
+  for (std::size_t r = 0; r < recorded.count; ++r) {
+    bool found = same(r, signal_pool + recorded.sequence[r] % background_pool);
+    for (std::size_t e = 0; e < signal_pool && !found; ++e) found = same(r, e);
+    INFO("recorded frame " << r << " (sequence " << recorded.sequence[r] << ")");
+    CHECK(found);
+  }
+}
+
+TEST_CASE("larsel run through UDP: emulator -> receiver -> pipeline, frames in == frames decided", "[pipeline]") {
+  TempDir dir;
+  const auto config = write_text(dir, "run.yaml", run_config(dir, larsel::test::free_tcp_port(), "") + "\n");
+  std::string text = larsel::test::slurp(config);
+  text.replace(text.find("kind: emulator"), 14, "kind: udp");
+  std::ofstream(config) << text;
+  const json s = summary_of(larsel::test::run_larsel(fmt::format("run --config '{}' --json --seconds 1.5", config.string())));
+  const auto& receiver = s["source"]["receiver"];
+  const std::uint64_t built = receiver["frames_complete"].get<std::uint64_t>() + receiver["frames_incomplete"].get<std::uint64_t>();
+  CHECK(built >= 3000);
+  CHECK(s["frames"]["offered"].get<std::uint64_t>() == built);
+  CHECK(s["frames"]["accepted"] == s["frames"]["decided"]);
+  CHECK(s["source"]["emulator"]["periods_sent"].get<std::uint64_t>() >= built);
+}
+
+namespace {
+
+/// Waits until `process` has logged `text` on stderr (or `timeout` passed).
+bool wait_for_log(const BackgroundLarsel& process, const std::string& text, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (process.err().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+json json_of(const larsel::test::ProcessResult& r, const char* who) {
+  INFO(who << " exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+std::vector<std::string> listen_args(int port, const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"listen", fmt::format("tcp://127.0.0.1:{}", port), "--json", "--quiet", "--idle-seconds", "3"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("three subscribers, one of them slow: the pipeline keeps its rate and the slow one's drops are counted", "[pipeline]") {
+  TempDir dir;
+  const int port = larsel::test::free_tcp_port();
+  // Prescale 10 publishes ~300 frames/s (18 MB/s): more than the TCP buffers can hide from a consumer at 30 ms per message.
+  const auto config = write_text(dir, "run.yaml", run_config(dir, port, R"(selection:
+  prescale: 10
+)") + "");
+  std::string text = larsel::test::slurp(config);
+  text.replace(text.find("zmq:\n"), 5, "zmq:\n  wait_for_subscribers: 3\n  publish_hwm: 50\n  decision_batch: 64\n");
+  text.replace(text.find("seconds: 2"), 10, "seconds: 3");
+  std::ofstream(config) << text;
+  BackgroundLarsel fast1(listen_args(port, {})), fast2(listen_args(port, {}));
+  BackgroundLarsel slow(listen_args(port, {"--delay-ms", "30", "--rcvhwm", "5"}));
+  const json s = summary_of(larsel::test::run_larsel(fmt::format("run --config '{}' --json --no-hdf5", config.string())));
+  const auto offered = s["frames"]["offered"].get<std::uint64_t>();
+  const std::uint64_t drops = s["drops"]["source_no_free_slot"].get<std::uint64_t>() + s["drops"]["source_queue_full"].get<std::uint64_t>();
+  CHECK(offered >= 8500);  // 3 s at 0.1 x 30,517.6 frames/s
+  CHECK(drops <= offered / 100);
+  CHECK(s["frames"]["accepted"] == s["frames"]["decided"]);
+  const std::uint64_t published = s["outputs"]["selected_published"].get<std::uint64_t>();
+  CHECK(published == s["frames"]["selected"].get<std::uint64_t>() + s["frames"]["prescaled"].get<std::uint64_t>());
+  CHECK(published > 500);
+  for (auto* fast : {&fast1, &fast2}) {
+    const json l = json_of(fast->wait(std::chrono::seconds(30)), "fast listener");
+    CHECK(l["topics"]["frame.selected"]["received"].get<std::uint64_t>() == published);
+    CHECK(l["topics"]["frame.selected"]["missed"] == 0);
+    CHECK(l["decisions"]["records"] == s["frames"]["decided"]);
+  }
+  const json l = json_of(slow.wait(std::chrono::seconds(60)), "slow listener");
+  const auto& selected = l["topics"]["frame.selected"];
+  CHECK(selected["missed"].get<std::uint64_t>() > 0);
+  CHECK(selected["received"].get<std::uint64_t>() + selected["missed"].get<std::uint64_t>() <= published);
+}
+
+TEST_CASE("SIGTERM mid-run: every selected frame is in a closed file, in-process and through larsel record", "[pipeline]") {
+  TempDir dir;
+  const int port = larsel::test::free_tcp_port();
+  std::string text = run_config(dir, port, "");
+  text.replace(text.find("zmq:\n"), 5, "zmq:\n  wait_for_subscribers: 2\n");  // the recorder: frame.selected and run.info
+  text.replace(text.find("seconds: 2"), 10, "seconds: 0");                     // until stopped
+  const auto config = write_text(dir, "run.yaml", text);
+  BackgroundLarsel recorder({"record", "--connect", fmt::format("tcp://127.0.0.1:{}", port), "--out", (dir / "recorded").string(), "--json"});
+  BackgroundLarsel run({"run", "--config", config.string(), "--json"});
+  REQUIRE(wait_for_log(run, "taking data", std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  run.signal(SIGTERM);
+  const json s = json_of(run.wait(std::chrono::seconds(30)), "larsel run");
+  recorder.signal(SIGTERM);
+  const json r = json_of(recorder.wait(std::chrono::seconds(30)), "larsel record");
+  const std::uint64_t selected = s["frames"]["selected"].get<std::uint64_t>();
+  REQUIRE(selected > 0);
+  CHECK(s["frames"]["accepted"] == s["frames"]["decided"]);
+  REQUIRE(s["files"].size() == 1);
+  const RecordedFrames in_process = read_recording(s["files"][0].get<std::string>());
+  CHECK(in_process.count == selected);
+  CHECK(r["frames_recorded"].get<std::uint64_t>() == selected);
+  CHECK(r["frames_missed"] == 0);
+  REQUIRE(r["files"].size() == 1);
+  const RecordedFrames through_zmq = read_recording(r["files"][0].get<std::string>());
+  CHECK(through_zmq.sequence == in_process.sequence);
+  CHECK(through_zmq.pixels == in_process.pixels);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+    INFO(entry.path());
+    CHECK(entry.path().extension() != ".writing");
+  }
+}
