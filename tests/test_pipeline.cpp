@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "larsel/daq/frame.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
@@ -86,9 +88,10 @@ std::vector<std::uint16_t> emulator_pool(std::uint64_t seed, std::uint64_t signa
 
 }  // namespace
 
-TEST_CASE("larsel run decides every accepted frame and records the selected ones byte for byte", "[pipeline]") {
+TEST_CASE("larsel run decides every accepted frame and records the selected ones byte for byte, in order", "[pipeline]") {
   TempDir dir;
-  const auto config = write_text(dir, "run.yaml", run_config(dir, larsel::test::free_tcp_port(), ""));
+  // Two inference workers: the selector must still see the frames in their original order.
+  const auto config = write_text(dir, "run.yaml", run_config(dir, larsel::test::free_tcp_port(), "model:\n  workers: 2\n"));
   const json s = summary_of(larsel::test::run_larsel(fmt::format("run --config '{}' --json", config.string())));
   const auto& frames = s["frames"];
   CHECK(frames["offered"].get<std::uint64_t>() >= 6000);  // 2 s at 0.1 x 30.5 kHz
@@ -104,6 +107,11 @@ TEST_CASE("larsel run decides every accepted frame and records the selected ones
   CHECK(file.extension() == ".h5");
   const RecordedFrames recorded = read_recording(file);
   REQUIRE(recorded.count == selected);
+  CHECK(std::is_sorted(recorded.sequence.begin(), recorded.sequence.end()));
+  CHECK(std::adjacent_find(recorded.sequence.begin(), recorded.sequence.end()) == recorded.sequence.end());
+  CHECK(s["model"]["workers"] == 2);
+  CHECK(s["frames"]["inferred_per_worker"][0].get<std::uint64_t>() > 0);
+  CHECK(s["frames"]["inferred_per_worker"][1].get<std::uint64_t>() > 0);
   // Each recorded frame is exactly one of the emulator's pool frames: a background frame is
   // the pool entry its sequence number names, a signal frame one of the signal entries.
   const std::uint64_t signal_pool = 16, background_pool = 48;
@@ -226,4 +234,39 @@ TEST_CASE("SIGTERM mid-run: every selected frame is in a closed file, in-process
     INFO(entry.path());
     CHECK(entry.path().extension() != ".writing");
   }
+}
+
+TEST_CASE("the PUSH socket deals selected frames to a PULL consumer and counts what it could not deliver", "[pipeline]") {
+  TempDir dir;
+  const int push_port = larsel::test::free_tcp_port();
+  std::string text = run_config(dir, larsel::test::free_tcp_port(), "");
+  text.replace(text.find("zmq:\n"), 5, fmt::format("zmq:\n  push: tcp://127.0.0.1:{}\n", push_port));
+  const auto config = write_text(dir, "run.yaml", text);
+  zmq::context_t context;
+  zmq::socket_t pull(context, zmq::socket_type::pull);
+  pull.connect(fmt::format("tcp://127.0.0.1:{}", push_port));  // connects once the run binds
+  BackgroundLarsel run({"run", "--config", config.string(), "--json", "--no-hdf5"});
+  std::uint64_t received = 0, bad = 0;
+  // Receive until the run has printed its summary (everything is sent by then) and 0.5 s of quiet.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto last_message = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<zmq::message_t> parts;
+    if (zmq::recv_multipart(pull, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+      const bool good = parts.size() == 3 && parts[0].to_string() == "frame.selected" && parts[2].size() == kPixels * 2;
+      received += good ? 1 : 0;
+      bad += good ? 0 : 1;
+      last_message = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (!run.out().empty() && std::chrono::steady_clock::now() - last_message > std::chrono::milliseconds(500)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const larsel::test::ProcessResult result = run.wait(std::chrono::seconds(30));
+  const json s = summary_of(result);
+  const std::uint64_t published = s["frames"]["selected"].get<std::uint64_t>() + s["frames"]["prescaled"].get<std::uint64_t>();
+  REQUIRE(published > 0);
+  CHECK(bad == 0);
+  CHECK(s["outputs"]["push_sent"].get<std::uint64_t>() + s["drops"]["push_hwm"].get<std::uint64_t>() == published);
+  CHECK(received == s["outputs"]["push_sent"].get<std::uint64_t>());
 }

@@ -50,7 +50,9 @@ selection:
   working_point: 1.0e-4     # background acceptance of that working point (1e-3, 1e-4 or 1e-5)
   prescale: 0               # also keep 1 in N rejected frames, flagged prescaled (0: none)
 queues:
-  capacity: 512             # frames per stage-to-stage queue
+  input_capacity: 2048      # frames between the source and preprocess: the buffer that rides out stalls
+                            # downstream (2048 = 67 ms at the real rate); udp: the receiver's frame pool grows with it
+  stage_capacity: 64        # frames per queue between inner stages (they wait for room: back-pressure)
   recorder_capacity: 256    # selected frames waiting for the HDF5 writer
 zmq:
   publish: tcp://127.0.0.1:5556  # XPUB bind: frame.selected, frame.decision, metrics, run.info ("" = off)
@@ -172,8 +174,9 @@ void apply(const YAML::Node& root, const std::string& source, PipelineConfig& c)
   c.frames = static_cast<std::uint64_t>(frames);
   read_input(top.child("input"), source + ": input", c.input);
   read_model_and_selection(top, source, c);
-  const YamlSection q(top.child("queues"), source + ": queues", {"capacity", "recorder_capacity"});
-  q.read("capacity", c.queue_capacity, 4, 1u << 20);
+  const YamlSection q(top.child("queues"), source + ": queues", {"input_capacity", "stage_capacity", "recorder_capacity"});
+  q.read("input_capacity", c.input_queue_capacity, 4, 1u << 20);
+  q.read("stage_capacity", c.stage_queue_capacity, 2, 1u << 16);
   q.read("recorder_capacity", c.recorder_queue_capacity, 1, 1u << 16);
   read_outputs(top, source, c);
 }
@@ -217,7 +220,8 @@ std::string to_yaml(const PipelineConfig& c) {
   else out << YAML::Value << c.selection.threshold;
   out << YAML::Key << "working_point" << YAML::Value << c.selection.working_point << YAML::Key << "prescale" << YAML::Value
       << c.selection.prescale << YAML::EndMap;
-  out << YAML::Key << "queues" << YAML::Value << YAML::BeginMap << YAML::Key << "capacity" << YAML::Value << c.queue_capacity << YAML::Key
+  out << YAML::Key << "queues" << YAML::Value << YAML::BeginMap << YAML::Key << "input_capacity" << YAML::Value << c.input_queue_capacity
+      << YAML::Key << "stage_capacity" << YAML::Value << c.stage_queue_capacity << YAML::Key
       << "recorder_capacity" << YAML::Value << c.recorder_queue_capacity << YAML::EndMap;
   const ZmqConfig& z = c.zmq;
   out << YAML::Key << "zmq" << YAML::Value << YAML::BeginMap << YAML::Key << "publish" << YAML::Value << z.publish << YAML::Key << "push"

@@ -20,7 +20,7 @@ namespace {
 
 std::size_t slots_for(const PipelineConfig& c) {
   // Enough to fill every queue, plus one frame in the hands of each thread.
-  return std::size_t{c.queue_capacity} * (1 + 2 * std::size_t{c.model.workers}) + c.model.workers + 4;
+  return c.input_queue_capacity + 2 * std::size_t{c.stage_queue_capacity} * c.model.workers + c.model.workers + 4;
 }
 
 std::uint64_t unix_ns() { return static_cast<std::uint64_t>(unix_now_ns()); }
@@ -76,7 +76,7 @@ Pipeline::Impl::Impl(const PipelineConfig& c, const std::string& version)
       metrics(c.model.workers),
       slots(slots_for(c), model.model.input_shape().size()),
       free_slots("free_slots", slots_for(c)),
-      preprocess_in("preprocess_in", c.queue_capacity) {
+      preprocess_in("preprocess_in", c.input_queue_capacity) {
   run_info = {c.run_number, 0, to_yaml(c), model_path, file_sha1(model_path), threshold, c.selection.prescale, version};
   make_queues();
   make_stages();
@@ -89,8 +89,8 @@ void Pipeline::Impl::make_queues() {
   metrics.queues.push_back(&preprocess_in);
   workers.done = std::make_unique<std::atomic<bool>[]>(config.model.workers);
   for (unsigned w = 0; w < config.model.workers; ++w) {
-    workers.in.push_back(std::make_unique<FrameQueue>(fmt::format("inference_in_{}", w), config.queue_capacity));
-    workers.out.push_back(std::make_unique<FrameQueue>(fmt::format("inference_out_{}", w), config.queue_capacity));
+    workers.in.push_back(std::make_unique<FrameQueue>(fmt::format("inference_in_{}", w), config.stage_queue_capacity));
+    workers.out.push_back(std::make_unique<FrameQueue>(fmt::format("inference_out_{}", w), config.stage_queue_capacity));
   }
   for (const auto& q : workers.in) metrics.queues.push_back(q.get());
   for (const auto& q : workers.out) metrics.queues.push_back(q.get());

@@ -79,6 +79,9 @@ ordered_json metrics_json(const PipelineMetrics& m, double uptime_s, MetricsBase
                  {"decided", m.selection.frames_decided.get()},
                  {"selected", m.selection.frames_selected.get()},
                  {"prescaled", m.selection.frames_prescaled.get()}};
+  nlohmann::json per_worker = nlohmann::json::array();
+  for (const auto& c : m.frames_inferred) per_worker.push_back(c.get());
+  j["frames"]["inferred_per_worker"] = per_worker;
   if (interval != nullptr) j["interval"] = interval_json(m, *interval);
   j["drops"] = drops_json(m);
   ordered_json queues;

@@ -67,7 +67,8 @@ struct PipelineConfig {
   InputConfig input;
   ModelConfig model;
   SelectionConfig selection;
-  unsigned queue_capacity = 512;
+  unsigned input_queue_capacity = 2048;  // the buffer that rides out stalls downstream
+  unsigned stage_queue_capacity = 64;
   unsigned recorder_queue_capacity = 256;
   ZmqConfig zmq;
   Hdf5OutputConfig hdf5;
