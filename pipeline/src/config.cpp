@@ -50,8 +50,8 @@ selection:
   working_point: 1.0e-4     # background acceptance of that working point (1e-3, 1e-4 or 1e-5)
   prescale: 0               # also keep 1 in N rejected frames, flagged prescaled (0: none)
 queues:
-  input_capacity: 2048      # frames between the source and preprocess: the buffer that rides out stalls
-                            # downstream (2048 = 67 ms at the real rate); udp: the receiver's frame pool grows with it
+  input_capacity: 16384     # frames between the source and preprocess: the latency buffer that rides out
+                            # stalls downstream (16384 = 0.54 s at the real rate; shared VMs stall for 0.1-0.6 s)
   stage_capacity: 64        # frames per queue between inner stages (they wait for room: back-pressure)
   recorder_capacity: 256    # selected frames waiting for the HDF5 writer
 zmq:

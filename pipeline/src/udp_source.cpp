@@ -24,6 +24,8 @@ daq::sim::SimConfig load_sim_config(const std::string& path) {
   return daq::sim::parse_sim_config({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}, path);
 }
 
+constexpr std::size_t kMaxPoolFrames = 4096;  // 250 MB of received images
+
 class UdpSource final : public FrameSource {
  public:
   UdpSource(const InputConfig& config, RunLimits limits, std::size_t pipeline_slots)
@@ -32,7 +34,9 @@ class UdpSource final : public FrameSource {
     receive.listen = config.udp_listen;
     receive.faces = {map_.faces().front()};
     receive.socket_buffer_bytes = config.udp_socket_buffer_bytes;
-    receive.pool_frames = pipeline_slots + 2 * config.builder.window_frames;  // every slot may hold one, plus the open window
+    // Every slot may hold a received image, plus the open window; at most kMaxPoolFrames (61 kB each):
+    // past that the receiver counts pool_exhausted.
+    receive.pool_frames = std::min(pipeline_slots, kMaxPoolFrames) + 2 * config.builder.window_frames;
     receive.builder = config.builder;
     session_ = std::make_unique<daq::ReceiveSession>(receive, map_, [this](daq::FrameHandle frame) { on_frame(std::move(frame)); });
     spdlog::info("udp input: receiving on {}", session_->local_address());

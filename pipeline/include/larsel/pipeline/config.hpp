@@ -67,7 +67,7 @@ struct PipelineConfig {
   InputConfig input;
   ModelConfig model;
   SelectionConfig selection;
-  unsigned input_queue_capacity = 2048;  // the buffer that rides out stalls downstream
+  unsigned input_queue_capacity = 16384;  // the buffer that rides out stalls downstream
   unsigned stage_queue_capacity = 64;
   unsigned recorder_queue_capacity = 256;
   ZmqConfig zmq;
