@@ -27,17 +27,10 @@ struct FacePool {
   [[nodiscard]] const std::uint16_t* frame(std::size_t i) const noexcept { return pixels.data() + i * Frame::kPixels; }
 };
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw daq::ConfigError(fmt::format("input.sim_config: cannot read '{}'", path));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class EmulatedSource final : public FrameSource {
  public:
   EmulatedSource(const InputConfig& config, RunLimits limits) : config_(config), limits_(limits) {
-    sim::SimConfig sim_config;
-    if (!config.sim_config.empty()) sim_config = sim::parse_sim_config(read_file_text(config.sim_config), config.sim_config);
+    const sim::SimConfig sim_config = load_sim_config(config.sim_config);
     const auto start = SteadyClock::now();
     for (unsigned f = 0; f < config.faces; ++f) pools_.push_back(preload(sim_config, f));
     spdlog::info("emulator: preloaded {} background + {} signal frames per face for {} face(s) in {:.1f} s", config.pool_frames,

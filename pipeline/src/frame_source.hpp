@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frame_queue.hpp"
+#include "larsel/daq/sim/sim_config.hpp"
 #include "frame_slot.hpp"
 #include "larsel/pipeline/config.hpp"
 #include "pipeline_metrics.hpp"
@@ -90,6 +91,9 @@ struct RunLimits {
   double seconds = 0;        // 0 = none
   std::uint64_t frames = 0;  // frame periods per face, 0 = none
 };
+
+/// The simulation configuration at `path` (input.sim_config; "" = built-in); throws daq::ConfigError naming it.
+daq::sim::SimConfig load_sim_config(const std::string& path);
 
 /// The in-process emulator: preloads `pool_frames` background and `signal_pool_frames` signal
 /// frames per face from the LArTPC simulation, then paces them out with fresh timestamps.

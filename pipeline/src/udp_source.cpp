@@ -17,13 +17,6 @@
 namespace larsel::pipeline {
 namespace {
 
-daq::sim::SimConfig load_sim_config(const std::string& path) {
-  if (path.empty()) return {};
-  std::ifstream in(path);
-  if (!in) throw daq::ConfigError(fmt::format("input.sim_config: cannot read '{}'", path));
-  return daq::sim::parse_sim_config({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}, path);
-}
-
 constexpr std::size_t kMaxPoolFrames = 4096;  // 250 MB of received images
 
 class UdpSource final : public FrameSource {
