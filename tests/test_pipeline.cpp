@@ -102,6 +102,7 @@ TEST_CASE("larsel run decides every accepted frame and records the selected ones
   REQUIRE(selected > 0);
   CHECK(s["truth"]["signal_frames"].get<std::uint64_t>() > 0);
   CHECK(s["truth"]["efficiency"].get<double>() > 0.5);
+  CHECK(s["queues"]["recorder_in"]["max"].get<std::uint64_t>() >= 1);  // every selected frame passed through it
   REQUIRE(s["files"].size() == 1);
   const std::filesystem::path file = s["files"][0].get<std::string>();
   CHECK(file.extension() == ".h5");

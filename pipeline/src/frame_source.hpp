@@ -83,8 +83,6 @@ class FrameSource {
   [[nodiscard]] virtual DataClock data_clock() const = 0;
   /// Source-specific counters for the summary (receiver counters, emulator statistics).
   [[nodiscard]] virtual nlohmann::ordered_json report() const = 0;
-  /// Slots this source may hold outside the pipeline's queues (udp: frames being built).
-  [[nodiscard]] virtual std::size_t frames_per_face_pool() const { return 0; }
 };
 
 struct RunLimits {

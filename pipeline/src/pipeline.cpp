@@ -113,6 +113,7 @@ void Pipeline::Impl::make_stages() {
   publisher = std::make_unique<Publisher>(config.zmq, config.run_number, metrics.output);
   if (config.hdf5.enabled) {
     recorder = std::make_unique<RecorderStage>(config.hdf5.recording, run_info, config.recorder_queue_capacity, metrics.output);
+    metrics.recorder_queue = &recorder->occupancy();
   }
 }
 

@@ -10,11 +10,11 @@ constexpr double kNsToUs = 1e-3;
 
 double rounded(double v, double digits = 1e3) { return std::round(v * digits) / digits; }
 
-ordered_json queue_json(const FrameQueue& q) {
-  const auto s = q.occupancy().snapshot();
-  return {{"capacity", q.occupancy().capacity()},
-          {"current", q.occupancy().current()},
-          {"max", q.occupancy().maximum()},
+ordered_json queue_json(const monitoring::OccupancyHistogram& q) {
+  const auto s = q.snapshot();
+  return {{"capacity", q.capacity()},
+          {"current", q.current()},
+          {"max", q.maximum()},
           {"mean", rounded(s.mean())},
           {"histogram", monitoring::bins_json(s, 1.0)}};
 }
@@ -85,7 +85,8 @@ ordered_json metrics_json(const PipelineMetrics& m, double uptime_s, MetricsBase
   if (interval != nullptr) j["interval"] = interval_json(m, *interval);
   j["drops"] = drops_json(m);
   ordered_json queues;
-  for (const FrameQueue* q : m.queues) queues[q->name()] = queue_json(*q);
+  for (const FrameQueue* q : m.queues) queues[q->name()] = queue_json(q->occupancy());
+  if (m.recorder_queue != nullptr) queues["recorder_in"] = queue_json(*m.recorder_queue);
   j["queues"] = queues;
   j["stage_time_us"] = stage_times_json(m);
   j["latency_us"] = {{"arrival_to_decision", monitoring::summary_json(m.selection.arrival_to_decision_ns.snapshot(), kNsToUs)},

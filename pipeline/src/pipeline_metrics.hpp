@@ -55,6 +55,7 @@ struct PipelineMetrics {
   SelectionMetrics selection;
   OutputMetrics output;
   std::vector<const FrameQueue*> queues;       // in data-flow order
+  const monitoring::OccupancyHistogram* recorder_queue = nullptr;  // selected frames waiting for the HDF5 writer
 };
 
 /// Snapshots kept between two metrics messages, to report the interval's rates and latencies.

@@ -116,7 +116,6 @@ void Publisher::publish_metrics(nlohmann::ordered_json body) {
 
 void Publisher::publish_run_info(const wire::RunInfo& info) {
   if (!xpub_) return;
-  ++run_info_messages_;
   send_multipart(*xpub_, wire::kTopicRunInfo, wire::to_json(info), {});
 }
 

@@ -56,7 +56,7 @@ class Publisher {
   zmq::context_t context_{1};
   std::unique_ptr<zmq::socket_t> xpub_, push_;
   std::string publish_endpoint_, push_endpoint_;
-  std::uint64_t selected_messages_ = 0, decision_messages_ = 0, metrics_messages_ = 0, run_info_messages_ = 0;
+  std::uint64_t selected_messages_ = 0, decision_messages_ = 0, metrics_messages_ = 0;
   std::vector<wire::DecisionRecord> decisions_;  // capacity decision_batch, reserved once
   SteadyClock::time_point first_pending_decision_;
 };
