@@ -26,6 +26,7 @@ namespace {
 constexpr std::size_t kTicks = Frame::kTicks;
 constexpr unsigned kUncoherentBlock = 24;
 constexpr std::size_t kBlendEvery = 3;
+constexpr std::size_t kPrefetchWires = 24;
 
 /// The channel state as broadcastable words: dword broadcasts are plain loads,
 /// word and byte broadcasts from memory cost a shuffle.
@@ -70,6 +71,10 @@ struct Context {
 [[gnu::always_inline]] inline __m512i saturate_wire(Context c, unsigned wire, unsigned i) {
   const __m512i minus_pedestal = _mm512_set1_epi32(static_cast<int>(c.tables.minus_pedestal[wire]));
   const std::uint16_t* row = c.adc + wire * kTicks;  // adding -pedestal lets the load fold into the add
+  // The frame streams in from L3 or DRAM (another core assembled it): fetch
+  // the wire PrefetchWires ahead while this group's median network computes.
+  _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchWires * kTicks), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchWires * kTicks + 32), _MM_HINT_T0);
   const __m512i x0 = _mm512_add_epi16(_mm512_loadu_si512(row), minus_pedestal);
   const __m512i x1 = _mm512_add_epi16(_mm512_loadu_si512(row + 32), minus_pedestal);
   _mm512_store_si512(c.scratch.x[i], x0);
@@ -170,25 +175,25 @@ template <unsigned N>
 /// Pass 2 for wire i of the group: f = x - cm, zero suppression and max
 /// pooling into pool0/pool1, the optional outputs; returns the eight qword
 /// sums of min(|f|, clip) (= min(|sat8(f)|, clip) for clip <= 127).
-template <bool RunFilter>
+template <bool RunFilter, bool MaxPool4x4>
 [[gnu::always_inline]] inline __m512i denoise_wire(Context c, unsigned wire, unsigned i, __m512i cm0, __m512i cm1, __m512i& pool0, __m512i& pool1) {
   const __m512i f0 = _mm512_sub_epi16(_mm512_load_si512(c.scratch.x[i]), cm0);
   const __m512i f1 = _mm512_sub_epi16(_mm512_load_si512(c.scratch.x[i] + 32), cm1);
   const __m512i limit = _mm512_set1_epi32(static_cast<int>(c.tables.threshold[wire]));
   __mmask32 k0 = _mm512_cmpgt_epi16_mask(f0, limit), k1 = _mm512_cmpgt_epi16_mask(f1, limit);
   if constexpr (RunFilter) keep_long_runs(c.min_run, k0, k1);
-  if (c.downsize.mode == PoolMode::sum) {  // pooling of z = over ? f : 0
+  if (!MaxPool4x4 && c.downsize.mode == PoolMode::sum) {  // pooling of z = over ? f : 0
     pool0 = _mm512_mask_adds_epu16(pool0, k0, pool0, f0);
     pool1 = _mm512_mask_adds_epu16(pool1, k1, pool1, f1);
   } else {
     pool0 = _mm512_mask_max_epi16(pool0, k0, pool0, f0);
     pool1 = _mm512_mask_max_epi16(pool1, k1, pool1, f1);
   }
-  if (c.denoised != nullptr) {
+  if (!MaxPool4x4 && c.denoised != nullptr) {
     _mm512_storeu_si512(c.denoised + wire * kTicks, _mm512_maskz_mov_epi16(k0, f0));
     _mm512_storeu_si512(c.denoised + wire * kTicks + 32, _mm512_maskz_mov_epi16(k1, f1));
   }
-  if (c.filtered != nullptr) {
+  if (!MaxPool4x4 && c.filtered != nullptr) {
     _mm512_storeu_si512(c.filtered + wire * kTicks, f0);
     _mm512_storeu_si512(c.filtered + wire * kTicks + 32, f1);
   }
@@ -197,56 +202,79 @@ template <bool RunFilter>
   return _mm512_sad_epu8(clipped, _mm512_setzero_si512());
 }
 
-/// Pass 2 over the group, four wires at a time: their noise sums (each qword
-/// sum < 2^10) share one vector of 16-bit fields and one horizontal add.
-template <unsigned N, bool RunFilter>
+/// The noise sums of eight wires from two vectors of four wires' qword sums
+/// (16-bit fields; a wire's total <= 64 x 127 < 2^16, so fields never carry):
+/// a transpose-and-add leaves the eight totals in one 128-bit store.
+[[gnu::always_inline]] inline void store_eight_noise_sums(__m512i first_four, __m512i next_four, std::int16_t* out) {
+  __m512i s = _mm512_add_epi64(_mm512_unpacklo_epi64(first_four, next_four), _mm512_unpackhi_epi64(first_four, next_four));
+  s = _mm512_add_epi64(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm512_add_epi64(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_castsi512_si128(s));
+}
+
+/// Pass 2 over the group, eight wires at a time: the noise sums of four wires
+/// (each qword sum < 2^10) share one vector of 16-bit fields.
+/// MaxPool4x4 (image only, 4 x 4 max pooling: the default configuration and
+/// the pipeline's) fixes the shape at compile time: one output row per four
+/// wires, with no per-wire branches.
+template <unsigned N, bool RunFilter, bool MaxPool4x4>
 [[gnu::always_inline]] inline void denoise_group(Context c, unsigned first_wire, __m512i cm0, __m512i cm1) {
-  const DownsizeConfig d = c.downsize;
+  static_assert(N % 8 == 0);
+  const DownsizeConfig d = MaxPool4x4 ? DownsizeConfig{4, 4, PoolMode::max, c.downsize.shift} : c.downsize;
   __m512i pool0 = _mm512_setzero_si512(), pool1 = _mm512_setzero_si512();
   unsigned wires_to_row_end = d.wires;
   std::uint8_t* row = c.image + first_wire / d.wires * c.columns;
-  auto pool_wire = [&] {
-    if (--wires_to_row_end != 0) return;
+  auto emit = [&] {
     emit_row(pool0, pool1, d, row);
     row += c.columns;
     pool0 = pool1 = _mm512_setzero_si512();
-    wires_to_row_end = d.wires;
   };
-#pragma GCC unroll 2
-  for (unsigned i = 0; i < N; i += 4) {
-    const unsigned wire = first_wire + i;
-    __m512i noise = denoise_wire<RunFilter>(c, wire, i, cm0, cm1, pool0, pool1);
-    pool_wire();
-    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 1, i + 1, cm0, cm1, pool0, pool1), 16));
-    pool_wire();
-    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 2, i + 2, cm0, cm1, pool0, pool1), 32));
-    pool_wire();
-    noise = _mm512_add_epi64(noise, _mm512_slli_epi64(denoise_wire<RunFilter>(c, wire + 3, i + 3, cm0, cm1, pool0, pool1), 48));
-    pool_wire();
-    const auto four_wires = static_cast<std::uint64_t>(_mm512_reduce_add_epi64(noise));
-    std::memcpy(c.noise_sums + wire, &four_wires, sizeof four_wires);
+  auto wire_noise = [&](unsigned i, int field) __attribute__((always_inline)) {
+    const __m512i noise = denoise_wire<RunFilter, MaxPool4x4>(c, first_wire + i, i, cm0, cm1, pool0, pool1);
+    if (!MaxPool4x4 && --wires_to_row_end == 0) {
+      emit();
+      wires_to_row_end = d.wires;
+    }
+    return _mm512_slli_epi64(noise, 16 * field);
+  };
+  auto four_wires = [&](unsigned i) __attribute__((always_inline)) {
+    __m512i noise = wire_noise(i, 0);
+    noise = _mm512_add_epi64(noise, wire_noise(i + 1, 1));
+    noise = _mm512_add_epi64(noise, wire_noise(i + 2, 2));
+    noise = _mm512_add_epi64(noise, wire_noise(i + 3, 3));
+    if constexpr (MaxPool4x4) emit();
+    return noise;
+  };
+  for (unsigned i = 0; i < N; i += 8) {
+    const __m512i first_four = four_wires(i);
+    store_eight_noise_sums(first_four, four_wires(i + 4), c.noise_sums + first_wire + i);
   }
 }
 
-template <unsigned N, bool Coherent, bool RunFilter>
+template <unsigned N, bool Coherent, bool RunFilter, bool MaxPool4x4>
 void process_group(Context c, unsigned first_wire) {
   __m512i rows[N];
 #pragma GCC unroll 4
   for (unsigned i = 0; i < N; ++i) rows[i] = saturate_wire(c, first_wire + i, i);
   TickHalves cm{_mm512_setzero_si512(), _mm512_setzero_si512()};
   if constexpr (Coherent) cm = coherent_median<N>(rows);
-  denoise_group<N, RunFilter>(c, first_wire, cm.low, cm.high);
+  denoise_group<N, RunFilter, MaxPool4x4>(c, first_wire, cm.low, cm.high);
 }
 
 template <unsigned N, bool Coherent>
 void process_frame(Context c) {
   static_assert(Frame::kWires % N == 0 && N % 4 == 0 && N <= 32);
   const bool run_filter = c.min_run > 1;
+  const DownsizeConfig& d = c.downsize;
+  const bool max_pool_4x4 = d.mode == PoolMode::max && d.wires == 4 && d.ticks == 4 && c.denoised == nullptr &&
+                            c.filtered == nullptr;
   for (unsigned first = 0; first < Frame::kWires; first += N) {
     if (run_filter) {
-      process_group<N, Coherent, true>(c, first);
+      process_group<N, Coherent, true, false>(c, first);
+    } else if (max_pool_4x4) {
+      process_group<N, Coherent, false, true>(c, first);
     } else {
-      process_group<N, Coherent, false>(c, first);
+      process_group<N, Coherent, false, false>(c, first);
     }
   }
 }
