@@ -205,16 +205,21 @@ TEST_CASE("Twin equals the integer reference on the shipped model and skips its 
 
 TEST_CASE("larsel bench infer times the twin, the float network and OpenCV dnn in one run", "[twin][cli]") {
   const auto model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5";
-  const auto run = larsel::test::run_larsel("bench infer --frames 100 --model '" + model.string() + "'");
+  const auto run = larsel::test::run_larsel("bench infer --frames 100 --rounds 2 --no-csim --model '" + model.string() + "'");
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   const auto j = nlohmann::json::parse(run.out);
-  for (const char* backend : {"twin", "float", "opencv_dnn_onnx"}) {
-    CHECK(j[backend]["frames"] == 100);
+  for (const char* backend : {"twin", "preprocess", "preprocess_plus_twin", "float", "opencv_dnn_onnx"}) {
+    INFO(backend);
+    CHECK(j[backend]["frames"] == 200);
     CHECK(j[backend]["median_us"].get<double>() > 0);
     CHECK(j[backend]["p99_us"].get<double>() >= j[backend]["median_us"].get<double>());
+    CHECK(j[backend]["round_medians_us"].size() == 2);
   }
   CHECK(j["opencv_dnn_over_twin_median"].get<double>() > 0);
+  CHECK(j["opencv_dnn_over_twin_per_round"].size() == 2);
+  CHECK(j["rounds_meeting_goal"]["twin_median"].get<int>() <= 2);
+  CHECK_FALSE(j.contains("csim"));
   const auto float_model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-float-model.h5";
   const auto refused = larsel::test::run_larsel("bench infer --frames 100 --model '" + float_model.string() + "'");
   CHECK(refused.exit_code != 0);

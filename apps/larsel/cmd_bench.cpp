@@ -80,7 +80,9 @@ void add_bench_command(CLI::App& app, Action& action) {
   auto* infer = bench->add_subcommand("infer", "Per-frame latency on one core: FPGA twin, preprocess + twin, float network, HLS C simulation, OpenCV dnn (ONNX)");
   auto infer_out = std::make_shared<std::string>();
   infer->add_option("--model", io->model_path, "Quantized model file (larsel compress)")->check(CLI::ExistingFile)->capture_default_str();
-  infer->add_option("--frames", io->frames, "Frames timed one by one per backend")->check(CLI::Range(100u, 1'000'000u))->capture_default_str();
+  infer->add_option("--frames", io->frames, "Frames timed one by one per backend and round")->check(CLI::Range(100u, 1'000'000u))->capture_default_str();
+  infer->add_option("--rounds", io->rounds, "Rounds, each timing every backend in turn (round medians show the shared machine's drift)")
+      ->check(CLI::Range(1u, 100u))->capture_default_str();
   infer->add_option("--csim-frames", io->csim_frames, "Frames timed for the C simulation of the HLS kernel")
       ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
   infer->add_flag("!--no-csim", io->csim, "Skip the C simulation (it exports the HLS project and compiles it with g++)");

@@ -12,7 +12,8 @@ namespace larsel::bench {
 
 struct InferBenchOptions {
   std::string model_path = "models/default-model.h5";  // a quantized model (larsel compress)
-  unsigned frames = 3000;                               // timed one by one, per backend
+  unsigned frames = 3000;                               // timed one by one, per backend and round
+  unsigned rounds = 5;                                  // each times every backend once, in turn
   unsigned csim_frames = 100;                           // the C simulation is slow: fewer frames
   bool csim = true;                                     // export the HLS project and time its C simulation
   unsigned distinct_frames = 64;                        // simulated raw frames (1 in 4 with a neutrino), cycled
