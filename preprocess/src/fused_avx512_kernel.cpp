@@ -172,6 +172,19 @@ template <unsigned N>
   }
 }
 
+/// emit_row for 4 x 4 max pooling: shift and saturate to bytes first (both
+/// commute with max for v >= 0), then the max of each dword's four ticks.
+/// vpackuswb leaves lane L holding ticks 8L..8L+7 then 32+8L..32+8L+7, so the
+/// dwords arrive as columns 2L, 2L+1, 8+2L, 9+2L and one byte shuffle orders them.
+[[gnu::always_inline]] inline void emit_row_max_4x4(__m512i v0, __m512i v1, unsigned shift, std::uint8_t* out) {
+  const __m128i count = _mm_cvtsi32_si128(static_cast<int>(shift));
+  __m512i u = _mm512_packus_epi16(_mm512_srl_epi16(v0, count), _mm512_srl_epi16(v1, count));
+  u = _mm512_max_epu8(u, _mm512_srli_epi32(u, 8));
+  u = _mm512_max_epu8(u, _mm512_srli_epi32(u, 16));
+  const __m128i column_order = _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_shuffle_epi8(_mm512_cvtepi32_epi8(u), column_order));
+}
+
 /// Pass 2 for wire i of the group: f = x - cm, zero suppression and max
 /// pooling into pool0/pool1, the optional outputs; returns the eight qword
 /// sums of min(|f|, clip) (= min(|sat8(f)|, clip) for clip <= 127).
@@ -202,18 +215,26 @@ template <bool RunFilter, bool MaxPool4x4>
   return _mm512_sad_epu8(clipped, _mm512_setzero_si512());
 }
 
-/// The noise sums of eight wires from two vectors of four wires' qword sums
-/// (16-bit fields; a wire's total <= 64 x 127 < 2^16, so fields never carry):
-/// a transpose-and-add leaves the eight totals in one 128-bit store.
+/// Four wires' noise partial sums in one vector: each vpsadbw result holds
+/// eight qword sums < 2^10, so two rounds of vpackusdw pack them without
+/// saturating, lane L ending as words (w0 q0, w0 q1, w1 q0, ..., w3 q1) of
+/// qwords 2L and 2L + 1.
+[[gnu::always_inline]] inline __m512i pack_four_noise(__m512i w0, __m512i w1, __m512i w2, __m512i w3) {
+  return _mm512_packus_epi32(_mm512_packus_epi32(w0, w1), _mm512_packus_epi32(w2, w3));
+}
+
+/// The noise sums of eight wires from two packed fours: adjacent words summed
+/// (vpmaddwd), packed again, and the four lanes added (a wire's total <=
+/// 64 x 127 < 2^15), leaving the eight totals in one 128-bit store.
 [[gnu::always_inline]] inline void store_eight_noise_sums(__m512i first_four, __m512i next_four, std::int16_t* out) {
-  __m512i s = _mm512_add_epi64(_mm512_unpacklo_epi64(first_four, next_four), _mm512_unpackhi_epi64(first_four, next_four));
-  s = _mm512_add_epi64(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm512_add_epi64(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i s = _mm512_packus_epi32(_mm512_madd_epi16(first_four, ones), _mm512_madd_epi16(next_four, ones));
+  s = _mm512_add_epi16(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm512_add_epi16(s, _mm512_shuffle_i64x2(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_castsi512_si128(s));
 }
 
-/// Pass 2 over the group, eight wires at a time: the noise sums of four wires
-/// (each qword sum < 2^10) share one vector of 16-bit fields.
+/// Pass 2 over the group, eight wires at a time (their noise sums share one store).
 /// MaxPool4x4 (image only, 4 x 4 max pooling: the default configuration and
 /// the pipeline's) fixes the shape at compile time: one output row per four
 /// wires, with no per-wire branches.
@@ -225,25 +246,26 @@ template <unsigned N, bool RunFilter, bool MaxPool4x4>
   unsigned wires_to_row_end = d.wires;
   std::uint8_t* row = c.image + first_wire / d.wires * c.columns;
   auto emit = [&] {
-    emit_row(pool0, pool1, d, row);
+    if constexpr (MaxPool4x4) {
+      emit_row_max_4x4(pool0, pool1, d.shift, row);
+    } else {
+      emit_row(pool0, pool1, d, row);
+    }
     row += c.columns;
     pool0 = pool1 = _mm512_setzero_si512();
   };
-  auto wire_noise = [&](unsigned i, int field) __attribute__((always_inline)) {
+  auto wire_noise = [&](unsigned i) __attribute__((always_inline)) {
     const __m512i noise = denoise_wire<RunFilter, MaxPool4x4>(c, first_wire + i, i, cm0, cm1, pool0, pool1);
     if (!MaxPool4x4 && --wires_to_row_end == 0) {
       emit();
       wires_to_row_end = d.wires;
     }
-    return _mm512_slli_epi64(noise, 16 * field);
+    return noise;
   };
   auto four_wires = [&](unsigned i) __attribute__((always_inline)) {
-    __m512i noise = wire_noise(i, 0);
-    noise = _mm512_add_epi64(noise, wire_noise(i + 1, 1));
-    noise = _mm512_add_epi64(noise, wire_noise(i + 2, 2));
-    noise = _mm512_add_epi64(noise, wire_noise(i + 3, 3));
+    const __m512i w0 = wire_noise(i), w1 = wire_noise(i + 1), w2 = wire_noise(i + 2), w3 = wire_noise(i + 3);
     if constexpr (MaxPool4x4) emit();
-    return noise;
+    return pack_four_noise(w0, w1, w2, w3);
   };
   for (unsigned i = 0; i < N; i += 8) {
     const __m512i first_four = four_wires(i);
