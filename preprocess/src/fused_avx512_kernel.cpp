@@ -274,7 +274,7 @@ template <unsigned N, bool RunFilter, bool MaxPool4x4>
 }
 
 template <unsigned N, bool Coherent, bool RunFilter, bool MaxPool4x4>
-void process_group(Context c, unsigned first_wire) {
+[[gnu::always_inline]] inline void process_group(Context c, unsigned first_wire) {
   __m512i rows[N];
 #pragma GCC unroll 4
   for (unsigned i = 0; i < N; ++i) rows[i] = saturate_wire(c, first_wire + i, i);
