@@ -17,6 +17,11 @@
 // its outputs phase by phase: phase (a, b) holds the outputs (ph * y + a,
 // pw * x + b), in pooled order (y, x), and every phase is read contiguously, so
 // the pooling is an elementwise max of the P phases, taken in registers.
+//
+// Filters run in blocks of F = 1, 2 or 4 (the plan picks F per layer): each
+// activation vector loaded feeds F multiply-adds. With one filter, every
+// multiply-add needs its own 64-byte load, often split across two cache lines,
+// and the loads, not the two multiply-adds per cycle, are the limit.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +43,7 @@ struct TapSpan {
 /// Where a filter block's pooled sums go, for its filter i: int32 into sums + i * sums_stride (the generic
 /// conversion follows), or, with `fast`, converted in registers and stored as int16 by `stores` into planes[i].
 struct MacOutput {
-  static constexpr int kMaxFilters = 16;
+  static constexpr int kMaxFilters = 4;  // F: 1, 2 or 4 (the plan's cost model never gains from more)
   std::int32_t* sums = nullptr;
   std::size_t sums_stride = 0;
   const FastConversion* fast = nullptr;
@@ -73,6 +78,25 @@ inline void multiply_add(__m512i& sums, __m512i activations, __m512i weights) {
 #endif
 }
 
+/// mac_block's epilogue with the vector conversion: per filter and vector, the max of the P phases, converted
+/// and stored as int16. The parameters are copied to locals first (registers: see StoreView).
+template <int P, int F, int N>
+inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+  const FastConversion f = *out.fast;
+  const StoreView stores(*out.stores);
+  std::int16_t* planes[F];
+  __m512i bias[F];
+  for (int i = 0; i < F; ++i) planes[i] = out.planes[i], bias[i] = _mm512_set1_epi32(out.bias[i]);
+#pragma GCC unroll 16
+  for (int i = 0; i < F * N; ++i) {
+    const int filter = i / N, j = i % N;
+    const __m512i* phase = acc + filter * P * N + j;  // phase q at phase[q * N]
+    __m512i m = phase[0];
+    for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
+    store_vector(convert_vector(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+  }
+}
+
 /// Output-stationary block: N vectors of 16 positions in each of P phases, for F filters, stay in registers
 /// over all lane-taps (F * P * N <= 16 accumulators). Per lane-tap, the F weights are broadcast once and each
 /// of the P * N activation vectors is loaded once for the F filters: fewer loads per multiply-add (the limit
@@ -95,6 +119,9 @@ inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& 
       for (int f = 0; f < F; ++f) multiply_add<Quads>(acc[f * P * N + i], a, w[f]);
     }
   }
+  if constexpr (Pooled) {
+    if (out.fast) return fast_epilogue<P, F, N>(acc, out, v);
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < F * N; ++i) {
     const int f = i / N, j = i % N;
@@ -103,8 +130,7 @@ inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& 
     if constexpr (Pooled) {
       __m512i m = phase[0];
       for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
-      if (out.fast) store_vector(convert_vector(m, *out.fast, _mm512_set1_epi32(out.bias[f])), *out.stores, v + j, out.planes[f]);
-      else _mm512_storeu_si512(sums, m);
+      _mm512_storeu_si512(sums, m);
     } else {
       for (int q = 0; q < P; ++q) _mm512_storeu_si512(sums + q * phase_stride, phase[q * N]);
     }
@@ -174,13 +200,10 @@ void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, c
 
 template <bool Quads, int P, bool Pooled>
 void mac_filters(const std::int32_t* lanes, int filters, TapSpan taps, std::size_t vectors, const MacOutput& out) {
-  switch (filters) {  // F * P <= 16, F a power of two (twin_packed.cpp, filter_blocks)
+  switch (filters) {  // F: 1, 2 or 4 (twin_packed.cpp, filter_blocks)
     case 1: return mac_vectors<Quads, P, 1, Pooled>(lanes, taps, vectors, out);
     case 2: return mac_vectors<Quads, P, 2, Pooled>(lanes, taps, vectors, out);
-    case 4: return mac_vectors<Quads, P, 4, Pooled>(lanes, taps, vectors, out);
-    case 8: if constexpr (P <= 2) return mac_vectors<Quads, P, 8, Pooled>(lanes, taps, vectors, out); break;
-    case 16: if constexpr (P == 1) return mac_vectors<Quads, P, 16, Pooled>(lanes, taps, vectors, out); break;
-    default: break;
+    default: return mac_vectors<Quads, P, 4, Pooled>(lanes, taps, vectors, out);
   }
 }
 

@@ -157,9 +157,9 @@ std::vector<std::array<int, 3>> lane_tap_positions(const ConvInput& in) {
   return positions;
 }
 
-/// Blocks of at most `most` filters (powers of two, F * phases <= 16), grouped greedily so that their lane-taps
+/// Blocks of at most `most` filters (1, 2 or 4), grouped greedily so that their lane-taps
 /// overlap: a block runs the union of its filters' lane-taps, a filter without one multiplying zeros.
-std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<std::int64_t>& table, int filters, int phases, int most) {
+std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<std::int64_t>& table, int filters, int most) {
   const std::vector<std::array<int, 3>> positions = lane_tap_positions(in);
   std::vector<std::vector<bool>> used(static_cast<std::size_t>(filters), std::vector<bool>(positions.size()));
   for (int f = 0; f < filters; ++f) {
@@ -171,7 +171,7 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
   std::vector<FilterBlock> blocks;
   for (int left = filters; left > 0;) {
     int size = 1;
-    while (2 * size <= left && 2 * size * phases <= MacOutput::kMaxFilters && 2 * size <= most) size *= 2;
+    while (2 * size <= left && 2 * size <= most) size *= 2;
     FilterBlock block;
     std::vector<bool> together(positions.size());
     for (int member = 0; member < size; ++member) {  // each time the filter adding the fewest lane-taps
@@ -255,8 +255,8 @@ std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool f
   const std::optional<std::vector<std::int64_t>> table = weight_table(t);
   if (!table) return std::nullopt;
   double cheapest = 0;
-  for (int most = 1; most * c.phases <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
-    std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), c.phases, most);
+  for (int most = 1; most <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
+    std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), most);
     const double cycles = mac_cycles(blocks, c.phases, c.vectors);
     if (c.blocks.empty() || cycles < cheapest) c.blocks = std::move(blocks), cheapest = cycles;
   }
@@ -328,15 +328,16 @@ std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>&
 }
 
 void make_packed_buffers(const PackedPlan& plan, PackedBuffers& b) {
-  std::size_t sums = 0, rows = 0;
+  std::size_t sums = 0, rows = 0, lanes = 0;
   for (const PackedConv& c : plan.convs) {
-    b.lanes.emplace_back(c.input.size, 0);
+    lanes = std::max(lanes, c.input.size);
     std::size_t block = 0;
     for (const FilterBlock& f : c.blocks) block = std::max(block, f.filters.size());
     sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * 16 * c.vectors);
   }
   for (const std::size_t n : plan.input_sizes) b.inputs.emplace_back(PackedPlan::kFront + n + PackedPlan::kBack, std::int16_t{0});
   for (const PackedDense& d : plan.denses) rows = std::max(rows, static_cast<std::size_t>(d.rows));
+  b.lanes.assign(lanes, 0);
   b.sums.assign(sums + 16, 0);
   b.dense_sums.assign(rows, 0);
   b.dense_outputs.assign(rows, 0);
@@ -370,7 +371,7 @@ void finish(const PackedConv& c, std::int64_t bias, std::int32_t* sums, std::int
 /// Convolution `conv`: its input laid out from `source`, its outputs into the next stage's input.
 void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, const void* source, PackedBuffers& b) {
   const PackedConv& c = plan.convs[conv];
-  std::int32_t* lanes = b.lanes[conv].data();
+  std::int32_t* lanes = b.lanes.data();  // shared: run_copies rewrites every vector the layer reads
   run_copies(c.copies, source, lanes);
   std::int16_t* out = input_of(b, conv + 1);
   MacOutput to;
