@@ -29,7 +29,8 @@ namespace larsel::fpga::detail {
 struct FilterBlock {
   std::vector<int> filters;                 // the layer's filter indices
   std::size_t lane_taps = 0;                // the union of its filters' lane-taps
-  std::size_t first_tap = 0, end_tap = 0;   // in PackedConv::taps
+  std::size_t filter_taps = 0;              // the sum over its filters of their lane-taps (multiply-adds run)
+  std::vector<TapGroup> groups;             // its lane-taps by the filters they have, in PackedConv::taps
 };
 
 struct PackedConv {
@@ -39,7 +40,7 @@ struct PackedConv {
   int pooled_height = 0, pooled_width = 0;  // the output after the pooling (if any)
   int phases = 1;                           // pool_height * pool_width
   std::size_t vectors = 0;                  // pooled positions / 16, rounded up
-  std::vector<std::int32_t> taps;           // flat (TapSpan), block after block
+  std::vector<std::int32_t> taps;           // flat (TapSpan), block after block, group after group
   std::vector<FilterBlock> blocks;
   // Max pooling commutes with a non-decreasing conversion (every rounding, sat, sat_sym, ReLU), so the pool is
   // taken first, in registers, and a quarter of the sums are converted; wrap and sat_zero are not monotone.
