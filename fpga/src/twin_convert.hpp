@@ -82,6 +82,17 @@ struct StorePlan {
   std::vector<std::uint32_t> first;
 };
 
+/// A StorePlan's fields by value, for the multiply-add epilogue to hold in registers: the intrinsics' stores may
+/// alias anything, so fields read through a pointer would be reloaded after every store.
+struct StoreView {
+  StorePlan::Mode mode;
+  std::size_t count, second_block;
+  const LaneStore* stores;
+  const std::uint32_t* first;
+  explicit StoreView(const StorePlan& p)
+      : mode(p.mode), count(p.count), second_block(p.second_block), stores(p.stores.data()), first(p.first.data()) {}
+};
+
 inline StorePlan plan_stores(const ActivationLayout& layout, std::size_t count) {
   StorePlan plan;
   plan.count = count;
@@ -125,15 +136,14 @@ inline __m256i convert_vector(__m512i sums, const FastConversion& f, __m512i bia
 }
 
 /// Vector v of a pooled plane (int16) into its rows.
-inline void store_vector(__m256i h, const StorePlan& stores, std::size_t v, std::int16_t* plane) {
+inline void store_vector(__m256i h, const StoreView& stores, std::size_t v, std::int16_t* plane) {
   if (stores.mode == StorePlan::Mode::two_blocks_of_8) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + 8 * v), _mm256_castsi256_si128(h));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + stores.second_block + 8 * v), _mm256_extracti128_si256(h, 1));
   } else if (stores.mode == StorePlan::Mode::consecutive && 16 * v + 16 <= stores.count) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(plane + 16 * v), h);
   } else {
-    const LaneStore* end = stores.stores.data() + stores.first[v + 1];
-    for (const LaneStore* s = stores.stores.data() + stores.first[v]; s != end; ++s) {
+    for (const LaneStore* s = stores.stores + stores.first[v]; s != stores.stores + stores.first[v + 1]; ++s) {
       _mm256_mask_storeu_epi16(plane + s->offset, static_cast<__mmask16>(s->mask), h);
     }
   }

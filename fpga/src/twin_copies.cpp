@@ -106,7 +106,10 @@ void add_op(CopyPlan& plan, std::map<PatternKey, std::int32_t>& known, const Con
     sources[static_cast<std::size_t>(i)] = source_of(in, target + static_cast<std::size_t>(i / per_lane), i % per_lane);
     any = any || sources[static_cast<std::size_t>(i)] >= 0;
   }
-  if (!any) return;  // padding only: zero from the start
+  if (!any) {  // padding only
+    plan.zeros.push_back(static_cast<std::int32_t>(target));
+    return;
+  }
   CopyOp op;
   op.target = static_cast<std::int32_t>(target);
   const std::int64_t width = plan.bytes ? 64 : 32, element = plan.bytes ? 1 : 2;  // a 64-byte window
@@ -165,6 +168,7 @@ CopyPlan plan_copies(const ConvInput& in, std::size_t source_size) {
   std::map<PatternKey, std::int32_t> known;
   const std::size_t end = in.base(in.groups, 0, 0);
   for (std::size_t target = 0; target < end; target += 16) add_op(plan, known, in, target, source_size);
+  plan.zeros.push_back(static_cast<std::int32_t>(end));  // the slack the last block reads: zero activations
   // Operations reading the same windows next to each other: run_copies loads those once.
   std::stable_sort(plan.singles.begin(), plan.singles.end(), [](const SinglePermute& a, const SinglePermute& b) {
     return std::tie(a.first, a.second) < std::tie(b.first, b.second);
@@ -186,6 +190,7 @@ inline __m512i permute(const CopyPattern& pattern, __m512i a, __m512i b) {
 
 void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
   const auto* base = static_cast<const std::uint8_t*>(source);
+  for (const std::int32_t target : plan.zeros) std::fill_n(lanes + target, 16, 0);
 #if LARSEL_TWIN_AVX512
   const CopyPattern* patterns = plan.patterns.data();
   std::int32_t first = -1, second = -1;

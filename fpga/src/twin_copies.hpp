@@ -18,7 +18,9 @@
 // 64-byte vector of the copies is up to two permutes (vpermt2b, or vpermt2w
 // without VBMI) of two 64-byte windows of the source each, or, where the
 // sources are too spread out (or without AVX-512), a gather of its elements.
-// Vectors that only hold padding are zero from the start and never written.
+// Vectors that only hold padding, and the slack the multiply-adds read past the
+// last copy, are zeroed: the convolutions share one buffer (less memory to
+// keep in the L1 cache), so every vector is rewritten each frame.
 //
 // The source is stored so that a vector's sources are few windows: the image
 // NCHW; a layer's int16 activations by channel, each channel in row blocks
@@ -103,6 +105,7 @@ struct CopyPlan {
   bool byte_permutes = false;         // the patterns are vpermt2b's (also for words: one uop, vpermt2w's three)
   std::vector<SinglePermute> singles;
   std::vector<CopyOp> ops;            // two permutes, or a gather
+  std::vector<std::int32_t> zeros;    // vectors of only padding (or slack) to zero, by lane offset
   std::vector<CopyPattern> patterns;  // distinct (indices, kept elements)
   std::vector<std::int32_t> gathers;  // per gathered vector: its source elements (64 bytes or 32 words), -1: zero
 };
@@ -110,8 +113,7 @@ struct CopyPlan {
 /// The operations that fill the copies of `in` from a source of `source_size` elements (bytes or words).
 CopyPlan plan_copies(const ConvInput& in, std::size_t source_size);
 
-/// Fills the copies (`lanes`, in.size lanes, zero where only padding) from `source` (uint8 when plan.bytes,
-/// else int16).
+/// Fills the copies (`lanes`, at least in.size lanes) from `source` (uint8 when plan.bytes, else int16).
 void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes);
 
 }  // namespace larsel::fpga::detail

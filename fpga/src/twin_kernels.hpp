@@ -17,6 +17,15 @@
 // its outputs phase by phase: phase (a, b) holds the outputs (ph * y + a,
 // pw * x + b), in pooled order (y, x), and every phase is read contiguously, so
 // the pooling is an elementwise max of the P phases, taken in registers.
+//
+// Filters run in blocks of F = 1, 2 or 4 (the plan picks F per layer): each
+// activation vector loaded feeds F multiply-adds. With one filter, every
+// multiply-add needs its own 64-byte load, often split across two cache lines,
+// and the loads, not the two multiply-adds per cycle, are the limit. A block's
+// lane-taps are grouped by which of its filters have a non-zero weight there
+// (pruning leaves a filter about 20 of conv2's 27): each group runs a loop
+// specialised on that set, so no zero weight is multiplied, and each load
+// still feeds every filter that needs it.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -27,18 +36,27 @@
 
 namespace larsel::fpga::detail {
 
+/// Consecutive lane-taps of a filter block where the same filters have a non-zero weight: bit f of `filters` for
+/// the block's filter f. Its lane-taps are [first, end) of the block's flat taps (TapSpan).
+struct TapGroup {
+  std::uint32_t filters = 0;
+  std::uint32_t first = 0, end = 0;  // in std::int32_t elements from TapSpan::taps
+};
+
 /// A block of F filters' lane-taps, flat: per lane-tap the F filters' packed weights (int16 pair or int8 quad in
 /// 32 bits, element e at bits 16e or 8e; 0 for a filter without that lane-tap), then P offsets (in lanes, one per
-/// phase) where output position 0 of that phase reads.
+/// phase) where output position 0 of that phase reads. The lane-taps are ordered by group, the groups cover
+/// them all, in order.
 struct TapSpan {
-  const std::int32_t* begin;
-  const std::int32_t* end;
+  const std::int32_t* taps;
+  const TapGroup* begin;
+  const TapGroup* end;
 };
 
 /// Where a filter block's pooled sums go, for its filter i: int32 into sums + i * sums_stride (the generic
 /// conversion follows), or, with `fast`, converted in registers and stored as int16 by `stores` into planes[i].
 struct MacOutput {
-  static constexpr int kMaxFilters = 16;
+  static constexpr int kMaxFilters = 4;  // F: 1, 2 or 4 (the plan's cost model never gains from more)
   std::int32_t* sums = nullptr;
   std::size_t sums_stride = 0;
   const FastConversion* fast = nullptr;
@@ -73,27 +91,80 @@ inline void multiply_add(__m512i& sums, __m512i activations, __m512i weights) {
 #endif
 }
 
+/// mac_block's epilogue with the vector conversion: per filter and vector, the max of the P phases, converted
+/// and stored as int16. The parameters are copied to locals first (registers: see StoreView).
+template <int P, int F, int N>
+inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+  const FastConversion f = *out.fast;
+  const StoreView stores(*out.stores);
+  std::int16_t* planes[F];
+  __m512i bias[F];
+  for (int i = 0; i < F; ++i) planes[i] = out.planes[i], bias[i] = _mm512_set1_epi32(out.bias[i]);
+#pragma GCC unroll 16
+  for (int i = 0; i < F * N; ++i) {
+    const int filter = i / N, j = i % N;
+    const __m512i* phase = acc + filter * P * N + j;  // phase q at phase[q * N]
+    __m512i m = phase[0];
+    for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
+    store_vector(convert_vector(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+  }
+}
+
+/// The lane-taps [tap, end) of a group whose non-zero filters are the bits of Filters: the multiply-adds of the
+/// other filters (zero weights) are skipped. Per lane-tap, the weights are broadcast once and each of the P * N
+/// activation vectors is loaded once for all the group's filters.
+template <bool Quads, int P, int F, int N, std::uint32_t Filters>
+[[gnu::always_inline]] inline void mac_group(__m512i (&acc)[F * P * N], const std::int32_t* lanes, const std::int32_t* tap,
+                                             const std::int32_t* end) {
+  for (; tap != end; tap += F + P) {
+    __m512i w[F];
+#pragma GCC unroll 16
+    for (int f = 0; f < F; ++f) {
+      if ((Filters >> f) & 1) w[f] = _mm512_set1_epi32(tap[f]);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < P * N; ++i) {
+      const __m512i a = _mm512_loadu_si512(lanes + tap[F + i / N] + 16 * (i % N));
+#pragma GCC unroll 16
+      for (int f = 0; f < F; ++f) {
+        if ((Filters >> f) & 1) multiply_add<Quads>(acc[f * P * N + i], a, w[f]);
+      }
+    }
+  }
+}
+
+/// mac_group for the group's filters, a compile-time mask (a switch: the accumulators must stay in registers, so
+/// every case is inlined into mac_block; a block has at most 15 groups).
+template <bool Quads, int P, int F, int N>
+[[gnu::always_inline]] inline void mac_groups(__m512i (&acc)[F * P * N], const std::int32_t* lanes, TapSpan taps) {
+  for (const TapGroup* g = taps.begin; g != taps.end; ++g) {
+    const std::int32_t *first = taps.taps + g->first, *end = taps.taps + g->end;
+    switch (g->filters) {
+#define LARSEL_TWIN_GROUP(m) \
+  case m: if constexpr (m < (1u << F)) mac_group<Quads, P, F, N, m>(acc, lanes, first, end); break;
+      LARSEL_TWIN_GROUP(1) LARSEL_TWIN_GROUP(2) LARSEL_TWIN_GROUP(3) LARSEL_TWIN_GROUP(4) LARSEL_TWIN_GROUP(5)
+      LARSEL_TWIN_GROUP(6) LARSEL_TWIN_GROUP(7) LARSEL_TWIN_GROUP(8) LARSEL_TWIN_GROUP(9) LARSEL_TWIN_GROUP(10)
+      LARSEL_TWIN_GROUP(11) LARSEL_TWIN_GROUP(12) LARSEL_TWIN_GROUP(13) LARSEL_TWIN_GROUP(14) LARSEL_TWIN_GROUP(15)
+#undef LARSEL_TWIN_GROUP
+      default: break;  // unreachable: F <= 4 (MacOutput::kMaxFilters)
+    }
+  }
+}
+
 /// Output-stationary block: N vectors of 16 positions in each of P phases, for F filters, stay in registers
-/// over all lane-taps (F * P * N <= 16 accumulators). Per lane-tap, the F weights are broadcast once and each
-/// of the P * N activation vectors is loaded once for the F filters: fewer loads per multiply-add (the limit
-/// of a one-filter block) against more lane-taps (a block runs the union of its filters'). Pooled: the max
-/// of the phases goes out (a non-decreasing conversion follows); else each phase, phase_stride apart.
+/// over all lane-taps (F * P * N <= 16 accumulators). Each activation vector loaded feeds the multiply-adds of
+/// the F filters, but only of those with a non-zero weight there (mac_groups): fewer loads per multiply-add
+/// (the limit of a one-filter block) without multiplying zeros. Pooled: the max of the phases goes out (a
+/// non-decreasing conversion follows); else each phase, phase_stride apart.
 template <bool Quads, int P, int F, int N, bool Pooled>
 inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& out, std::size_t v, std::size_t phase_stride) {
   lanes += 16 * v;
   __m512i acc[F * P * N];
 #pragma GCC unroll 16
   for (int i = 0; i < F * P * N; ++i) acc[i] = _mm512_setzero_si512();
-  for (const std::int32_t* tap = taps.begin; tap != taps.end; tap += F + P) {
-    __m512i w[F];
-#pragma GCC unroll 16
-    for (int f = 0; f < F; ++f) w[f] = _mm512_set1_epi32(tap[f]);
-#pragma GCC unroll 16
-    for (int i = 0; i < P * N; ++i) {
-      const __m512i a = _mm512_loadu_si512(lanes + tap[F + i / N] + 16 * (i % N));
-#pragma GCC unroll 16
-      for (int f = 0; f < F; ++f) multiply_add<Quads>(acc[f * P * N + i], a, w[f]);
-    }
+  mac_groups<Quads, P, F, N>(acc, lanes, taps);
+  if constexpr (Pooled) {
+    if (out.fast) return fast_epilogue<P, F, N>(acc, out, v);
   }
 #pragma GCC unroll 16
   for (int i = 0; i < F * N; ++i) {
@@ -103,8 +174,7 @@ inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& 
     if constexpr (Pooled) {
       __m512i m = phase[0];
       for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
-      if (out.fast) store_vector(convert_vector(m, *out.fast, _mm512_set1_epi32(out.bias[f])), *out.stores, v + j, out.planes[f]);
-      else _mm512_storeu_si512(sums, m);
+      _mm512_storeu_si512(sums, m);
     } else {
       for (int q = 0; q < P; ++q) _mm512_storeu_si512(sums + q * phase_stride, phase[q * N]);
     }
@@ -128,7 +198,9 @@ template <bool Quads, int P, int F, int N, bool Pooled>
 inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& out, std::size_t v, std::size_t phase_stride) {
   lanes += 16 * v;
   std::int32_t acc[F][P][16 * N] = {};
-  for (const std::int32_t* tap = taps.begin; tap != taps.end; tap += F + P) {
+  const std::int32_t* begin = taps.begin == taps.end ? taps.taps : taps.taps + taps.begin->first;  // all groups, in order
+  const std::int32_t* end = taps.begin == taps.end ? taps.taps : taps.taps + (taps.end - 1)->end;
+  for (const std::int32_t* tap = begin; tap != end; tap += F + P) {  // zero weights: the plain loop multiplies them
     for (int f = 0; f < F; ++f) {
       for (int q = 0; q < P; ++q) {
         const std::int32_t* source = lanes + tap[F + q];
@@ -174,13 +246,10 @@ void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, c
 
 template <bool Quads, int P, bool Pooled>
 void mac_filters(const std::int32_t* lanes, int filters, TapSpan taps, std::size_t vectors, const MacOutput& out) {
-  switch (filters) {  // F * P <= 16, F a power of two (twin_packed.cpp, filter_blocks)
+  switch (filters) {  // F: 1, 2 or 4 (twin_packed.cpp, filter_blocks)
     case 1: return mac_vectors<Quads, P, 1, Pooled>(lanes, taps, vectors, out);
     case 2: return mac_vectors<Quads, P, 2, Pooled>(lanes, taps, vectors, out);
-    case 4: return mac_vectors<Quads, P, 4, Pooled>(lanes, taps, vectors, out);
-    case 8: if constexpr (P <= 2) return mac_vectors<Quads, P, 8, Pooled>(lanes, taps, vectors, out); break;
-    case 16: if constexpr (P == 1) return mac_vectors<Quads, P, 16, Pooled>(lanes, taps, vectors, out); break;
-    default: break;
+    default: return mac_vectors<Quads, P, 4, Pooled>(lanes, taps, vectors, out);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace larsel::fpga::detail {
 namespace {
@@ -157,9 +158,9 @@ std::vector<std::array<int, 3>> lane_tap_positions(const ConvInput& in) {
   return positions;
 }
 
-/// Blocks of at most `most` filters (powers of two, F * phases <= 16), grouped greedily so that their lane-taps
+/// Blocks of at most `most` filters (1, 2 or 4), grouped greedily so that their lane-taps
 /// overlap: a block runs the union of its filters' lane-taps, a filter without one multiplying zeros.
-std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<std::int64_t>& table, int filters, int phases, int most) {
+std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<std::int64_t>& table, int filters, int most) {
   const std::vector<std::array<int, 3>> positions = lane_tap_positions(in);
   std::vector<std::vector<bool>> used(static_cast<std::size_t>(filters), std::vector<bool>(positions.size()));
   for (int f = 0; f < filters; ++f) {
@@ -171,7 +172,7 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
   std::vector<FilterBlock> blocks;
   for (int left = filters; left > 0;) {
     int size = 1;
-    while (2 * size <= left && 2 * size * phases <= MacOutput::kMaxFilters && 2 * size <= most) size *= 2;
+    while (2 * size <= left && 2 * size <= most) size *= 2;
     FilterBlock block;
     std::vector<bool> together(positions.size());
     for (int member = 0; member < size; ++member) {  // each time the filter adding the fewest lane-taps
@@ -184,6 +185,7 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
         if (best < 0 || added < best_added) best = f, best_added = added;
       }
       taken[static_cast<std::size_t>(best)] = true;
+      block.filter_taps += static_cast<std::size_t>(std::count(used[static_cast<std::size_t>(best)].begin(), used[static_cast<std::size_t>(best)].end(), true));
       for (std::size_t i = 0; i < positions.size(); ++i) together[i] = together[i] || used[static_cast<std::size_t>(best)][i];
       block.filters.push_back(best);
     }
@@ -194,11 +196,12 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
   return blocks;
 }
 
-/// Estimated cycles of a layer's multiply-add blocks (twin_kernels.hpp, mac_block, mac_vectors): per lane-tap and
-/// block of n vectors, the F * P * n multiply-adds (two per cycle) or the loads (P * n activation vectors, counted
-/// twice as most straddle two cache lines, F weights, P offsets; two per cycle), whichever is slower; per block
-/// an epilogue of some F * n * (P + 8) / 2 cycles. It picks F: more filters share each load, but run more
-/// lane-taps. (On the shipped model, timed: F = 4 beats 2, which beats 1, as the model says.)
+/// Estimated cycles of a layer's multiply-add blocks (twin_kernels.hpp, mac_block, mac_vectors): per block of n
+/// vectors, its filters' multiply-adds (P * n per lane-tap of a filter, two per cycle) or its loads (per lane-tap
+/// of the block, P * n activation vectors, counted twice as most straddle two cache lines, F weights, P offsets;
+/// two per cycle), whichever is slower; per block an epilogue of some F * n * (P + 8) / 2 cycles. It picks F:
+/// more filters share each load, but their lane-taps overlap less. (On the shipped model, timed: F = 4 beats 2,
+/// which beats 1, as the model says.)
 double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, std::size_t vectors) {
   double cycles = 0;
   for (const FilterBlock& b : blocks) {
@@ -206,33 +209,43 @@ double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, std::size_
     const std::size_t most = std::max<std::size_t>(1, std::min<std::size_t>(8, 16 / (b.filters.size() * static_cast<std::size_t>(phases))));
     const std::size_t rounds = (vectors + most - 1) / most;
     const double n = static_cast<double>((vectors + rounds - 1) / rounds);
-    const double per_tap = std::max(f * p * n / 2, (2 * p * n + f + p) / 2) + 1;
-    cycles += static_cast<double>(rounds) * (static_cast<double>(b.lane_taps) * per_tap + f * n * (p + 8) / 2);
+    const double lane_taps = static_cast<double>(b.lane_taps), filter_taps = static_cast<double>(b.filter_taps);
+    const double taps = std::max(filter_taps * p * n / 2, lane_taps * (2 * p * n + f + p) / 2) + lane_taps;
+    cycles += static_cast<double>(rounds) * (taps + f * n * (p + 8) / 2);
   }
   return cycles;
 }
 
-/// The block's lane-taps (those where any of its filters has a non-zero weight): the F packed weights, then the
-/// read offset in every phase.
+/// The block's lane-taps (those where any of its filters has a non-zero weight), grouped by the filters that
+/// have a non-zero weight there (mac_groups skips the others' multiply-adds): per lane-tap the F packed weights,
+/// then the read offset in every phase.
 void block_taps(const ConvInput& in, const std::vector<std::int64_t>& table, FilterBlock& block, std::vector<std::int32_t>& taps) {
-  block.first_tap = taps.size();
+  std::vector<std::pair<std::uint32_t, std::vector<std::int32_t>>> lane_taps;  // (filters, its elements)
   for (const auto& [k, dy, dx] : lane_tap_positions(in)) {
-    std::vector<std::uint32_t> weights;
-    bool any = false;
-    for (const int f : block.filters) {
-      weights.push_back(packed_weights(in, table, f, k, dy, dx));
-      any = any || weights.back() != 0;
+    std::vector<std::int32_t> elements;
+    std::uint32_t filters = 0;
+    for (std::size_t i = 0; i < block.filters.size(); ++i) {
+      const std::uint32_t w = packed_weights(in, table, block.filters[i], k, dy, dx);
+      elements.push_back(static_cast<std::int32_t>(w));
+      if (w != 0) filters |= 1u << i;
     }
-    if (!any) continue;  // pruned in every filter of the block: no multiply-adds
-    for (const std::uint32_t w : weights) taps.push_back(static_cast<std::int32_t>(w));
+    if (filters == 0) continue;  // pruned in every filter of the block: no multiply-adds
     for (int a = 0; a < in.pool_height; ++a) {
       for (int b = 0; b < in.pool_width; ++b) {
         const std::size_t row = static_cast<std::size_t>((a + dy) / in.pool_height) * static_cast<std::size_t>(in.row_width);
-        taps.push_back(static_cast<std::int32_t>(in.base(k, b + dx, (a + dy) % in.pool_height) + row));
+        elements.push_back(static_cast<std::int32_t>(in.base(k, b + dx, (a + dy) % in.pool_height) + row));
       }
     }
+    lane_taps.emplace_back(filters, std::move(elements));
   }
-  block.end_tap = taps.size();
+  std::stable_sort(lane_taps.begin(), lane_taps.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (const auto& [filters, elements] : lane_taps) {
+    if (block.groups.empty() || block.groups.back().filters != filters) {
+      block.groups.push_back({filters, static_cast<std::uint32_t>(taps.size()), 0});
+    }
+    taps.insert(taps.end(), elements.begin(), elements.end());
+    block.groups.back().end = static_cast<std::uint32_t>(taps.size());
+  }
 }
 
 /// `first`: the layer reads the image (of image_size bytes); `source`: how its input is stored.
@@ -255,8 +268,8 @@ std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool f
   const std::optional<std::vector<std::int64_t>> table = weight_table(t);
   if (!table) return std::nullopt;
   double cheapest = 0;
-  for (int most = 1; most * c.phases <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
-    std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), c.phases, most);
+  for (int most = 1; most <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
+    std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), most);
     const double cycles = mac_cycles(blocks, c.phases, c.vectors);
     if (c.blocks.empty() || cycles < cheapest) c.blocks = std::move(blocks), cheapest = cycles;
   }
@@ -328,15 +341,16 @@ std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>&
 }
 
 void make_packed_buffers(const PackedPlan& plan, PackedBuffers& b) {
-  std::size_t sums = 0, rows = 0;
+  std::size_t sums = 0, rows = 0, lanes = 0;
   for (const PackedConv& c : plan.convs) {
-    b.lanes.emplace_back(c.input.size, 0);
+    lanes = std::max(lanes, c.input.size);
     std::size_t block = 0;
     for (const FilterBlock& f : c.blocks) block = std::max(block, f.filters.size());
     sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * 16 * c.vectors);
   }
   for (const std::size_t n : plan.input_sizes) b.inputs.emplace_back(PackedPlan::kFront + n + PackedPlan::kBack, std::int16_t{0});
   for (const PackedDense& d : plan.denses) rows = std::max(rows, static_cast<std::size_t>(d.rows));
+  b.lanes.assign(lanes, 0);
   b.sums.assign(sums + 16, 0);
   b.dense_sums.assign(rows, 0);
   b.dense_outputs.assign(rows, 0);
@@ -370,7 +384,7 @@ void finish(const PackedConv& c, std::int64_t bias, std::int32_t* sums, std::int
 /// Convolution `conv`: its input laid out from `source`, its outputs into the next stage's input.
 void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, const void* source, PackedBuffers& b) {
   const PackedConv& c = plan.convs[conv];
-  std::int32_t* lanes = b.lanes[conv].data();
+  std::int32_t* lanes = b.lanes.data();  // shared: run_copies rewrites every vector the layer reads
   run_copies(c.copies, source, lanes);
   std::int16_t* out = input_of(b, conv + 1);
   MacOutput to;
@@ -381,7 +395,7 @@ void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, cons
       const auto f = static_cast<std::size_t>(block.filters[i]);
       to.bias[i] = c.fast.folded(t.bias[f]), to.planes[i] = out + f * c.output.plane();
     }
-    const TapSpan taps{c.taps.data() + block.first_tap, c.taps.data() + block.end_tap};
+    const TapSpan taps{c.taps.data(), block.groups.data(), block.groups.data() + block.groups.size()};
     mac_plane(lanes, c.input.quads, static_cast<int>(block.filters.size()), taps, c.phases, !c.convert_first, c.vectors, to);
     if (c.fast.enabled) continue;
     for (std::size_t i = 0; i < block.filters.size(); ++i) {

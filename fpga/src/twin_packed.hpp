@@ -5,10 +5,12 @@
 // exactly (make_packed_plan says when); the twin runs its generic path otherwise.
 //
 // Per frame: the image (or the previous layer's int16 activations) is laid out
-// for each convolution (twin_copies.hpp); the multiply-adds give int32 sums per
-// filter, max-pooled in registers; the output conversion writes int16
-// activations (NCHW), which are the next layer's source, or the first dense
-// layer's input. Dense layers multiply-add int16 pairs too.
+// for each convolution (twin_copies.hpp); the multiply-adds (twin_kernels.hpp)
+// give int32 sums for blocks of filters, max-pooled in registers; the output
+// conversion (twin_convert.hpp) writes int16 activations by channel (rows in
+// row blocks when the next convolution pools pairs of rows), which are the next
+// layer's source, or the first dense layer's NCHW input. Dense layers
+// multiply-add int16 pairs too.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -22,12 +24,13 @@
 
 namespace larsel::fpga::detail {
 
-/// F filters (a power of two, F * phases <= 16) whose lane-taps run together, sharing each activation load
+/// F filters (1, 2 or 4) whose lane-taps run together, sharing each activation load
 /// (twin_kernels.hpp, mac_block): the union of their lane-taps, each with the F weights.
 struct FilterBlock {
   std::vector<int> filters;                 // the layer's filter indices
   std::size_t lane_taps = 0;                // the union of its filters' lane-taps
-  std::size_t first_tap = 0, end_tap = 0;   // in PackedConv::taps
+  std::size_t filter_taps = 0;              // the sum over its filters of their lane-taps (multiply-adds run)
+  std::vector<TapGroup> groups;             // its lane-taps by the filters they have, in PackedConv::taps
 };
 
 struct PackedConv {
@@ -37,7 +40,7 @@ struct PackedConv {
   int pooled_height = 0, pooled_width = 0;  // the output after the pooling (if any)
   int phases = 1;                           // pool_height * pool_width
   std::size_t vectors = 0;                  // pooled positions / 16, rounded up
-  std::vector<std::int32_t> taps;           // flat (TapSpan), block after block
+  std::vector<std::int32_t> taps;           // flat (TapSpan), block after block, group after group
   std::vector<FilterBlock> blocks;
   // Max pooling commutes with a non-decreasing conversion (every rounding, sat, sat_sym, ReLU), so the pool is
   // taken first, in registers, and a quarter of the sums are converted; wrap and sat_zero are not monotone.

@@ -72,7 +72,7 @@ struct PackedPlan;  // twin_packed.hpp
 
 /// The packed path's working memory, sized once (its zero padding is written once, never per frame).
 struct PackedBuffers {
-  std::vector<AlignedVector<std::int32_t>> lanes;   // per convolution: its input laid out for the multiply-adds
+  AlignedVector<std::int32_t> lanes;                // a convolution's input laid out for the multiply-adds (any one)
   std::vector<AlignedVector<std::int16_t>> inputs;  // per convolution, then dense layer: its int16 input (NCHW)
   AlignedVector<std::int32_t> sums;                 // one filter's sums
   std::vector<std::int64_t> dense_sums, dense_outputs;
