@@ -7,7 +7,10 @@
 //  - Comparisons go to mask registers: the frugal sign sums are popcounts of
 //    two masks, zero suppression and max pooling are one masked vpmaxsw.
 //  - vpsadbw sums a wire's clipped |f| (clip <= 127, so bytes hold them);
-//    four wires share one vector of 16-bit fields and one horizontal add.
+//    vpackusdw packs four wires' partial sums into one vector, and eight
+//    wires' totals leave in one 128-bit store.
+//  - The default image-only 4 x 4 max pooling has its shape fixed at compile
+//    time, and pools bytes: shift and saturation commute with max for v >= 0.
 // Ports 0 and 5 run all 512-bit integer work, and 512-bit min/max only port 0
 // (Intel optimisation manual and uops.info, Ice Lake / Sapphire Rapids), so the
 // count of such instructions per wire sets the speed; loads, stores and scalar
