@@ -95,8 +95,8 @@ inline void multiply_add(__m512i& sums, __m512i activations, __m512i weights) {
 
 /// mac_block's epilogue with the vector conversion: per filter and vector, the max of the P phases, converted
 /// and stored as int16. The parameters are copied to locals first (registers: see StoreView).
-template <int P, int F, int N>
-inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+template <int P, int F, int N, bool Plain, StorePlan::Mode Mode>
+[[gnu::always_inline]] inline void fast_epilogue_as(const __m512i* acc, const MacOutput& out, std::size_t v) {
   const FastConversion f = *out.fast;
   const StoreView stores(*out.stores);
   std::int16_t* planes[F];
@@ -108,7 +108,20 @@ inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t 
     const __m512i* phase = acc + filter * P * N + j;  // phase q at phase[q * N]
     __m512i m = phase[0];
     for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
-    store_vector(convert_vector(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+    store_vector<Mode>(convert_vector<Plain>(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+  }
+}
+
+/// fast_epilogue_as, specialised for the common conversion and store modes: no tests per vector. Inlined into
+/// mac_block, as every case: a call would take the accumulators through memory.
+template <int P, int F, int N>
+[[gnu::always_inline]] inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+  using Mode = StorePlan::Mode;
+  if (!out.fast->plain()) return fast_epilogue_as<P, F, N, false, Mode::table>(acc, out, v);
+  switch (out.stores->mode) {
+    case Mode::two_blocks_of_8: return fast_epilogue_as<P, F, N, true, Mode::two_blocks_of_8>(acc, out, v);
+    case Mode::consecutive: return fast_epilogue_as<P, F, N, true, Mode::consecutive>(acc, out, v);
+    default: return fast_epilogue_as<P, F, N, true, Mode::table>(acc, out, v);
   }
 }
 
