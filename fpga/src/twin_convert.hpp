@@ -31,6 +31,8 @@ struct FastConversion {
   int fold = 0;           // the bias is folded as (bias + half) >> fold
   std::int32_t low = 0, high = 0;
   [[nodiscard]] std::int32_t folded(std::int64_t bias) const { return static_cast<std::int32_t>((bias + half) >> fold); }
+  /// The common case: no left shift, a right shift, no clamp below the narrowing's (the shipped model's layers).
+  [[nodiscard]] bool plain() const { return left == 0 && right != 0 && high >= 32767; }
 };
 
 /// The vector kernel's parameters for `c`, or disabled: an accumulator wider than 31 bits, a mode other than
@@ -125,22 +127,26 @@ inline StorePlan plan_stores(const ActivationLayout& layout, std::size_t count) 
 
 /// The vector conversion: an add, a shift (by a count vector, vpsravd: one uop; by an xmm count, two), the clamp
 /// and the saturating narrowing (which is the upper clamp when the format's top is int16's). `bias` is
-/// f.folded(the filter's bias).
+/// f.folded(the filter's bias). Plain: f.plain() holds, known at compile time (no tests per vector).
+template <bool Plain>
 inline __m256i convert_vector(__m512i sums, const FastConversion& f, __m512i bias) {
-  if (f.left != 0) sums = _mm512_sllv_epi32(sums, _mm512_set1_epi32(f.left));
+  if (!Plain && f.left != 0) sums = _mm512_sllv_epi32(sums, _mm512_set1_epi32(f.left));
   __m512i x = _mm512_add_epi32(sums, bias);
-  if (f.right != 0) x = _mm512_srav_epi32(x, _mm512_set1_epi32(f.right));
+  if (Plain || f.right != 0) x = _mm512_srav_epi32(x, _mm512_set1_epi32(f.right));
   x = _mm512_max_epi32(x, _mm512_set1_epi32(f.low));
-  if (f.high < 32767) x = _mm512_min_epi32(x, _mm512_set1_epi32(f.high));
+  if (!Plain && f.high < 32767) x = _mm512_min_epi32(x, _mm512_set1_epi32(f.high));
   return _mm512_cvtsepi32_epi16(x);
 }
 
-/// Vector v of a pooled plane (int16) into its rows.
+/// Vector v of a pooled plane (int16) into its rows. Mode: the plan's mode, known at compile time, or table for
+/// any (tested per vector).
+template <StorePlan::Mode Mode>
 inline void store_vector(__m256i h, const StoreView& stores, std::size_t v, std::int16_t* plane) {
-  if (stores.mode == StorePlan::Mode::two_blocks_of_8) {
+  constexpr bool any = Mode == StorePlan::Mode::table;
+  if (Mode == StorePlan::Mode::two_blocks_of_8 || (any && stores.mode == StorePlan::Mode::two_blocks_of_8)) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + 8 * v), _mm256_castsi256_si128(h));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + stores.second_block + 8 * v), _mm256_extracti128_si256(h, 1));
-  } else if (stores.mode == StorePlan::Mode::consecutive && 16 * v + 16 <= stores.count) {
+  } else if ((Mode == StorePlan::Mode::consecutive || (any && stores.mode == StorePlan::Mode::consecutive)) && 16 * v + 16 <= stores.count) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(plane + 16 * v), h);
   } else {
     for (const LaneStore* s = stores.stores + stores.first[v]; s != stores.stores + stores.first[v + 1]; ++s) {

@@ -29,9 +29,10 @@ std::int64_t source_of(const ConvInput& in, std::size_t lane, int e) {
   const std::size_t copy = lane / in.plane, at = lane % in.plane;
   const auto y = static_cast<int>(at / static_cast<std::size_t>(in.row_width));
   const auto x = static_cast<int>(at % static_cast<std::size_t>(in.row_width));
-  const auto phase = static_cast<int>(copy % static_cast<std::size_t>(in.pool_height));
-  const auto column = static_cast<int>(copy / static_cast<std::size_t>(in.pool_height) % static_cast<std::size_t>(in.columns));
-  const auto group = static_cast<int>(copy / static_cast<std::size_t>(in.pool_height) / static_cast<std::size_t>(in.columns));
+  const auto row_copies = static_cast<std::size_t>(in.row_copies());
+  const auto phase = static_cast<int>(copy % row_copies);
+  const auto column = static_cast<int>(copy / row_copies % static_cast<std::size_t>(in.columns));
+  const auto group = static_cast<int>(copy / row_copies / static_cast<std::size_t>(in.columns));
   if (y >= in.rows || group >= in.groups) return -1;
   const int channel = in.channel(group, e);
   const int row = in.pool_height * y + phase - in.pad_top + e * in.row_step();

@@ -13,6 +13,9 @@
 // [pw * x + c - pad_left] (zero outside the input), in rows row_width lanes
 // long. Tap (dy, dx) of phase (a, b) reads copy (k, b + dx, (a + dy) % ph) from
 // row (a + dy) / ph on: every 16 outputs one vector load, no lane wasted.
+// Row quads with ph = 2 and kh <= 3 keep one copy per (k, c) (rows_shared):
+// its lane at (y, x) holds rows 2y - pad_top .. +3, and row phase a uses
+// elements a .. a + kh - 1 of it, by weights shifted by a rows.
 //
 // The copies are refilled per frame by precomputed copy operations: each
 // 64-byte vector of the copies is up to two permutes (vpermt2b, or vpermt2w
@@ -52,12 +55,15 @@ struct ActivationLayout {
 struct ConvInput {
   bool quads = false;      // lanes of four uint8 rows r..r+3 of the image (vpdpbusd); else two int16
   bool row_pairs = false;  // int16 lanes of rows r, r+1 of one channel (a one-channel input); else channel pairs
+  // Quads whose lane has room for the kernel's rows in both row phases of a 2-row pooling: one copy serves both,
+  // row phase a reading elements a..a+kh-1 (its weights shifted by a rows): half the copies and the loads.
+  bool rows_shared = false;
   int channels = 0, height = 0, width = 0;  // the input
   int kernel_height = 1, kernel_width = 1, pad_top = 0, pad_left = 0;
   int pool_height = 1, pool_width = 1;
   int groups = 0;     // lane groups: channel pairs, or channels
   int columns = 0;    // column phases: pool_width + kernel_width - 1
-  int rows = 0;       // rows per copy: pooled height + (pool_height + kernel_height - 2) / pool_height
+  int rows = 0;       // rows per copy: pooled height + (pool_height + kernel_height - 2) / pool_height (shared: pooled height)
   int row_width = 0;  // the pooled output width
   std::size_t plane = 0;  // lanes per copy, rounded up to 16 so that copies start on a cache line
   std::size_t size = 0;   // lanes in all, with slack after the last copy for the last block's reads
@@ -66,13 +72,17 @@ struct ConvInput {
 
   [[nodiscard]] int elements() const noexcept { return quads ? 4 : 2; }
   [[nodiscard]] int row_step() const noexcept { return quads || row_pairs ? 1 : 0; }
+  /// Copies per (group, column phase): one per row phase, or one for all (rows_shared).
+  [[nodiscard]] int row_copies() const noexcept { return rows_shared ? 1 : pool_height; }
+  /// Weight sets per lane-tap and filter: one per row phase when they share the copy, else one.
+  [[nodiscard]] int row_weights() const noexcept { return rows_shared ? pool_height : 1; }
   /// The channel of a lane's element e in group k; -1: none (an odd channel count's last pair).
   [[nodiscard]] int channel(int group, int element) const noexcept {
     return row_step() ? group : paired[static_cast<std::size_t>(2 * group + element)];
   }
   [[nodiscard]] std::size_t base(int group, int column, int phase) const noexcept {
     const auto copy = (static_cast<std::size_t>(group) * static_cast<std::size_t>(columns) + static_cast<std::size_t>(column)) *
-                          static_cast<std::size_t>(pool_height) + static_cast<std::size_t>(phase);
+                          static_cast<std::size_t>(row_copies()) + static_cast<std::size_t>(phase);
     return copy * plane;
   }
 };

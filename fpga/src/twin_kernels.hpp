@@ -45,8 +45,10 @@ struct TapGroup {
 
 /// A block of F filters' lane-taps, flat: per lane-tap the F filters' packed weights (int16 pair or int8 quad in
 /// 32 bits, element e at bits 16e or 8e; 0 for a filter without that lane-tap), then P offsets (in lanes, one per
-/// phase) where output position 0 of that phase reads. The lane-taps are ordered by group, the groups cover
-/// them all, in order.
+/// phase) where output position 0 of that phase reads. With R = 2 row weights (twin_copies.hpp, rows_shared),
+/// F x R weights (filter-major) and P / R offsets, one per column phase: row phase a of column phase b uses
+/// weight a and offset b (phase a * P / R + b). The lane-taps are ordered by group, the groups cover them all,
+/// in order.
 struct TapSpan {
   const std::int32_t* taps;
   const TapGroup* begin;
@@ -93,8 +95,8 @@ inline void multiply_add(__m512i& sums, __m512i activations, __m512i weights) {
 
 /// mac_block's epilogue with the vector conversion: per filter and vector, the max of the P phases, converted
 /// and stored as int16. The parameters are copied to locals first (registers: see StoreView).
-template <int P, int F, int N>
-inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+template <int P, int F, int N, bool Plain, StorePlan::Mode Mode>
+[[gnu::always_inline]] inline void fast_epilogue_as(const __m512i* acc, const MacOutput& out, std::size_t v) {
   const FastConversion f = *out.fast;
   const StoreView stores(*out.stores);
   std::int16_t* planes[F];
@@ -106,28 +108,42 @@ inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t 
     const __m512i* phase = acc + filter * P * N + j;  // phase q at phase[q * N]
     __m512i m = phase[0];
     for (int q = 1; q < P; ++q) m = _mm512_max_epi32(m, phase[q * N]);
-    store_vector(convert_vector(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+    store_vector<Mode>(convert_vector<Plain>(m, f, bias[filter]), stores, v + static_cast<std::size_t>(j), planes[filter]);
+  }
+}
+
+/// fast_epilogue_as, specialised for the common conversion and store modes: no tests per vector. Inlined into
+/// mac_block, as every case: a call would take the accumulators through memory.
+template <int P, int F, int N>
+[[gnu::always_inline]] inline void fast_epilogue(const __m512i* acc, const MacOutput& out, std::size_t v) {
+  using Mode = StorePlan::Mode;
+  if (!out.fast->plain()) return fast_epilogue_as<P, F, N, false, Mode::table>(acc, out, v);
+  switch (out.stores->mode) {
+    case Mode::two_blocks_of_8: return fast_epilogue_as<P, F, N, true, Mode::two_blocks_of_8>(acc, out, v);
+    case Mode::consecutive: return fast_epilogue_as<P, F, N, true, Mode::consecutive>(acc, out, v);
+    default: return fast_epilogue_as<P, F, N, true, Mode::table>(acc, out, v);
   }
 }
 
 /// The lane-taps [tap, end) of a group whose non-zero filters are the bits of Filters: the multiply-adds of the
-/// other filters (zero weights) are skipped. Per lane-tap, the weights are broadcast once and each of the P * N
-/// activation vectors is loaded once for all the group's filters.
-template <bool Quads, int P, int F, int N, std::uint32_t Filters>
+/// other filters (zero weights) are skipped. Per lane-tap, the weights are broadcast once and each of the
+/// P / R * N activation vectors is loaded once for all the group's filters and R row phases.
+template <bool Quads, int P, int R, int F, int N, std::uint32_t Filters>
 [[gnu::always_inline]] inline void mac_group(__m512i (&acc)[F * P * N], const std::int32_t* lanes, const std::int32_t* tap,
                                              const std::int32_t* end) {
-  for (; tap != end; tap += F + P) {
-    __m512i w[F];
+  constexpr int B = P / R;  // offsets per lane-tap
+  for (; tap != end; tap += F * R + B) {
+    __m512i w[F * R];
 #pragma GCC unroll 16
-    for (int f = 0; f < F; ++f) {
-      if ((Filters >> f) & 1) w[f] = _mm512_set1_epi32(tap[f]);
+    for (int k = 0; k < F * R; ++k) {
+      if ((Filters >> (k / R)) & 1) w[k] = _mm512_set1_epi32(tap[k]);
     }
 #pragma GCC unroll 16
-    for (int i = 0; i < P * N; ++i) {
-      const __m512i a = _mm512_loadu_si512(lanes + tap[F + i / N] + 16 * (i % N));
+    for (int i = 0; i < B * N; ++i) {
+      const __m512i x = _mm512_loadu_si512(lanes + tap[F * R + i / N] + 16 * (i % N));
 #pragma GCC unroll 16
-      for (int f = 0; f < F; ++f) {
-        if ((Filters >> f) & 1) multiply_add<Quads>(acc[f * P * N + i], a, w[f]);
+      for (int k = 0; k < F * R; ++k) {  // filter k / R, row phase k % R: phase (k % R) * B + i / N
+        if ((Filters >> (k / R)) & 1) multiply_add<Quads>(acc[(k / R) * P * N + (k % R) * B * N + i], x, w[k]);
       }
     }
   }
@@ -135,13 +151,13 @@ template <bool Quads, int P, int F, int N, std::uint32_t Filters>
 
 /// mac_group for the group's filters, a compile-time mask (a switch: the accumulators must stay in registers, so
 /// every case is inlined into mac_block; a block has at most 15 groups).
-template <bool Quads, int P, int F, int N>
+template <bool Quads, int P, int R, int F, int N>
 [[gnu::always_inline]] inline void mac_groups(__m512i (&acc)[F * P * N], const std::int32_t* lanes, TapSpan taps) {
   for (const TapGroup* g = taps.begin; g != taps.end; ++g) {
     const std::int32_t *first = taps.taps + g->first, *end = taps.taps + g->end;
     switch (g->filters) {
 #define LARSEL_TWIN_GROUP(m) \
-  case m: if constexpr (m < (1u << F)) mac_group<Quads, P, F, N, m>(acc, lanes, first, end); break;
+  case m: if constexpr (m < (1u << F)) mac_group<Quads, P, R, F, N, m>(acc, lanes, first, end); break;
       LARSEL_TWIN_GROUP(1) LARSEL_TWIN_GROUP(2) LARSEL_TWIN_GROUP(3) LARSEL_TWIN_GROUP(4) LARSEL_TWIN_GROUP(5)
       LARSEL_TWIN_GROUP(6) LARSEL_TWIN_GROUP(7) LARSEL_TWIN_GROUP(8) LARSEL_TWIN_GROUP(9) LARSEL_TWIN_GROUP(10)
       LARSEL_TWIN_GROUP(11) LARSEL_TWIN_GROUP(12) LARSEL_TWIN_GROUP(13) LARSEL_TWIN_GROUP(14) LARSEL_TWIN_GROUP(15)
@@ -156,13 +172,13 @@ template <bool Quads, int P, int F, int N>
 /// the F filters, but only of those with a non-zero weight there (mac_groups): fewer loads per multiply-add
 /// (the limit of a one-filter block) without multiplying zeros. Pooled: the max of the phases goes out (a
 /// non-decreasing conversion follows); else each phase, phase_stride apart.
-template <bool Quads, int P, int F, int N, bool Pooled>
+template <bool Quads, int P, int R, int F, int N, bool Pooled>
 inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& out, std::size_t v, std::size_t phase_stride) {
   lanes += 16 * v;
   __m512i acc[F * P * N];
 #pragma GCC unroll 16
   for (int i = 0; i < F * P * N; ++i) acc[i] = _mm512_setzero_si512();
-  mac_groups<Quads, P, F, N>(acc, lanes, taps);
+  mac_groups<Quads, P, R, F, N>(acc, lanes, taps);
   if constexpr (Pooled) {
     if (out.fast) return fast_epilogue<P, F, N>(acc, out, v);
   }
@@ -194,17 +210,18 @@ inline std::int32_t lane_product(std::int32_t lane, std::int32_t weights) {
   return sum;
 }
 
-template <bool Quads, int P, int F, int N, bool Pooled>
+template <bool Quads, int P, int R, int F, int N, bool Pooled>
 inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& out, std::size_t v, std::size_t phase_stride) {
   lanes += 16 * v;
   std::int32_t acc[F][P][16 * N] = {};
   const std::int32_t* begin = taps.begin == taps.end ? taps.taps : taps.taps + taps.begin->first;  // all groups, in order
   const std::int32_t* end = taps.begin == taps.end ? taps.taps : taps.taps + (taps.end - 1)->end;
-  for (const std::int32_t* tap = begin; tap != end; tap += F + P) {  // zero weights: the plain loop multiplies them
+  for (const std::int32_t* tap = begin; tap != end; tap += F * R + P / R) {  // zero weights: the plain loop multiplies them
     for (int f = 0; f < F; ++f) {
-      for (int q = 0; q < P; ++q) {
-        const std::int32_t* source = lanes + tap[F + q];
-        for (int i = 0; i < 16 * N; ++i) acc[f][q][i] += lane_product<Quads>(source[i], tap[f]);
+      for (int q = 0; q < P; ++q) {  // row phase q / (P / R) (its weight), column phase q % (P / R) (its offset)
+        const std::int32_t* source = lanes + tap[F * R + q % (P / R)];
+        const std::int32_t weights = tap[f * R + q / (P / R)];
+        for (int i = 0; i < 16 * N; ++i) acc[f][q][i] += lane_product<Quads>(source[i], weights);
       }
     }
   }
@@ -226,7 +243,7 @@ inline void mac_block(const std::int32_t* lanes, TapSpan taps, const MacOutput& 
 
 /// A filter block's blocks over `vectors` vectors of 16 pooled positions: equal blocks of N vectors per phase
 /// (the last may be shorter), F * P * N <= 16.
-template <bool Quads, int P, int F, bool Pooled>
+template <bool Quads, int P, int R, int F, bool Pooled>
 void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, const MacOutput& out) {
   constexpr std::size_t most = std::min(16 / (P * F), 8);  // 8: the cases below
   const std::size_t blocks = (vectors + most - 1) / most;
@@ -235,7 +252,7 @@ void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, c
   for (std::size_t v = 0; v < vectors; v += n) {
     switch (std::min(n, vectors - v)) {
 #define LARSEL_TWIN_BLOCK(k) \
-  case k: if constexpr (k * P * F <= 16) mac_block<Quads, P, F, k, Pooled>(lanes, taps, out, v, stride); break;
+  case k: if constexpr (k * P * F <= 16) mac_block<Quads, P, R, F, k, Pooled>(lanes, taps, out, v, stride); break;
       LARSEL_TWIN_BLOCK(1) LARSEL_TWIN_BLOCK(2) LARSEL_TWIN_BLOCK(3) LARSEL_TWIN_BLOCK(4)
       LARSEL_TWIN_BLOCK(5) LARSEL_TWIN_BLOCK(6) LARSEL_TWIN_BLOCK(7) LARSEL_TWIN_BLOCK(8)
 #undef LARSEL_TWIN_BLOCK
@@ -244,26 +261,29 @@ void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, c
   }
 }
 
-template <bool Quads, int P, bool Pooled>
+template <bool Quads, int P, int R, bool Pooled>
 void mac_filters(const std::int32_t* lanes, int filters, TapSpan taps, std::size_t vectors, const MacOutput& out) {
   switch (filters) {  // F: 1, 2 or 4 (twin_packed.cpp, filter_blocks)
-    case 1: return mac_vectors<Quads, P, 1, Pooled>(lanes, taps, vectors, out);
-    case 2: return mac_vectors<Quads, P, 2, Pooled>(lanes, taps, vectors, out);
-    default: return mac_vectors<Quads, P, 4, Pooled>(lanes, taps, vectors, out);
+    case 1: return mac_vectors<Quads, P, R, 1, Pooled>(lanes, taps, vectors, out);
+    case 2: return mac_vectors<Quads, P, R, 2, Pooled>(lanes, taps, vectors, out);
+    default: return mac_vectors<Quads, P, R, 4, Pooled>(lanes, taps, vectors, out);
   }
 }
 
-/// One filter block's sums: pooled (the max over the P phases), or every phase, 16 * vectors apart.
-inline void mac_plane(const std::int32_t* lanes, bool quads, int filters, TapSpan taps, int phases, bool pooled, std::size_t vectors,
-                      const MacOutput& out) {
-  const auto run = [&](auto quad) {
+/// One filter block's sums: pooled (the max over the P phases), or every phase, 16 * vectors apart. row_weights:
+/// R, 2 only for quads whose row phases share a copy (then P is 2 or 4).
+inline void mac_plane(const std::int32_t* lanes, bool quads, int row_weights, int filters, TapSpan taps, int phases, bool pooled,
+                      std::size_t vectors, const MacOutput& out) {
+  const auto run = [&](auto quad, auto rows) {
     constexpr bool Q = decltype(quad)::value;
-    if (phases == 4) pooled ? mac_filters<Q, 4, true>(lanes, filters, taps, vectors, out) : mac_filters<Q, 4, false>(lanes, filters, taps, vectors, out);
-    else if (phases == 2) pooled ? mac_filters<Q, 2, true>(lanes, filters, taps, vectors, out) : mac_filters<Q, 2, false>(lanes, filters, taps, vectors, out);
-    else mac_filters<Q, 1, true>(lanes, filters, taps, vectors, out);
+    constexpr int R = decltype(rows)::value;
+    if (phases == 4) pooled ? mac_filters<Q, 4, R, true>(lanes, filters, taps, vectors, out) : mac_filters<Q, 4, R, false>(lanes, filters, taps, vectors, out);
+    else if (phases == 2) pooled ? mac_filters<Q, 2, R, true>(lanes, filters, taps, vectors, out) : mac_filters<Q, 2, R, false>(lanes, filters, taps, vectors, out);
+    else if constexpr (R == 1) mac_filters<Q, 1, 1, true>(lanes, filters, taps, vectors, out);
   };
-  if (quads) run(std::true_type{});
-  else run(std::false_type{});
+  if (quads && row_weights == 2) run(std::true_type{}, std::integral_constant<int, 2>{});
+  else if (quads) run(std::true_type{}, std::integral_constant<int, 1>{});
+  else run(std::false_type{}, std::integral_constant<int, 1>{});
 }
 
 #if LARSEL_TWIN_AVX512

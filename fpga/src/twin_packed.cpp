@@ -101,13 +101,14 @@ ConvInput conv_input(const TwinLayer& t, const Stage& s, bool reads_image, const
                return std::all_of(filter.begin(), filter.end(), [&](const auto& tap) { return fits_int8(raw_weight(t, tap)); });
              });  // (packed_weights then keeps the low 8 bits of each)
   in.row_pairs = !in.quads && t.input.channels == 1;
+  in.rows_shared = in.quads && s.pool_height == 2 && t.window_height <= 3;  // rows a..a+kh-1 of a quad, a < 2
   in.channels = t.input.channels, in.height = t.input.height, in.width = t.input.width;
   in.kernel_height = t.window_height, in.kernel_width = t.window_width, in.pad_top = t.pad_top, in.pad_left = t.pad_left;
   in.pool_height = s.pool_height, in.pool_width = s.pool_width;
   in.groups = in.row_step() != 0 ? in.channels : (in.channels + 1) / 2;
   if (in.row_step() == 0) in.paired = pair_channels(t);
   in.columns = s.pool_width + t.window_width - 1;
-  in.rows = s.pooled_height + (s.pool_height + t.window_height - 2) / s.pool_height;
+  in.rows = in.rows_shared ? s.pooled_height : s.pooled_height + (s.pool_height + t.window_height - 2) / s.pool_height;
   in.row_width = s.pooled_width;
   in.plane = round_up(static_cast<std::size_t>(in.rows) * static_cast<std::size_t>(in.row_width), 16);
   in.size = in.base(in.groups, 0, 0) + 16;  // the last block reads at most 15 lanes past the last copy's rows
@@ -132,14 +133,15 @@ std::optional<std::vector<std::int64_t>> weight_table(const TwinLayer& t) {
   return table;
 }
 
-/// Filter f's weights of lane-tap (group k, kernel row dy, column dx) packed in 32 bits (0: all pruned).
-std::uint32_t packed_weights(const ConvInput& in, const std::vector<std::int64_t>& table, int f, int k, int dy, int dx) {
+/// Filter f's weights of lane-tap (group k, kernel row dy, column dx) packed in 32 bits (0: all pruned), for
+/// row phase `shift` of a rows_shared layout (its element e holds kernel row dy + e - shift).
+std::uint32_t packed_weights(const ConvInput& in, const std::vector<std::int64_t>& table, int f, int k, int dy, int dx, int shift = 0) {
   const int kh = in.kernel_height, kw = in.kernel_width, per_lane = in.elements(), bits = 32 / per_lane;
   const auto per_filter = static_cast<std::size_t>(in.channels * kh * kw);
   std::uint32_t packed = 0;
   for (int e = 0; e < per_lane; ++e) {
-    const int channel = in.channel(k, e), row = dy + e * in.row_step();
-    if (channel < 0 || row >= kh) continue;  // no such channel (odd count) or kernel row: weight 0
+    const int channel = in.channel(k, e), row = dy + e * in.row_step() - shift;
+    if (channel < 0 || row < 0 || row >= kh) continue;  // no such channel (odd count) or kernel row: weight 0
     const std::int64_t w = table[static_cast<std::size_t>(f) * per_filter + static_cast<std::size_t>((channel * kh + row) * kw + dx)];
     packed |= (static_cast<std::uint32_t>(w) & ((1u << bits) - 1)) << (bits * e);
   }
@@ -202,38 +204,41 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
 /// two per cycle), whichever is slower; per block an epilogue of some F * n * (P + 8) / 2 cycles. It picks F:
 /// more filters share each load, but their lane-taps overlap less. (On the shipped model, timed: F = 4 beats 2,
 /// which beats 1, as the model says.)
-double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, std::size_t vectors) {
+double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, int row_weights, std::size_t vectors) {
   double cycles = 0;
   for (const FilterBlock& b : blocks) {
-    const auto f = static_cast<double>(b.filters.size()), p = static_cast<double>(phases);
+    const auto f = static_cast<double>(b.filters.size()), p = static_cast<double>(phases), r = static_cast<double>(row_weights);
     const std::size_t most = std::max<std::size_t>(1, std::min<std::size_t>(8, 16 / (b.filters.size() * static_cast<std::size_t>(phases))));
     const std::size_t rounds = (vectors + most - 1) / most;
     const double n = static_cast<double>((vectors + rounds - 1) / rounds);
     const double lane_taps = static_cast<double>(b.lane_taps), filter_taps = static_cast<double>(b.filter_taps);
-    const double taps = std::max(filter_taps * p * n / 2, lane_taps * (2 * p * n + f + p) / 2) + lane_taps;
+    const double taps = std::max(filter_taps * p * n / 2, lane_taps * (2 * p / r * n + f * r + p / r) / 2) + lane_taps;
     cycles += static_cast<double>(rounds) * (taps + f * n * (p + 8) / 2);
   }
   return cycles;
 }
 
 /// The block's lane-taps (those where any of its filters has a non-zero weight), grouped by the filters that
-/// have a non-zero weight there (mac_groups skips the others' multiply-adds): per lane-tap the F packed weights,
-/// then the read offset in every phase.
+/// have a non-zero weight there (mac_groups skips the others' multiply-adds): per lane-tap the F packed weights
+/// (F x R: per filter, one per row phase when they share a copy), then the read offset in every phase (every
+/// column phase when they share).
 void block_taps(const ConvInput& in, const std::vector<std::int64_t>& table, FilterBlock& block, std::vector<std::int32_t>& taps) {
   std::vector<std::pair<std::uint32_t, std::vector<std::int32_t>>> lane_taps;  // (filters, its elements)
   for (const auto& [k, dy, dx] : lane_tap_positions(in)) {
     std::vector<std::int32_t> elements;
     std::uint32_t filters = 0;
     for (std::size_t i = 0; i < block.filters.size(); ++i) {
-      const std::uint32_t w = packed_weights(in, table, block.filters[i], k, dy, dx);
-      elements.push_back(static_cast<std::int32_t>(w));
-      if (w != 0) filters |= 1u << i;
+      for (int a = 0; a < in.row_weights(); ++a) {
+        const std::uint32_t w = packed_weights(in, table, block.filters[i], k, dy, dx, a);
+        elements.push_back(static_cast<std::int32_t>(w));
+        if (w != 0) filters |= 1u << i;
+      }
     }
     if (filters == 0) continue;  // pruned in every filter of the block: no multiply-adds
-    for (int a = 0; a < in.pool_height; ++a) {
+    for (int a = 0; a < in.pool_height / in.row_weights(); ++a) {
       for (int b = 0; b < in.pool_width; ++b) {
         const std::size_t row = static_cast<std::size_t>((a + dy) / in.pool_height) * static_cast<std::size_t>(in.row_width);
-        elements.push_back(static_cast<std::int32_t>(in.base(k, b + dx, (a + dy) % in.pool_height) + row));
+        elements.push_back(static_cast<std::int32_t>(in.base(k, b + dx, (a + dy) % in.row_copies()) + row));
       }
     }
     lane_taps.emplace_back(filters, std::move(elements));
@@ -270,7 +275,7 @@ std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool f
   double cheapest = 0;
   for (int most = 1; most <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
     std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), most);
-    const double cycles = mac_cycles(blocks, c.phases, c.vectors);
+    const double cycles = mac_cycles(blocks, c.phases, c.input.row_weights(), c.vectors);
     if (c.blocks.empty() || cycles < cheapest) c.blocks = std::move(blocks), cheapest = cycles;
   }
   for (FilterBlock& block : c.blocks) block_taps(c.input, *table, block, c.taps);
@@ -396,7 +401,8 @@ void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, cons
       to.bias[i] = c.fast.folded(t.bias[f]), to.planes[i] = out + f * c.output.plane();
     }
     const TapSpan taps{c.taps.data(), block.groups.data(), block.groups.data() + block.groups.size()};
-    mac_plane(lanes, c.input.quads, static_cast<int>(block.filters.size()), taps, c.phases, !c.convert_first, c.vectors, to);
+    mac_plane(lanes, c.input.quads, c.input.row_weights(), static_cast<int>(block.filters.size()), taps, c.phases, !c.convert_first,
+              c.vectors, to);
     if (c.fast.enabled) continue;
     for (std::size_t i = 0; i < block.filters.size(); ++i) {
       finish(c, t.bias[static_cast<std::size_t>(block.filters[i])], to.sums + i * to.sums_stride, to.planes[i]);
