@@ -18,6 +18,24 @@ void raise(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
   if (v > a.load(std::memory_order_relaxed)) a.store(v, std::memory_order_relaxed);
 }
 
+/// A snapshot of the counters, with each bin's upper edge from `upper_edge(i)`.
+template <std::size_t N, typename UpperEdge>
+HistogramSnapshot snapshot_of(const std::array<std::atomic<std::uint64_t>, N>& counts, const std::atomic<std::uint64_t>& total,
+                              const std::atomic<std::uint64_t>& sum, const std::atomic<std::uint64_t>& max,
+                              UpperEdge upper_edge) {
+  HistogramSnapshot s;
+  s.counts.resize(N);
+  s.upper_edges.resize(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    s.counts[i] = counts[i].load(std::memory_order_relaxed);
+    s.upper_edges[i] = upper_edge(i);
+  }
+  s.total = total.load(std::memory_order_relaxed);
+  s.sum = sum.load(std::memory_order_relaxed);
+  s.max = max.load(std::memory_order_relaxed);
+  return s;
+}
+
 }  // namespace
 
 HistogramSnapshot HistogramSnapshot::since(const HistogramSnapshot& earlier) const {
@@ -67,17 +85,7 @@ void LatencyHistogram::record(std::uint64_t value) noexcept {
 }
 
 HistogramSnapshot LatencyHistogram::snapshot() const {
-  HistogramSnapshot s;
-  s.counts.resize(kBins);
-  s.upper_edges.resize(kBins);
-  for (std::size_t i = 0; i < kBins; ++i) {
-    s.counts[i] = counts_[i].load(std::memory_order_relaxed);
-    s.upper_edges[i] = upper_edge(i);
-  }
-  s.total = total_.load(std::memory_order_relaxed);
-  s.sum = sum_.load(std::memory_order_relaxed);
-  s.max = max_.load(std::memory_order_relaxed);
-  return s;
+  return snapshot_of(counts_, total_, sum_, max_, [](std::size_t i) { return upper_edge(i); });
 }
 
 OccupancyHistogram::OccupancyHistogram(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
@@ -92,17 +100,9 @@ void OccupancyHistogram::record(std::size_t depth) noexcept {
 }
 
 HistogramSnapshot OccupancyHistogram::snapshot() const {
-  HistogramSnapshot s;
-  s.counts.resize(kBins);
-  s.upper_edges.resize(kBins);
-  for (std::size_t i = 0; i < kBins; ++i) {
-    s.counts[i] = counts_[i].load(std::memory_order_relaxed);
-    s.upper_edges[i] = ((i + 1) * (capacity_ + 1) + kBins - 1) / kBins - 1;  // largest depth d with d * kBins / (capacity + 1) == i
-  }
-  s.total = total_.load(std::memory_order_relaxed);
-  s.sum = sum_.load(std::memory_order_relaxed);
-  s.max = max_.load(std::memory_order_relaxed);
-  return s;
+  // Bin i's upper edge: the largest depth d with d * kBins / (capacity + 1) == i.
+  const auto upper_edge = [this](std::size_t i) { return ((i + 1) * (capacity_ + 1) + kBins - 1) / kBins - 1; };
+  return snapshot_of(counts_, total_, sum_, max_, upper_edge);
 }
 
 nlohmann::ordered_json summary_json(const HistogramSnapshot& s, double scale) {
