@@ -62,8 +62,9 @@ nlohmann::ordered_json bench_decode(const IngestBenchOptions& o, const std::vect
   std::vector<std::byte> copy(frames.size());
   std::vector<double> decode_gbps, scalar_gbps, memcpy_gbps;
   std::uint64_t checksum = 0;
+  const daq::wibeth::UnpackKernel kernel = daq::wibeth::unpack_kernel(core::selected_kernel_set());
   for (unsigned r = 0; r < o.decode_repeats; ++r) {  // interleaved, so noise hits all three alike
-    decode_gbps.push_back(decode_pass(frames, adc, checksum, daq::wibeth::unpack_adcs));
+    decode_gbps.push_back(decode_pass(frames, adc, checksum, kernel.run));
     scalar_gbps.push_back(decode_pass(frames, adc, checksum, daq::wibeth::unpack_adcs_scalar));
     const auto start = Clock::now();
     std::memcpy(copy.data(), frames.data(), frames.size());
@@ -73,7 +74,7 @@ nlohmann::ordered_json bench_decode(const IngestBenchOptions& o, const std::vect
   const double decode = quantile(decode_gbps, 0.5);
   return {{"frames_per_pass", frames.size() / kFrameBytes},
           {"bytes_per_pass", frames.size()},
-          {"kernel", daq::wibeth::unpack_kernel_name()},
+          {"kernel", kernel.name},
           {"decode_GB_per_s", describe(decode_gbps)},
           {"scalar_reference_GB_per_s", describe(scalar_gbps)},
           {"memcpy_GB_per_s", describe(memcpy_gbps)},

@@ -11,6 +11,7 @@
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
+#include "memory_read.hpp"
 
 namespace larsel::bench {
 namespace {
@@ -46,27 +47,6 @@ FrameRing simulate_ring(const PreprocessBenchOptions& o) {
   return ring;
 }
 
-typedef std::uint64_t u64x8 __attribute__((vector_size(64)));
-
-/// A plain read of every byte of the frame: OR of 64-byte words into four
-/// accumulators, built for the widest instruction set the CPU has (a summing
-/// loop would be limited by its widening arithmetic, not by memory).
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) std::uint64_t read_frame(preprocess::FrameAdc adc) {
-  constexpr std::size_t kWords = sizeof(std::uint16_t) * Frame::kPixels / sizeof(u64x8);  // 960
-  u64x8 acc[4] = {};
-  for (std::size_t i = 0; i < kWords; i += 4) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      u64x8 v;
-      std::memcpy(&v, reinterpret_cast<const char*>(adc.data()) + (i + k) * sizeof(u64x8), sizeof v);
-      acc[k] |= v;
-    }
-  }
-  const u64x8 all = acc[0] | acc[1] | acc[2] | acc[3];
-  std::uint64_t folded = 0;
-  for (int k = 0; k < 8; ++k) folded |= all[k];
-  return folded;
-}
-
 struct Timings {
   std::vector<double> process_ns, read_ns;
 };
@@ -74,6 +54,7 @@ struct Timings {
 /// Alternates timed reads of frame i and timed processing of frame i + ring/2:
 /// each frame was last touched half a ring ago, so neither is cache-warm.
 Timings time_frames(preprocess::Preprocessor& pre, const FrameRing& ring, unsigned iterations) {
+  const ReadBytes read_frame = memory_read(core::selected_kernel_set());
   std::vector<std::uint8_t> image(pre.config().output_pixels());
   const preprocess::FrameOutputs out{image, {}, {}};
   for (std::size_t i = 0; i < ring.frames; ++i) pre.process(ring.frame(i), out);  // converge the channel state
@@ -83,7 +64,7 @@ Timings time_frames(preprocess::Preprocessor& pre, const FrameRing& ring, unsign
   volatile std::uint64_t sink = 0;
   for (std::size_t i = 0; i < iterations; ++i) {
     const auto t0 = Clock::now();
-    sink = sink + read_frame(ring.frame(i));
+    sink = sink + read_frame(ring.frame(i).data(), ring.frame(i).size_bytes());
     const auto t1 = Clock::now();
     pre.process(ring.frame(i + ring.frames / 2), out);
     const auto t2 = Clock::now();

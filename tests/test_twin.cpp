@@ -107,14 +107,11 @@ TEST_CASE("Twin equals the integer reference inference for every mode", "[twin]"
   models::Model wide(small_quantized(cases[3].first, cases[3].second), input, 1);
   bool any_wide = false, any_narrow = false;
   const larsel::fpga::Twin wide_twin(wide);
-  for (const auto& layer : wide_twin.layers()) {
-    if (layer.kind != larsel::fpga::TwinLayer::Kind::conv2d && layer.kind != larsel::fpga::TwinLayer::Kind::dense) continue;
-    (layer.wide_accumulator ? any_wide : any_narrow) = true;
-  }
+  for (const auto& layer : wide_twin.weighted_layers()) (layer.accumulator_width > 32 ? any_wide : any_narrow) = true;
   models::Model narrow(small_quantized(cases[0].first, cases[0].second), input, 1);
   const larsel::fpga::Twin narrow_twin(narrow);
-  for (const auto& layer : narrow_twin.layers()) {
-    if (layer.kind == larsel::fpga::TwinLayer::Kind::conv2d) any_narrow = any_narrow || !layer.wide_accumulator;
+  for (const auto& layer : narrow_twin.weighted_layers()) {
+    if (layer.convolution) any_narrow = any_narrow || layer.accumulator_width <= 32;
   }
   CHECK(any_wide);
   CHECK(any_narrow);
@@ -180,9 +177,7 @@ TEST_CASE("Twin equals the integer reference on the shipped model and skips its 
   CHECK(mismatches(shipped.model, 5, 1000) == 0);
   const larsel::fpga::Twin twin(shipped.model);
   std::size_t taps = 0;
-  for (const auto& layer : twin.layers()) {
-    for (const auto& unit : layer.taps) taps += unit.size();
-  }
+  for (const auto& layer : twin.weighted_layers()) taps += layer.non_zero_weights;
   std::size_t non_zero = 0;
   for (const auto& layer : shipped.model.network().layers()) {
     for (const auto& p : layer->parameters()) {

@@ -5,6 +5,7 @@
 #include "larsel/daq/fragment.hpp"
 #include "larsel/daq/wibeth.hpp"
 #include "larsel/daq/wibeth_file.hpp"
+#include "kernel_sets.hpp"
 #include "support.hpp"
 
 using namespace larsel::daq;
@@ -78,13 +79,17 @@ TEST_CASE("ProtoDUNE-HD fragment decodes to DUNE's golden ADCs bit for bit", "[w
   }
   CHECK(mismatches == 0);
 
-  SECTION("the scalar reference kernel agrees with the dispatched one") {
+  SECTION("the scalar reference kernel agrees with every kernel set's") {
     std::array<std::uint16_t, wb::kAdcCount> fast{}, scalar{};
-    for (std::size_t f = 0; f < 2; ++f) {
-      const wb::FrameView frame(buffer.frames.data() + f * wb::kFrameBytes, wb::kFrameBytes);
-      wb::unpack_adcs(frame, fast);
-      wb::unpack_adcs_scalar(frame, scalar);
-      CHECK(fast == scalar);
+    for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+      const wb::UnpackKernel kernel = wb::unpack_kernel(set);
+      INFO("kernel " << kernel.name);
+      for (std::size_t f = 0; f < 2; ++f) {
+        const wb::FrameView frame(buffer.frames.data() + f * wb::kFrameBytes, wb::kFrameBytes);
+        kernel.run(frame, fast);
+        wb::unpack_adcs_scalar(frame, scalar);
+        CHECK(fast == scalar);
+      }
     }
   }
   SECTION("headers hold the documented values") {
@@ -126,6 +131,7 @@ TEST_CASE("ProtoDUNE-HD fragment decodes to DUNE's golden ADCs bit for bit", "[w
 TEST_CASE("random frames survive encode -> decode, and match an independent packer", "[wibeth]") {
   std::mt19937_64 rng(12345);
   std::uniform_int_distribution<std::uint16_t> adc_value(0, wb::kAdcMax);
+  const std::vector<larsel::core::KernelSet> sets = larsel::test::runnable_kernel_sets();
   for (int trial = 0; trial < 200; ++trial) {
     const wb::Header header = random_header(rng);
     std::vector<std::uint16_t> adc(wb::kAdcCount);
@@ -137,11 +143,14 @@ TEST_CASE("random frames survive encode -> decode, and match an independent pack
     wb::pack_adcs(std::span<const std::uint16_t, wb::kAdcCount>(adc.data(), wb::kAdcCount), view);
     REQUIRE(wb::decode_header(view) == header);
 
-    std::array<std::uint16_t, wb::kAdcCount> fast{}, scalar{};
-    wb::unpack_adcs(view, fast);
+    std::array<std::uint16_t, wb::kAdcCount> scalar{};
     wb::unpack_adcs_scalar(view, scalar);
-    REQUIRE(std::equal(fast.begin(), fast.end(), adc.begin()));
-    REQUIRE(scalar == fast);
+    REQUIRE(std::equal(scalar.begin(), scalar.end(), adc.begin()));
+    for (const larsel::core::KernelSet set : sets) {
+      std::array<std::uint16_t, wb::kAdcCount> fast{};
+      wb::unpack_kernel(set).run(view, fast);
+      REQUIRE(scalar == fast);
+    }
 
     std::vector<std::byte> reference(wb::kFrameBytes);
     std::copy_n(ours.begin(), wb::kHeaderBytes, reference.begin());

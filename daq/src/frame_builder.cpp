@@ -95,7 +95,7 @@ void FrameBuilder::on_datagram(std::span<const std::byte> datagram, std::size_t 
     return;
   }
   record_continuity(stream, header);
-  wibeth::unpack_adcs(frame, scratch_);
+  unpack_.run(frame, scratch_);
   scatter_collection(stream, *pending->frame);
   pending->frame->stream_present_mask |= stream.bit;
   counters_.datagrams_accepted.add();

@@ -1,12 +1,10 @@
 #include "larsel/daq/wibeth.hpp"
 
 #include <cstring>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 #include <stdexcept>
 #include <string>
+
+#include "wibeth_unpack_kernels.hpp"
 
 namespace larsel::daq::wibeth {
 namespace {
@@ -153,61 +151,14 @@ void unpack_adcs_scalar(FrameView frame, MutableAdcView adc) noexcept {
   }
 }
 
-#if defined(__x86_64__)
-namespace {
-
-// AVX2: eight channels (14 bytes) per 256-bit register. Each 32-bit lane
-// gathers the 3 bytes holding its channel (byte 14k/8), shifts right by the
-// channel's bit offset (14k mod 8) and masks 14 bits.
-__attribute__((target("avx2"))) inline __m256i unpack8_avx2(const std::byte* p) {
-  const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  const __m256i gather = _mm256_setr_epi8(0, 1, 2, -1, 1, 2, 3, -1, 3, 4, 5, -1, 5, 6, 7, -1,       // ch 0-3
-                                          7, 8, 9, -1, 8, 9, 10, -1, 10, 11, 12, -1, 12, 13, 14, -1);  // ch 4-7
-  const __m256i shifts = _mm256_setr_epi32(0, 6, 4, 2, 0, 6, 4, 2);
-  const __m256i lanes = _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, gather), shifts);
-  return _mm256_and_si256(lanes, _mm256_set1_epi32(kAdcMax));
-}
-
-/// One sample's 112 bytes -> 64 channels. Reads 2 bytes past the sample.
-__attribute__((target("avx2"))) inline void unpack_sample_avx2(const std::byte* sample, std::uint16_t* out) {
-  for (std::size_t i = 0; i < 4; ++i) {  // 16 channels = 28 bytes per step
-    const __m256i low = unpack8_avx2(sample + 28 * i);
-    const __m256i high = unpack8_avx2(sample + 28 * i + 14);
-    // packus interleaves 128-bit lanes: (low0-3, high0-3, low4-7, high4-7) -> fix order.
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(low, high), 0xD8);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16 * i), packed);
+UnpackKernel unpack_kernel(core::KernelSet set) noexcept {
+  if (core::highest_at_most(set, {core::KernelSet::baseline, core::KernelSet::avx2}) == core::KernelSet::avx2) {
+    return {detail::avx2::unpack_adcs, core::KernelSet::avx2, "avx2"};
   }
+  return {unpack_adcs_scalar, core::KernelSet::baseline, "baseline"};
 }
 
-__attribute__((target("avx2"))) void unpack_adcs_avx2(FrameView frame, MutableAdcView adc) noexcept {
-  const std::byte* sample = frame.data() + kHeaderBytes;
-  std::uint16_t* out = adc.data();
-  for (std::size_t t = 0; t + 1 < kSamples; ++t, sample += kBytesPerSample, out += kChannels) {
-    unpack_sample_avx2(sample, out);
-  }
-  // The last sample ends the frame: work on a padded copy to stay in bounds.
-  alignas(16) std::byte padded[kBytesPerSample + 16] = {};
-  std::memcpy(padded, sample, kBytesPerSample);
-  unpack_sample_avx2(padded, out);
-}
-
-}  // namespace
-#endif
-
-const char* unpack_kernel_name() noexcept {
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2")) return "avx2";
-#endif
-  return "scalar";
-}
-
-void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept {
-#if defined(__x86_64__)
-  static const bool use_avx2 = __builtin_cpu_supports("avx2");
-  if (use_avx2) return unpack_adcs_avx2(frame, adc);
-#endif
-  unpack_adcs_scalar(frame, adc);
-}
+void unpack_adcs(FrameView frame, MutableAdcView adc) { unpack_kernel(core::selected_kernel_set()).run(frame, adc); }
 
 void pack_adcs(AdcView adc, MutableFrameView frame) {
   std::byte* sample = frame.data() + kHeaderBytes;

@@ -38,10 +38,11 @@ DecodedFrames decode_frames(const WibEthBuffer& buffer) {
   out.adc.resize(kChannels * out.ticks);
   out.headers.reserve(buffer.frame_count);
   std::vector<std::uint16_t> adc(kAdcCount);
+  const UnpackKernel unpack = unpack_kernel(core::selected_kernel_set());
   for (std::size_t f = 0; f < buffer.frame_count; ++f) {
     const FrameView frame(buffer.frames.data() + f * kFrameBytes, kFrameBytes);
     out.headers.push_back(decode_header(frame));
-    unpack_adcs(frame, MutableAdcView(adc.data(), kAdcCount));
+    unpack.run(frame, MutableAdcView(adc.data(), kAdcCount));
     for (std::size_t t = 0; t < kSamples; ++t) {
       for (std::size_t c = 0; c < kChannels; ++c) {
         out.adc[c * out.ticks + f * kSamples + t] = static_cast<std::int16_t>(adc[t * kChannels + c]);

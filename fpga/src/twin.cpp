@@ -1,3 +1,6 @@
+// The software twin (include/larsel/fpga/twin.hpp): the model's layers as raw
+// integers, and the path that runs them: the packed plan laid out for the
+// kernel set's kernel, or the generic path.
 #include "larsel/fpga/twin.hpp"
 
 #include <algorithm>
@@ -6,10 +9,13 @@
 #include <fmt/format.h>
 
 #include "larsel/models/layer_quantization.hpp"
-#include "twin_packed.hpp"
-#include "twin_requantize.hpp"
+#include "twin_generic.hpp"
+#include "twin_kernel.hpp"
+#include "twin_plan.hpp"
 
 namespace larsel::fpga {
+
+namespace detail {
 namespace {
 
 using models::LayerKind;
@@ -77,11 +83,11 @@ TwinLayer weighted_layer(const models::LayerSpec& spec, models::Layer& layer, co
 
 }  // namespace
 
-Twin::Twin(models::Model& model) : input_(model.input_shape()) {
+std::vector<TwinLayer> twin_layers(models::Model& model, models::FixedPointFormat& logit_format) {
   const models::Architecture& a = model.architecture();
   if (!models::is_quantized(a)) throw std::invalid_argument("twin: the model is not quantized (larsel compress makes one)");
   models::FixedPointFormat format = models::input_format(a.input_scale);
-  std::size_t largest = input_.size(), largest_padded = 0;
+  std::vector<TwinLayer> layers;
   for (std::size_t i = 0; i < a.layers.size(); ++i) {
     const models::LayerSpec& spec = a.layers[i];
     models::Layer& layer = *model.network().layers()[i];
@@ -97,106 +103,82 @@ Twin::Twin(models::Model& model) : input_(model.input_shape()) {
     } else {
       throw std::invalid_argument(fmt::format("twin: layer {} ({}) is not one the kernel runs", i, layer.kind()));
     }
-    largest = std::max(largest, t.output.size());
-    if (t.kind == TwinLayer::Kind::conv2d) {
-      const std::size_t padded_width = static_cast<std::size_t>(t.output.width + t.window_width - 1);
-      const std::size_t padded = static_cast<std::size_t>(t.input.channels) *
-                                 static_cast<std::size_t>(t.output.height + t.window_height - 1) * padded_width;
-      // Slack: sums run over whole 64-byte blocks, and the last row's taps read past the plane (see convolve).
-      largest_padded = std::max(largest_padded, padded + static_cast<std::size_t>(t.window_width) + 16);
-      largest = std::max(largest, static_cast<std::size_t>(t.output.height) * padded_width + 16);
-    }
-    if (t.kind == TwinLayer::Kind::relu && !layers_.empty() &&
-        (layers_.back().kind == TwinLayer::Kind::conv2d || layers_.back().kind == TwinLayer::Kind::dense)) {
-      layers_.back().relu_after = true;  // fused into the output conversion
+    if (t.kind == TwinLayer::Kind::relu && !layers.empty() &&
+        (layers.back().kind == TwinLayer::Kind::conv2d || layers.back().kind == TwinLayer::Kind::dense)) {
+      layers.back().relu_after = true;  // fused into the output conversion
       continue;
     }
-    layers_.push_back(std::move(t));
+    layers.push_back(std::move(t));
   }
-  logit_format_ = format;
-  packed_ = detail::make_packed_plan(layers_, input_);
-  if (packed_) {
-    detail::make_packed_buffers(*packed_, packed_buffers_);
-    return;
-  }
-  buffer_a_.resize(largest), buffer_b_.resize(largest), padded_.resize(largest_padded);
-  sums32_.resize(largest), sums64_.resize(largest), converted_.resize(largest);
+  logit_format = format;
+  return layers;
 }
 
-// Sums are computed on the padded grid (rows of padded_width, the last kernel_width - 1 columns
-// unused), so each tap is one contiguous multiply-add over the whole plane: long loops that
-// vectorise, instead of rows of 8 or 16. The buffer has kernel_width of slack for the last row.
-void Twin::convolve(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) {
-  const int padded_height = t.output.height + t.window_height - 1, padded_width = t.output.width + t.window_width - 1;
-  const std::size_t padded_plane = static_cast<std::size_t>(padded_height * padded_width);
-  std::fill(padded_.begin(), padded_.end(), 0);
-  for (int c = 0; c < t.input.channels; ++c) {
-    for (int y = 0; y < t.input.height; ++y) {
-      const std::int32_t* row = in + (c * t.input.height + y) * t.input.width;
-      std::copy(row, row + t.input.width, padded_.data() + c * padded_plane + static_cast<std::size_t>((y + t.pad_top) * padded_width + t.pad_left));
-    }
+}  // namespace detail
+
+struct Twin::Impl {
+  models::Shape input;
+  std::vector<detail::TwinLayer> layers;
+  models::FixedPointFormat logit_format;
+  detail::TwinKernel kernel;
+  std::shared_ptr<const detail::PackedPlan> plan;  // immutable, shared by copies; null: the generic path
+  detail::PackedBuffers buffers;                    // the packed path's
+  std::optional<detail::GenericTwin> generic;       // the generic path's buffers
+};
+
+Twin::Twin(models::Model& model, std::optional<core::KernelSet> kernels) : impl_(std::make_unique<Impl>()) {
+  const core::KernelSet set = kernels ? *kernels : core::selected_kernel_set();
+  const std::vector<std::string> missing = core::missing_features(set);
+  if (!missing.empty()) {
+    throw std::invalid_argument(fmt::format("twin: this CPU cannot run the {} kernels (it lacks {})", core::name(set), fmt::join(missing, ", ")));
   }
-  const std::size_t plane = static_cast<std::size_t>(t.output.height * padded_width);
-  const detail::Conversion conversion{t.accumulator_fraction, 0, t.output_format, t.relu_after};  // sums include the bias
-  const auto run = [&](auto* sums) {
-    using Acc = std::remove_pointer_t<decltype(sums)>;
-    for (std::size_t f = 0; f < t.taps.size(); ++f) {
-      std::fill(sums, sums + plane, static_cast<Acc>(t.bias[f]));
-      for (const TwinLayer::Tap& tap : t.taps[f]) {
-        const std::int32_t* __restrict source = padded_.data() + tap.offset;
-        Acc* __restrict s = sums;
-        const auto w = static_cast<Acc>(tap.weight);
-        for (std::size_t k = 0; k < plane; ++k) s[k] += w * static_cast<Acc>(source[k]);
-      }
-      detail::requantize<Acc>(sums, plane, 0, conversion, converted_.data());
-      for (int y = 0; y < t.output.height; ++y) {
-        const std::int32_t* row = converted_.data() + static_cast<std::size_t>(y * padded_width);
-        std::copy(row, row + t.output.width, out + (static_cast<int>(f) * t.output.height + y) * t.output.width);
-      }
-    }
-  };
-  if (t.wide_accumulator) run(sums64_.data());
-  else run(sums32_.data());
+  Impl& m = *impl_;
+  m.input = model.input_shape();
+  m.layers = detail::twin_layers(model, m.logit_format);
+  m.kernel = detail::twin_kernel(set);
+  m.plan = detail::make_packed_plan(m.layers, m.input, m.kernel.traits);
+  if (m.plan) {
+    detail::make_packed_buffers(*m.plan, m.buffers);
+  } else {
+    m.generic.emplace(m.layers, m.input);
+  }
 }
 
-void Twin::dense(const TwinLayer& t, const std::int32_t* in, std::int32_t* out) {
-  for (std::size_t u = 0; u < t.taps.size(); ++u) {
-    std::int64_t sum = t.bias[u];
-    for (const TwinLayer::Tap& tap : t.taps[u]) sum += tap.weight * in[tap.input];
-    sums64_[u] = sum;
-  }
-  const detail::Conversion conversion{t.accumulator_fraction, 0, t.output_format, t.relu_after};  // sums include the bias
-  detail::requantize<std::int64_t>(sums64_.data(), t.taps.size(), 0, conversion, out);
+Twin::Twin(const Twin& other) : impl_(std::make_unique<Impl>(*other.impl_)) {}
+Twin& Twin::operator=(const Twin& other) {
+  if (this != &other) impl_ = std::make_unique<Impl>(*other.impl_);
+  return *this;
 }
+Twin::Twin(Twin&&) noexcept = default;
+Twin& Twin::operator=(Twin&&) noexcept = default;
+Twin::~Twin() = default;
 
 std::int64_t Twin::raw_logit(std::span<const std::uint8_t> image) {
-  if (image.size() != input_.size()) {
-    throw std::invalid_argument(fmt::format("twin: an image of {} pixels, the model takes {}", image.size(), input_.size()));
+  Impl& m = *impl_;
+  if (image.size() != m.input.size()) {
+    throw std::invalid_argument(fmt::format("twin: an image of {} pixels, the model takes {}", image.size(), m.input.size()));
   }
-  if (packed_) return detail::run_packed(*packed_, layers_, packed_buffers_, image);
-  return generic_logit(image);
+  if (m.plan) return m.kernel.run(*m.plan, m.layers, m.buffers, image);
+  return m.generic->raw_logit(m.layers, image);
 }
 
-std::int64_t Twin::generic_logit(std::span<const std::uint8_t> image) {
-  std::int32_t* current = buffer_a_.data();
-  std::int32_t* next = buffer_b_.data();
-  std::copy(image.begin(), image.end(), current);  // pixel = raw value at the input format
-  for (const TwinLayer& t : layers_) {
-    switch (t.kind) {
-      case TwinLayer::Kind::conv2d: convolve(t, current, next); break;
-      case TwinLayer::Kind::dense: dense(t, current, next); break;
-      case TwinLayer::Kind::relu: {
-        std::int32_t* values = current;
-        const std::size_t n = t.output.size();
-        for (std::size_t k = 0; k < n; ++k) values[k] = std::max(values[k], 0);
-        continue;
-      }
-      case TwinLayer::Kind::maxpool: detail::max_pool(t, current, next); break;
-      case TwinLayer::Kind::flatten: continue;  // NCHW order unchanged
-    }
-    std::swap(current, next);
+const models::FixedPointFormat& Twin::logit_format() const noexcept { return impl_->logit_format; }
+std::size_t Twin::input_size() const noexcept { return impl_->input.size(); }
+bool Twin::packed() const noexcept { return impl_->plan != nullptr; }
+core::KernelSet Twin::kernel_set() const noexcept { return impl_->plan ? impl_->kernel.traits.set : core::KernelSet::baseline; }
+std::string Twin::kernel_name() const {
+  return impl_->plan ? fmt::format("{}-packed", core::name(impl_->kernel.traits.set)) : std::string("generic");
+}
+
+std::vector<TwinLayerSummary> Twin::weighted_layers() const {
+  std::vector<TwinLayerSummary> summary;
+  for (const detail::TwinLayer& t : impl_->layers) {
+    if (t.kind != detail::TwinLayer::Kind::conv2d && t.kind != detail::TwinLayer::Kind::dense) continue;
+    std::size_t weights = 0;
+    for (const auto& unit : t.taps) weights += unit.size();
+    summary.push_back({t.kind == detail::TwinLayer::Kind::conv2d, weights, t.accumulator_width});
   }
-  return current[0];
+  return summary;
 }
 
 }  // namespace larsel::fpga

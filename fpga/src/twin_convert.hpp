@@ -2,11 +2,12 @@
 // The packed path's output conversion of a convolution: its pooled int32 sums
 // into int16 activations, stored in the layout the next layer reads
 // (ActivationLayout). The common HLS modes (AP_RND or AP_TRN, with AP_SAT or
-// AP_SAT_SYM, accumulators of at most 31 bits) have an AVX-512 kernel, run in
-// the multiply-add loop's epilogue on the pooled sums still in registers: add
-// the bias, round and shift, clamp (saturation and ReLU are one clamp), narrow
-// to int16. Every other case converts with the generic, per-mode requantize
-// (twin_requantize.hpp) and stores with plain C++.
+// AP_SAT_SYM, accumulators of at most 31 bits) have a vector kernel in every
+// kernel set (Simd::convert in twin_simd_*.ipp), run in the multiply-add loop's
+// epilogue on the pooled sums still in registers: add the bias, round and
+// shift, clamp (saturation and ReLU are one clamp), narrow to int16, store by
+// the StorePlan below. Every other case converts with the generic, per-mode
+// requantize (twin_requantize.hpp) and stores with plain C++.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +15,6 @@
 
 #include "twin_copies.hpp"
 #include "twin_requantize.hpp"
-#include "twin_simd.hpp"
 
 namespace larsel::fpga::detail {
 
@@ -36,14 +36,14 @@ struct FastConversion {
 };
 
 /// The vector kernel's parameters for `c`, or disabled: an accumulator wider than 31 bits, a mode other than
-/// AP_RND/AP_TRN with AP_SAT/AP_SAT_SYM, shifts outside (0, 31), or no AVX-512.
+/// AP_RND/AP_TRN with AP_SAT/AP_SAT_SYM, or shifts outside (0, 31).
 inline FastConversion fast_conversion(const Conversion& c, int accumulator_width) {
   FastConversion f;
   const models::FixedPointFormat& o = c.format;
   const int shift = c.from_fraction - o.fractional_bits();
   const bool modes = (o.quantization == Quantization::rnd || o.quantization == Quantization::trn) &&
                      (o.overflow == Overflow::sat || o.overflow == Overflow::sat_sym);
-  f.enabled = LARSEL_TWIN_AVX512 && accumulator_width <= 31 && modes && shift > 0 && shift < 31 && c.sum_shift < 31;
+  f.enabled = accumulator_width <= 31 && modes && shift > 0 && shift < 31 && c.sum_shift < 31;
   f.half = o.quantization == Quantization::rnd && shift > 0 ? std::int64_t{1} << (shift - 1) : 0;
   f.left = std::max(0, c.sum_shift - shift), f.right = std::max(0, shift - c.sum_shift);
   f.fold = std::min(c.sum_shift, shift);
@@ -63,23 +63,22 @@ inline void store_values(const std::int32_t* values, std::size_t count, const Ac
   }
 }
 
-/// One masked store of a converted vector (16 pooled positions as int16): its lanes `mask` go to `offset`
-/// elements from the channel's plane, the address of lane 0 (up to 15 lanes left of a row: the buffers have
-/// 16 elements of slack before them).
+/// One store of a converted vector's lanes `mask` (as int16) at `offset` elements from the channel's plane, the
+/// address of lane 0 (up to lanes - 1 left of a row: the buffers have PackedPlan::kFront elements of slack).
 struct LaneStore {
   std::int32_t offset = 0;
   std::uint32_t mask = 0;
 };
 
-/// The stores of every vector of a pooled plane: vector v's are stores[first[v], first[v + 1]), one per row of
-/// `layout` it touches (one in all for consecutive rows). The two common layouts skip the table: consecutive rows
-/// (one store, at 16 v), and rows of 8 in two blocks (vector v is rows 2v and 2v + 1: its halves go to row v of
-/// each block).
+/// The stores of every vector of `lanes` pooled positions: vector v's are stores[first[v], first[v + 1]), one per
+/// row of `layout` it touches (one in all for consecutive rows). The two common layouts skip the table:
+/// consecutive rows (one store, at lanes * v), and rows of 8 in two blocks (the next convolution's row phases:
+/// row r at (r & 1) * second_block + (r >> 1) * 8; a vector holds lanes / 8 whole rows).
 struct StorePlan {
-  enum class Mode { consecutive, two_blocks_of_8, table };
+  enum class Mode { consecutive, row_blocks_of_8, table };
   Mode mode = Mode::table;
   std::size_t count = 0;        // pooled positions
-  std::size_t second_block = 0; // two_blocks_of_8: offset of block 1
+  std::size_t second_block = 0; // row_blocks_of_8: offset of block 1
   std::vector<LaneStore> stores;
   std::vector<std::uint32_t> first;
 };
@@ -95,16 +94,17 @@ struct StoreView {
       : mode(p.mode), count(p.count), second_block(p.second_block), stores(p.stores.data()), first(p.first.data()) {}
 };
 
-inline StorePlan plan_stores(const ActivationLayout& layout, std::size_t count) {
+inline StorePlan plan_stores(const ActivationLayout& layout, std::size_t count, int lanes) {
   StorePlan plan;
   plan.count = count;
+  const auto n = static_cast<std::size_t>(lanes);
   if (layout.blocks == 1) plan.mode = StorePlan::Mode::consecutive;
-  if (layout.blocks == 2 && layout.width == 8 && count % 16 == 0) plan.mode = StorePlan::Mode::two_blocks_of_8;
+  if (layout.blocks == 2 && layout.width == 8 && n % 8 == 0 && count % n == 0) plan.mode = StorePlan::Mode::row_blocks_of_8;
   plan.second_block = layout.row_offset(1);
   const auto width = static_cast<std::size_t>(layout.width);
-  for (std::size_t p0 = 0; p0 < count; p0 += 16) {
+  for (std::size_t p0 = 0; p0 < count; p0 += n) {
     plan.first.push_back(static_cast<std::uint32_t>(plan.stores.size()));
-    const std::size_t end = std::min(p0 + 16, count);
+    const std::size_t end = std::min(p0 + n, count);
     for (std::size_t p = p0; p < end;) {
       const std::size_t y = p / width, row_end = std::min(end, (y + 1) * width);
       const std::uint32_t mask = ((1u << (row_end - p0)) - 1) & ~((1u << (p - p0)) - 1);
@@ -122,39 +122,5 @@ inline StorePlan plan_stores(const ActivationLayout& layout, std::size_t count) 
   plan.first.push_back(static_cast<std::uint32_t>(plan.stores.size()));
   return plan;
 }
-
-#if LARSEL_TWIN_AVX512
-
-/// The vector conversion: an add, a shift (by a count vector, vpsravd: one uop; by an xmm count, two), the clamp
-/// and the saturating narrowing (which is the upper clamp when the format's top is int16's). `bias` is
-/// f.folded(the filter's bias). Plain: f.plain() holds, known at compile time (no tests per vector).
-template <bool Plain>
-inline __m256i convert_vector(__m512i sums, const FastConversion& f, __m512i bias) {
-  if (!Plain && f.left != 0) sums = _mm512_sllv_epi32(sums, _mm512_set1_epi32(f.left));
-  __m512i x = _mm512_add_epi32(sums, bias);
-  if (Plain || f.right != 0) x = _mm512_srav_epi32(x, _mm512_set1_epi32(f.right));
-  x = _mm512_max_epi32(x, _mm512_set1_epi32(f.low));
-  if (!Plain && f.high < 32767) x = _mm512_min_epi32(x, _mm512_set1_epi32(f.high));
-  return _mm512_cvtsepi32_epi16(x);
-}
-
-/// Vector v of a pooled plane (int16) into its rows. Mode: the plan's mode, known at compile time, or table for
-/// any (tested per vector).
-template <StorePlan::Mode Mode>
-inline void store_vector(__m256i h, const StoreView& stores, std::size_t v, std::int16_t* plane) {
-  constexpr bool any = Mode == StorePlan::Mode::table;
-  if (Mode == StorePlan::Mode::two_blocks_of_8 || (any && stores.mode == StorePlan::Mode::two_blocks_of_8)) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + 8 * v), _mm256_castsi256_si128(h));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(plane + stores.second_block + 8 * v), _mm256_extracti128_si256(h, 1));
-  } else if ((Mode == StorePlan::Mode::consecutive || (any && stores.mode == StorePlan::Mode::consecutive)) && 16 * v + 16 <= stores.count) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(plane + 16 * v), h);
-  } else {
-    for (const LaneStore* s = stores.stores + stores.first[v]; s != stores.stores + stores.first[v + 1]; ++s) {
-      _mm256_mask_storeu_epi16(plane + s->offset, static_cast<__mmask16>(s->mask), h);
-    }
-  }
-}
-
-#endif
 
 }  // namespace larsel::fpga::detail

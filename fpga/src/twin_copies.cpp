@@ -1,5 +1,6 @@
-// Planning and running the copy operations that lay a convolution's input out
-// for the packed multiply-adds (see twin_copies.hpp).
+// Planning the copy operations that lay a convolution's input out for the
+// packed multiply-adds (see twin_copies.hpp), for each kernel set's copy
+// instructions, and the element-by-element gather every set falls back on.
 #include "twin_copies.hpp"
 
 #include <algorithm>
@@ -9,20 +10,11 @@
 #include <tuple>
 #include <utility>
 
-#include "twin_simd.hpp"
-
 namespace larsel::fpga::detail {
 namespace {
 
-// Which permutes the build has: vpermt2w needs AVX-512BW, vpermt2b AVX-512VBMI; the rest is gathered.
-constexpr bool kPermuteWords = LARSEL_TWIN_AVX512 != 0;
-#if LARSEL_TWIN_AVX512 && defined(__AVX512VBMI__)
-constexpr bool kPermuteBytes = true;
-#else
-constexpr bool kPermuteBytes = false;
-#endif
-
-using Sources = std::array<std::int64_t, 64>;  // per element of a 64-byte vector: its source, or -1
+/// Per element of one vector of the copies (lanes x elements): its source element, or -1 (padding).
+using Sources = std::vector<std::int64_t>;
 
 /// The source element of element e of lane `lane` of the copies, or -1 (padding).
 std::int64_t source_of(const ConvInput& in, std::size_t lane, int e) {
@@ -41,14 +33,39 @@ std::int64_t source_of(const ConvInput& in, std::size_t lane, int e) {
   return static_cast<std::int64_t>(static_cast<std::size_t>(channel) * in.source.plane() + in.source.row_offset(row)) + col;
 }
 
+/// Index of `pattern` among the plan's patterns, added if new.
+class PatternTable {
+ public:
+  explicit PatternTable(std::vector<CopyPattern>& patterns) : patterns_(patterns) {}
+  std::int32_t index_of(const CopyPattern& p) {
+    Key key{};
+    std::memcpy(key.index.data(), p.index, sizeof p.index);
+    key.keep = p.keep;
+    const auto [it, added] = known_.emplace(key, static_cast<std::int32_t>(patterns_.size()));
+    if (added) patterns_.push_back(p);
+    return it->second;
+  }
+
+ private:
+  struct Key {
+    std::array<std::uint8_t, 64> index;
+    std::uint64_t keep;
+    bool operator<(const Key& o) const { return std::tie(index, keep) < std::tie(o.index, o.keep); }
+  };
+  std::vector<CopyPattern>& patterns_;
+  std::map<Key, std::int32_t> known_;
+};
+
+// ---- permute64 -------------------------------------------------------------------------------------------------
+
 /// Starts of at most four windows of `width` elements inside [0, size) covering every source; empty if none.
 /// A window starts at the beginning of its first source's row (`row` elements) when that still covers the
-/// sources it must: the vectors of the other column phases then read the very same windows (run_copies
-/// loads them once).
-std::vector<std::int64_t> windows_for(const Sources& sources, int count, std::int64_t width, std::int64_t size, std::int64_t row) {
+/// sources it must: the vectors of the other column phases then read the very same windows (the runner loads
+/// them once).
+std::vector<std::int64_t> windows_for(const Sources& sources, std::int64_t width, std::int64_t size, std::int64_t row) {
   std::vector<std::int64_t> sorted;
-  for (int i = 0; i < count; ++i) {
-    if (sources[static_cast<std::size_t>(i)] >= 0) sorted.push_back(sources[static_cast<std::size_t>(i)]);
+  for (const std::int64_t s : sources) {
+    if (s >= 0) sorted.push_back(s);
   }
   std::sort(sorted.begin(), sorted.end());
   for (const std::int64_t align : {row, std::int64_t{1}}) {
@@ -69,19 +86,19 @@ std::vector<std::int64_t> windows_for(const Sources& sources, int count, std::in
 
 /// The pattern of part `part` (windows 2 part and 2 part + 1 of `starts`): the permute index of every element
 /// whose source's first covering window is one of them. Word elements with byte permutes take two bytes each.
-CopyPattern pattern_for(const Sources& sources, int count, const CopyPlan& plan, const std::vector<std::int64_t>& starts,
-                        std::size_t part, std::int64_t width) {
+CopyPattern permute_pattern(const Sources& sources, const CopyPlan& plan, const std::vector<std::int64_t>& starts, std::size_t part,
+                            std::int64_t width) {
   CopyPattern p;
-  for (int i = 0; i < count; ++i) {
-    const std::int64_t s = sources[static_cast<std::size_t>(i)];
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const std::int64_t s = sources[i];
     if (s < 0) continue;
     std::size_t w = 0;
     while (s < starts[w] || s >= starts[w] + width) ++w;  // some window covers every source
     if (w / 2 != part) continue;
     const int half = static_cast<int>(w % 2), offset = static_cast<int>(s - starts[w]);
-    if (plan.bytes) {
+    if (plan.byte_elements) {
       p.index[i] = static_cast<std::uint8_t>(64 * half + offset), p.keep |= std::uint64_t{1} << i;
-    } else if (plan.byte_permutes) {  // word i is bytes 2i, 2i + 1
+    } else if (plan.method == CopyMethod::permute64_bytes) {  // word i is bytes 2i, 2i + 1
       p.index[2 * i] = static_cast<std::uint8_t>(64 * half + 2 * offset);
       p.index[2 * i + 1] = static_cast<std::uint8_t>(64 * half + 2 * offset + 1);
       p.keep |= std::uint64_t{3} << (2 * i);
@@ -92,135 +109,165 @@ CopyPattern pattern_for(const Sources& sources, int count, const CopyPlan& plan,
   return p;
 }
 
-struct PatternKey {
-  std::array<std::uint8_t, 64> index;
-  std::uint64_t keep;
-  bool operator<(const PatternKey& o) const { return std::tie(index, keep) < std::tie(o.index, o.keep); }
-};
-
-/// The operation for the vector at lane `target` (none when it only holds padding).
-void add_op(CopyPlan& plan, std::map<PatternKey, std::int32_t>& known, const ConvInput& in, std::size_t target, std::size_t size) {
-  const int per_lane = in.elements(), count = 16 * per_lane;
-  Sources sources{};
-  bool any = false;
-  for (int i = 0; i < count; ++i) {
-    sources[static_cast<std::size_t>(i)] = source_of(in, target + static_cast<std::size_t>(i / per_lane), i % per_lane);
-    any = any || sources[static_cast<std::size_t>(i)] >= 0;
-  }
-  if (!any) {  // padding only
-    plan.zeros.push_back(static_cast<std::int32_t>(target));
-    return;
-  }
-  CopyOp op;
+/// A permute64 operation for the vector at `target`; false when the sources are too spread out.
+bool add_permutes(CopyPlan& plan, PatternTable& table, const ConvInput& in, const Sources& sources, std::size_t target, std::size_t size) {
+  const std::int64_t width = plan.byte_elements ? 64 : 32, element = plan.byte_elements ? 1 : 2;  // a 64-byte window
+  const std::vector<std::int64_t> starts = windows_for(sources, width, static_cast<std::int64_t>(size), in.width);
+  if (starts.empty()) return false;
+  DoublePermute op;
   op.target = static_cast<std::int32_t>(target);
-  const std::int64_t width = plan.bytes ? 64 : 32, element = plan.bytes ? 1 : 2;  // a 64-byte window
-  const bool permutes = plan.bytes ? kPermuteBytes : kPermuteWords;
-  const std::vector<std::int64_t> starts =
-      permutes ? windows_for(sources, count, width, static_cast<std::int64_t>(size), in.width) : std::vector<std::int64_t>{};
-  if (starts.empty()) {
-    op.pattern[0] = static_cast<std::int32_t>(plan.gathers.size());
-    for (int i = 0; i < count; ++i) plan.gathers.push_back(static_cast<std::int32_t>(sources[static_cast<std::size_t>(i)]));
-    plan.ops.push_back(op);
-    return;
-  }
-  op.parts = static_cast<std::int32_t>((starts.size() + 1) / 2);
-  for (std::size_t p = 0; p < static_cast<std::size_t>(op.parts); ++p) {
-    const CopyPattern pattern = pattern_for(sources, count, plan, starts, p, width);
-    PatternKey key{};
-    std::memcpy(key.index.data(), pattern.index, sizeof pattern.index);
-    key.keep = pattern.keep;
-    const auto [it, added] = known.emplace(key, static_cast<std::int32_t>(plan.patterns.size()));
-    if (added) plan.patterns.push_back(pattern);
-    op.pattern[p] = it->second;
+  const std::size_t parts = (starts.size() + 1) / 2;
+  for (std::size_t p = 0; p < parts; ++p) {
+    op.pattern[p] = table.index_of(permute_pattern(sources, plan, starts, p, width));
     const std::int64_t second = 2 * p + 1 < starts.size() ? starts[2 * p + 1] : starts[2 * p];  // an odd last window: unused
     op.window[p][0] = static_cast<std::int32_t>(starts[2 * p] * element);
     op.window[p][1] = static_cast<std::int32_t>(second * element);
   }
-  if (op.parts == 1) {
+  if (parts == 1) {
     plan.singles.push_back({op.target, op.window[0][0], op.window[0][1], op.pattern[0]});
   } else {
-    plan.ops.push_back(op);
+    plan.doubles.push_back(op);
   }
+  return true;
 }
 
-/// Elements of one gathered vector (scalar: the rare layouts the permutes cannot do, or builds without AVX-512).
-void gather(const CopyPlan& plan, const CopyOp& op, const void* source, std::int32_t* lanes) {
-  const std::int32_t* sources = plan.gathers.data() + op.pattern[0];
-  const int per_lane = plan.bytes ? 4 : 2, bits = plan.bytes ? 8 : 16;
-  for (int lane = 0; lane < 16; ++lane) {
-    std::uint32_t value = 0;
-    for (int e = 0; e < per_lane; ++e) {
-      const std::int32_t s = sources[lane * per_lane + e];
-      if (s < 0) continue;
-      const std::uint32_t element = plan.bytes ? static_cast<const std::uint8_t*>(source)[s]
-                                               : static_cast<std::uint16_t>(static_cast<const std::int16_t*>(source)[s]);
-      value |= element << (bits * e);
+// ---- shuffle16 -------------------------------------------------------------------------------------------------
+
+constexpr std::uint8_t kZeroByte = 0x80;  // a vpshufb index that writes zero
+constexpr std::size_t kMostShuffleParts = 4;
+
+/// Per byte of a 16-byte half: the source byte it takes, or -1 (zero).
+using HalfBytes = std::array<std::int64_t, 16>;
+
+/// The source bytes of each target byte of a vector's halves. A word element from a byte source takes the byte
+/// and a zero (the pixels are unsigned); a word from a word source its two bytes.
+std::vector<HalfBytes> half_bytes(const CopyPlan& plan, const Sources& sources) {
+  const int per_lane = plan.byte_elements ? 4 : 2;
+  std::vector<HalfBytes> halves(static_cast<std::size_t>(plan.lanes) / 4);
+  for (auto& h : halves) h.fill(-1);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const std::int64_t s = sources[i];
+    if (s < 0) continue;
+    const std::size_t lane = i / static_cast<std::size_t>(per_lane), e = i % static_cast<std::size_t>(per_lane);
+    HalfBytes& h = halves[lane / 4];
+    const std::size_t byte = (lane % 4) * 4 + e * (plan.byte_elements ? 1 : 2);
+    if (plan.byte_elements || plan.byte_source) {
+      h[byte] = s;
+    } else {
+      h[byte] = 2 * s, h[byte + 1] = 2 * s + 1;
     }
-    lanes[op.target + lane] = static_cast<std::int32_t>(value);
   }
+  return halves;
+}
+
+/// Starts of the 16-byte windows covering a half's source bytes, each at its first uncovered byte (kept inside
+/// the source: an element's bytes always land in one window).
+std::vector<std::int64_t> shuffle_windows(const HalfBytes& bytes, std::int64_t size_bytes) {
+  std::vector<std::int64_t> sorted;
+  for (const std::int64_t b : bytes) {
+    if (b >= 0) sorted.push_back(b);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::int64_t> starts;
+  for (const std::int64_t b : sorted) {
+    if (!starts.empty() && b >= starts.back() && b < starts.back() + 16) continue;
+    starts.push_back(std::max<std::int64_t>(0, std::min(b, size_bytes - 16)));
+  }
+  return starts;
+}
+
+/// A shuffle16 operation for the vector at `target`; false when it needs more than kMostShuffleParts shuffles.
+bool add_shuffles(CopyPlan& plan, PatternTable& table, const Sources& sources, std::size_t target, std::size_t size) {
+  const std::int64_t size_bytes = static_cast<std::int64_t>(size) * (plan.byte_source ? 1 : 2);
+  if (size_bytes < 16) return false;
+  const std::vector<HalfBytes> halves = half_bytes(plan, sources);
+  if (halves.size() != 2) return false;  // a 32-byte vector: two 128-bit halves
+  std::vector<std::int64_t> starts[2] = {shuffle_windows(halves[0], size_bytes), shuffle_windows(halves[1], size_bytes)};
+  const std::size_t parts = std::max(starts[0].size(), starts[1].size());
+  if (parts > kMostShuffleParts) return false;
+  for (auto& s : starts) {
+    if (s.empty()) s.push_back(0);
+    while (s.size() < parts) s.push_back(s.back());  // a repeated window: its pattern part takes nothing
+  }
+  ShuffleVector vector{static_cast<std::int32_t>(target), static_cast<std::int32_t>(plan.shuffle_parts.size()), 0};
+  std::array<std::array<bool, 16>, 2> done{};
+  for (std::size_t p = 0; p < parts; ++p) {
+    CopyPattern pattern;
+    std::fill(std::begin(pattern.index), std::end(pattern.index), kZeroByte);
+    for (std::size_t h = 0; h < 2; ++h) {
+      for (std::size_t j = 0; j < 16; ++j) {
+        const std::int64_t b = halves[h][j];
+        if (b < 0 || done[h][j] || b < starts[h][p] || b >= starts[h][p] + 16) continue;
+        pattern.index[16 * h + j] = static_cast<std::uint8_t>(b - starts[h][p]);
+        done[h][j] = true;
+      }
+    }
+    plan.shuffle_parts.push_back({static_cast<std::int32_t>(starts[0][p]), static_cast<std::int32_t>(starts[1][p]), table.index_of(pattern)});
+  }
+  vector.end = static_cast<std::int32_t>(plan.shuffle_parts.size());
+  plan.shuffles.push_back(vector);
+  return true;
+}
+
+/// A gathered vector: its sources, element by element.
+void add_gather(CopyPlan& plan, const Sources& sources, std::size_t target) {
+  plan.gather_targets.push_back(static_cast<std::int32_t>(target));
+  for (const std::int64_t s : sources) plan.gathers.push_back(static_cast<std::int32_t>(s));
 }
 
 }  // namespace
 
-CopyPlan plan_copies(const ConvInput& in, std::size_t source_size) {
+CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, std::size_t source_size) {
   CopyPlan plan;
-  plan.bytes = in.quads;
-  plan.byte_permutes = kPermuteBytes;
-  std::map<PatternKey, std::int32_t> known;
-  const std::size_t end = in.base(in.groups, 0, 0);
-  for (std::size_t target = 0; target < end; target += 16) add_op(plan, known, in, target, source_size);
+  plan.method = method;
+  plan.lanes = in.lanes;
+  plan.byte_elements = in.quads;
+  plan.byte_source = byte_source;
+  PatternTable table(plan.patterns);
+  const std::size_t end = in.base(in.groups, 0, 0), lanes = static_cast<std::size_t>(in.lanes);
+  const int per_lane = in.elements();
+  // permute64 moves whole elements of the source's own size; byte vpermt2b moves bytes, so it cannot for word
+  // elements gathered from bytes (the plan widens the image beforehand then).
+  const bool permutes = (method == CopyMethod::permute64_bytes || (method == CopyMethod::permute64_words && !plan.byte_elements)) &&
+                        plan.byte_elements == byte_source;
+  Sources sources(lanes * static_cast<std::size_t>(per_lane));
+  for (std::size_t target = 0; target < end; target += lanes) {
+    bool any = false;
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      sources[i] = source_of(in, target + i / static_cast<std::size_t>(per_lane), static_cast<int>(i % static_cast<std::size_t>(per_lane)));
+      any = any || sources[i] >= 0;
+    }
+    if (!any) {  // padding only
+      plan.zeros.push_back(static_cast<std::int32_t>(target));
+      continue;
+    }
+    const bool done = (permutes && add_permutes(plan, table, in, sources, target, source_size)) ||
+                      (method == CopyMethod::shuffle16 && add_shuffles(plan, table, sources, target, source_size));
+    if (!done) add_gather(plan, sources, target);
+  }
   plan.zeros.push_back(static_cast<std::int32_t>(end));  // the slack the last block reads: zero activations
-  // Operations reading the same windows next to each other: run_copies loads those once.
+  // Operations reading the same windows next to each other: the permute runner loads those once.
   std::stable_sort(plan.singles.begin(), plan.singles.end(), [](const SinglePermute& a, const SinglePermute& b) {
     return std::tie(a.first, a.second) < std::tie(b.first, b.second);
   });
   return plan;
 }
 
-/// The permute of two 64-byte source windows by `pattern` (bytes, or words without VBMI).
-#if LARSEL_TWIN_AVX512
-inline __m512i permute(const CopyPattern& pattern, __m512i a, __m512i b) {
-  const __m512i index = _mm512_load_si512(pattern.index);
-#if defined(__AVX512VBMI__)
-  return _mm512_maskz_permutex2var_epi8(pattern.keep, a, index, b);
-#else
-  return _mm512_maskz_permutex2var_epi16(static_cast<__mmask32>(pattern.keep), a, index, b);
-#endif
-}
-#endif
-
-void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
-  const auto* base = static_cast<const std::uint8_t*>(source);
-  for (const std::int32_t target : plan.zeros) std::fill_n(lanes + target, 16, 0);
-#if LARSEL_TWIN_AVX512
-  const CopyPattern* patterns = plan.patterns.data();
-  std::int32_t first = -1, second = -1;
-  __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
-  for (const SinglePermute& op : plan.singles) {
-    if (op.first != first || op.second != second) {  // the ops are sorted by windows
-      first = op.first, second = op.second;
-      a = _mm512_loadu_si512(base + first), b = _mm512_loadu_si512(base + second);
+void run_gathers(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
+  const int per_lane = plan.byte_elements ? 4 : 2, bits = plan.byte_elements ? 8 : 16;
+  const std::int32_t* sources = plan.gathers.data();
+  for (const std::int32_t target : plan.gather_targets) {
+    for (int lane = 0; lane < plan.lanes; ++lane, sources += per_lane) {
+      std::uint32_t value = 0;
+      for (int e = 0; e < per_lane; ++e) {
+        const std::int32_t s = sources[e];
+        if (s < 0) continue;
+        const std::uint32_t element = plan.byte_source ? static_cast<const std::uint8_t*>(source)[s]
+                                                        : static_cast<std::uint16_t>(static_cast<const std::int16_t*>(source)[s]);
+        value |= element << (bits * e);
+      }
+      lanes[target + lane] = static_cast<std::int32_t>(value);
     }
-    const CopyPattern& p = patterns[op.pattern];
-    _mm512_store_si512(lanes + op.target, permute(p, a, b));  // aligned target
-  }
-#endif
-  for (const CopyOp& op : plan.ops) {
-    if (op.parts == 0) {
-      gather(plan, op, source, lanes);
-      continue;
-    }
-#if LARSEL_TWIN_AVX512
-    __m512i vector = _mm512_setzero_si512();
-    for (int p = 0; p < op.parts; ++p) {
-      const CopyPattern& pattern = plan.patterns[static_cast<std::size_t>(op.pattern[p])];
-      const __m512i a = _mm512_loadu_si512(base + op.window[p][0]), b = _mm512_loadu_si512(base + op.window[p][1]);
-      vector = _mm512_or_si512(vector, permute(pattern, a, b));
-    }
-    _mm512_store_si512(lanes + op.target, vector);  // aligned: targets are multiples of 16 lanes
-#else
-    static_cast<void>(base);  // every op is a gather without AVX-512
-#endif
   }
 }
 

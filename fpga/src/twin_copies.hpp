@@ -1,7 +1,7 @@
 #pragma once
 // A convolution's input layout in the twin's packed path, and how it is filled
 // from its source (the image's bytes, or the previous layer's int16
-// activations, NCHW) every frame.
+// activations) every frame.
 //
 // The convolution computes its outputs by pooling phase (a, b) (a < ph, b < pw;
 // one phase without pooling), each phase in pooled order (y, x). Tap (dy, dx)
@@ -12,23 +12,27 @@
 // element e is input[channel(k, e)][ph * y' + q - pad_top + e * row_step]
 // [pw * x + c - pad_left] (zero outside the input), in rows row_width lanes
 // long. Tap (dy, dx) of phase (a, b) reads copy (k, b + dx, (a + dy) % ph) from
-// row (a + dy) / ph on: every 16 outputs one vector load, no lane wasted.
+// row (a + dy) / ph on: every `lanes` outputs one vector load, no lane wasted.
 // Row quads with ph = 2 and kh <= 3 keep one copy per (k, c) (rows_shared):
 // its lane at (y, x) holds rows 2y - pad_top .. +3, and row phase a uses
 // elements a .. a + kh - 1 of it, by weights shifted by a rows.
 //
-// The copies are refilled per frame by precomputed copy operations: each
-// 64-byte vector of the copies is up to two permutes (vpermt2b, or vpermt2w
-// without VBMI) of two 64-byte windows of the source each, or, where the
-// sources are too spread out (or without AVX-512), a gather of its elements.
+// The copies are refilled per frame by operations planned once, for the
+// kernel set's instructions (CopyMethod):
+//  - permute64: each 64-byte vector is up to two two-source permutes of two
+//    64-byte source windows each (vpermt2b with AVX-512 VBMI, else vpermt2w);
+//  - shuffle16: each 32-byte vector is a few byte shuffles (vpshufb), each of a
+//    16-byte source window per 128-bit half, OR-ed; a shuffle can widen the
+//    image's bytes to int16 words on the way (AVX2);
+//  - gather: element by element (the baseline, and layouts the others cannot do).
 // Vectors that only hold padding, and the slack the multiply-adds read past the
-// last copy, are zeroed: the convolutions share one buffer (less memory to
-// keep in the L1 cache), so every vector is rewritten each frame.
+// last copy, are zeroed: the convolutions share one buffer (less memory to keep
+// in the L1 cache), so every vector is rewritten each frame.
 //
 // The source is stored so that a vector's sources are few windows: the image
-// NCHW; a layer's int16 activations by channel, each channel in row blocks
-// (ActivationLayout) matching the reading convolution's row phases, so that
-// the rows one copy vector needs are consecutive.
+// row by row; a layer's int16 activations by channel, each channel in row
+// blocks (ActivationLayout) matching the reading convolution's row phases, so
+// that the rows one copy vector needs are consecutive.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -58,6 +62,7 @@ struct ConvInput {
   // Quads whose lane has room for the kernel's rows in both row phases of a 2-row pooling: one copy serves both,
   // row phase a reading elements a..a+kh-1 (its weights shifted by a rows): half the copies and the loads.
   bool rows_shared = false;
+  int lanes = 16;                           // int32 lanes per vector of the kernel set
   int channels = 0, height = 0, width = 0;  // the input
   int kernel_height = 1, kernel_width = 1, pad_top = 0, pad_left = 0;
   int pool_height = 1, pool_width = 1;
@@ -65,7 +70,7 @@ struct ConvInput {
   int columns = 0;    // column phases: pool_width + kernel_width - 1
   int rows = 0;       // rows per copy: pooled height + (pool_height + kernel_height - 2) / pool_height (shared: pooled height)
   int row_width = 0;  // the pooled output width
-  std::size_t plane = 0;  // lanes per copy, rounded up to 16 so that copies start on a cache line
+  std::size_t plane = 0;  // lanes per copy, rounded up to a vector so that copies start on a vector
   std::size_t size = 0;   // lanes in all, with slack after the last copy for the last block's reads
   ActivationLayout source;  // how the source (input channels of height x width) is stored
   std::vector<int> paired;  // channel pairs: group k is channels paired[2k], paired[2k + 1] (-1: none, zeros)
@@ -87,43 +92,65 @@ struct ConvInput {
   }
 };
 
-/// One 16-lane vector of the copies: up to two permutes of two 64-byte source windows each, OR-ed (elements no
-/// part keeps are zero), or a gather.
-struct CopyOp {
-  std::int32_t target = 0;                 // lane offset of the vector in the copies
-  std::int32_t parts = 0;                  // 1 or 2 permutes; 0: a gather
-  std::int32_t window[2][2] = {{0, 0}, {0, 0}};  // byte offsets of each part's two windows in the source
-  std::int32_t pattern[2] = {0, 0};        // each part's CopyPlan::patterns entry; a gather: its CopyPlan::gathers offset
-};
+/// The copy instructions a kernel set has (above).
+enum class CopyMethod { gather, shuffle16, permute64_words, permute64_bytes };
 
-/// Indices of a permute (vpermt2b: 64 bytes, 7 bits each; vpermt2w: 32 little-endian words) and the bytes or
-/// words it keeps.
+/// permute64: indices of a permute (vpermt2b: 64 bytes, 7 bits each; vpermt2w: 32 little-endian words) and the
+/// bytes or words it keeps. shuffle16: vpshufb's 32 indices (bit 7: zero) in `index`, `keep` unused.
 struct alignas(64) CopyPattern {
   std::uint8_t index[64] = {};
   std::uint64_t keep = 0;
 };
 
-/// The common operation, one permute: 16 bytes, so that the operations and their few distinct patterns stay in
-/// the L1 cache with the data.
+/// permute64's common operation, one permute of two windows into a vector: 16 bytes, so that the operations and
+/// their few distinct patterns stay in the L1 cache with the data.
 struct SinglePermute {
-  std::int32_t target = 0, first = 0, second = 0;  // as CopyOp's target and window[0]
-  std::int32_t pattern = 0;                        // CopyPlan::patterns entry
+  std::int32_t target = 0;          // lane offset of the vector in the copies
+  std::int32_t first = 0, second = 0;  // byte offsets of the two 64-byte source windows
+  std::int32_t pattern = 0;         // CopyPlan::patterns entry
+};
+
+/// permute64: two permutes OR-ed.
+struct DoublePermute {
+  std::int32_t target = 0;
+  std::int32_t window[2][2] = {{0, 0}, {0, 0}};  // byte offsets of each part's two windows
+  std::int32_t pattern[2] = {0, 0};
+};
+
+/// shuffle16: one part of a vector, a shuffle of a 16-byte source window into each 128-bit half (the same window
+/// in both: a broadcast load).
+struct ShufflePart {
+  std::int32_t low = 0, high = 0;  // byte offsets of the halves' windows
+  std::int32_t pattern = 0;        // CopyPlan::patterns entry
+};
+
+/// shuffle16: a vector of the copies and its parts, shuffle_parts[first, end).
+struct ShuffleVector {
+  std::int32_t target = 0;
+  std::int32_t first = 0, end = 0;
 };
 
 struct CopyPlan {
-  bool bytes = false;                 // the elements are bytes (quads), else int16 words
-  bool byte_permutes = false;         // the patterns are vpermt2b's (also for words: one uop, vpermt2w's three)
+  CopyMethod method = CopyMethod::gather;
+  int lanes = 16;               // int32 lanes per vector
+  bool byte_elements = false;   // a lane holds four bytes (quads), else two int16 words
+  bool byte_source = false;    // the source is the image's uint8 pixels, else int16 words
+  std::vector<std::int32_t> zeros;  // vectors of only padding (or slack) to zero, by lane offset
   std::vector<SinglePermute> singles;
-  std::vector<CopyOp> ops;            // two permutes, or a gather
-  std::vector<std::int32_t> zeros;    // vectors of only padding (or slack) to zero, by lane offset
+  std::vector<DoublePermute> doubles;
+  std::vector<ShuffleVector> shuffles;
+  std::vector<ShufflePart> shuffle_parts;
   std::vector<CopyPattern> patterns;  // distinct (indices, kept elements)
-  std::vector<std::int32_t> gathers;  // per gathered vector: its source elements (64 bytes or 32 words), -1: zero
+  // Gathered vectors: the lane offset of each, and per vector lanes x elements source indices (-1: zero).
+  std::vector<std::int32_t> gather_targets;
+  std::vector<std::int32_t> gathers;
 };
 
-/// The operations that fill the copies of `in` from a source of `source_size` elements (bytes or words).
-CopyPlan plan_copies(const ConvInput& in, std::size_t source_size);
+/// The operations that fill the copies of `in` with `method` from a source of `source_size` elements (bytes when
+/// `byte_source`, else int16 words).
+CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, std::size_t source_size);
 
-/// Fills the copies (`lanes`, at least in.size lanes) from `source` (uint8 when plan.bytes, else int16).
-void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes);
+/// The gathered vectors of a plan, element by element (any kernel set: the rare layouts its instructions cannot do).
+void run_gathers(const CopyPlan& plan, const void* source, std::int32_t* lanes);
 
 }  // namespace larsel::fpga::detail

@@ -10,7 +10,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "larsel/fpga/twin.hpp"
+#include "twin_layers.hpp"
 
 namespace larsel::fpga::detail {
 

@@ -22,8 +22,11 @@
 #include <utility>  // index_sequence
 
 #include "channel_update.hpp"
+#include "larsel/core/isa_region.hpp"
 
-namespace larsel::preprocess::detail::avx512 {
+// Built for the avx512 kernel set only (CMakeLists.txt).
+LARSEL_ISA_BEGIN
+namespace larsel::preprocess::detail::LARSEL_ISA {
 namespace {
 
 constexpr std::size_t kTicks = Frame::kTicks;
@@ -336,4 +339,5 @@ void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, cons
   update_channels(config, stats, state);
 }
 
-}  // namespace larsel::preprocess::detail::avx512
+}  // namespace larsel::preprocess::detail::LARSEL_ISA
+LARSEL_ISA_END

@@ -1,11 +1,13 @@
 #include "larsel/preprocess/preprocessor.hpp"
 
+#include <algorithm>
 #include <new>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "kernel.hpp"
+#include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/errors.hpp"
 
 namespace larsel::preprocess {
@@ -43,29 +45,35 @@ namespace {
 
 struct KernelChoice {
   detail::FrameKernel kernel;
-  detail::FrameMedians medians;  // the same instruction set's frame medians
+  detail::FrameMedians medians;  // the same kernel set's frame medians
   const char* name;
+  core::KernelSet set;
 };
 
 /// Every kernel this CPU can run `config` with, fastest first, scalar last.
 std::vector<KernelChoice> kernels_for(const PreprocessConfig& config) {
+  using core::KernelSet;
   std::vector<KernelChoice> kernels;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+  if (core::cpu_supports(KernelSet::avx512)) {
     if (detail::avx512::fused_kernel_supports(config)) {
-      kernels.push_back({detail::avx512::fused_frame, detail::avx512::frame_medians, "avx512bw-fused"});
+      kernels.push_back({detail::avx512::fused_frame, detail::avx512::frame_medians, "avx512-fused", KernelSet::avx512});
     }
-    kernels.push_back({detail::avx512::vector_frame, detail::avx512::frame_medians, "avx512bw"});
+    kernels.push_back({detail::avx512::vector_frame, detail::avx512::frame_medians, "avx512", KernelSet::avx512});
   }
-  if (__builtin_cpu_supports("avx2")) kernels.push_back({detail::avx2::vector_frame, detail::avx2::frame_medians, "avx2"});
-  kernels.push_back({detail::baseline::vector_frame, detail::baseline::frame_medians, "baseline"});
-  kernels.push_back({detail::scalar_frame, detail::scalar_frame_medians, "scalar"});
+  if (core::cpu_supports(KernelSet::avx2)) {
+    kernels.push_back({detail::avx2::vector_frame, detail::avx2::frame_medians, "avx2", KernelSet::avx2});
+  }
+  kernels.push_back({detail::baseline::vector_frame, detail::baseline::frame_medians, "baseline", KernelSet::baseline});
+  kernels.push_back({detail::scalar_frame, detail::scalar_frame_medians, "scalar", KernelSet::baseline});
   return kernels;
 }
 
+/// The scalar reference, or the fastest kernel of the kernel set this process runs (LARSEL_KERNELS may cap it).
 KernelChoice choose_kernel(Implementation implementation, const PreprocessConfig& config) {
-  if (implementation == Implementation::scalar) return kernels_for(config).back();
-  return kernels_for(config).front();
+  const std::vector<KernelChoice> kernels = kernels_for(config);
+  if (implementation == Implementation::scalar) return kernels.back();
+  const core::KernelSet selected = core::selected_kernel_set();
+  return *std::find_if(kernels.begin(), kernels.end(), [&](const KernelChoice& k) { return k.set <= selected; });
 }
 
 KernelChoice choose_kernel(std::string_view name, const PreprocessConfig& config) {

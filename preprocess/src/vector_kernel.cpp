@@ -1,8 +1,8 @@
 // Optimised frame kernel: the scalar reference's arithmetic, vectorised over
 // the 64 ticks of a wire with GCC vector types of the machine's native width.
-// This file is compiled once per instruction set (LARSEL_KERNEL_ISA = avx512 |
-// avx2 | baseline with LARSEL_VECTOR_BYTES = 64 | 32 | 16, see CMakeLists.txt)
-// and Preprocessor picks one at run time.
+// This file is compiled once per kernel set (baseline, avx2, avx512: vectors of
+// 16, 32, 64 bytes; larsel/core/isa_region.hpp) and Preprocessor picks one at
+// run time.
 //  - The coherent median runs the MedianNetwork on whole rows saturated to
 //    int8: one vector min and max per comparator covers up to 64 ticks.
 //  - Per-wire sums are reduced a batch of wires at a time by a transposing
@@ -15,15 +15,13 @@
 #include <utility>
 
 #include "channel_update.hpp"
+#include "larsel/core/isa_region.hpp"
 
-#if !defined(LARSEL_KERNEL_ISA) || !defined(LARSEL_VECTOR_BYTES)
-#error "LARSEL_KERNEL_ISA and LARSEL_VECTOR_BYTES must name the instruction set this file is built for"
-#endif
-
-namespace larsel::preprocess::detail::LARSEL_KERNEL_ISA {
+LARSEL_ISA_BEGIN
+namespace larsel::preprocess::detail::LARSEL_ISA {
 namespace {
 
-constexpr std::size_t kBytes = LARSEL_VECTOR_BYTES;
+constexpr std::size_t kBytes = LARSEL_ISA_LEVEL >= 2 ? 64 : LARSEL_ISA_LEVEL == 1 ? 32 : 16;
 typedef std::int16_t I16 __attribute__((vector_size(kBytes)));
 typedef std::int16_t I16h __attribute__((vector_size(kBytes / 2)));
 typedef std::int8_t I8 __attribute__((vector_size(kBytes)));
@@ -407,4 +405,5 @@ void vector_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, con
   update_channels(plan.config, stats, state);
 }
 
-}  // namespace larsel::preprocess::detail::LARSEL_KERNEL_ISA
+}  // namespace larsel::preprocess::detail::LARSEL_ISA
+LARSEL_ISA_END

@@ -57,6 +57,8 @@ class FrameBuilder {
   void poll_timeouts(Clock::time_point now);
   /// Emit every pending image (end of run).
   void flush();
+  /// The WIBEth unpack kernel it runs ("avx2", "baseline").
+  [[nodiscard]] const char* unpack_kernel_name() const noexcept { return unpack_.name; }
 
  private:
   struct StreamState {
@@ -108,6 +110,7 @@ class FrameBuilder {
   std::unordered_map<std::uint32_t, std::uint32_t> stream_index_;  // StreamKey::packed() -> streams_
   std::vector<StreamState> streams_;
   std::vector<FaceState> faces_;
+  wibeth::UnpackKernel unpack_ = wibeth::unpack_kernel(core::selected_kernel_set());  // chosen once
   alignas(64) std::array<std::uint16_t, wibeth::kAdcCount> scratch_{};
 };
 

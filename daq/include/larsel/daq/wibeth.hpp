@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "larsel/core/kernel_set.hpp"
+
 namespace larsel::daq::wibeth {
 
 static_assert(std::endian::native == std::endian::little,
@@ -83,13 +85,19 @@ Header decode_header(FrameView frame) noexcept;
 /// naming the field when a value does not fit its bit width.
 void encode_header(const Header& header, MutableFrameView frame);
 
-/// Unpack all 4096 14-bit ADCs, sample-major. Uses the fastest kernel the
-/// CPU supports (AVX2 on x86-64 when present); all kernels give identical output.
-void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept;
-/// The portable reference kernel, which the fast ones are tested against.
+/// An ADC unpack kernel: all 4096 14-bit ADCs of a frame, sample-major. Every
+/// kernel gives identical output.
+struct UnpackKernel {
+  void (*run)(FrameView frame, MutableAdcView adc) noexcept;
+  core::KernelSet set;  // the kernel set it is compiled for
+  const char* name;     // "avx2", "baseline"
+};
+/// The fastest unpack kernel of `set` or below (hot loops keep one: choosing reads the CPU and LARSEL_KERNELS).
+UnpackKernel unpack_kernel(core::KernelSet set) noexcept;
+/// Unpacks with the kernel of the kernel set this process runs (core::selected_kernel_set(), chosen per call).
+void unpack_adcs(FrameView frame, MutableAdcView adc);
+/// The portable reference kernel (the baseline one), which the others are tested against.
 void unpack_adcs_scalar(FrameView frame, MutableAdcView adc) noexcept;
-/// Name of the kernel unpack_adcs uses on this CPU ("avx2" or "scalar").
-const char* unpack_kernel_name() noexcept;
 /// Pack 4096 ADCs (sample-major). Throws std::invalid_argument if any value
 /// exceeds 14 bits, naming the sample and channel.
 void pack_adcs(AdcView adc, MutableFrameView frame);

@@ -58,7 +58,8 @@ struct FrameOutputs {
 
 class Preprocessor {
  public:
-  /// Throws daq::ConfigError if the configuration cannot be run.
+  /// Optimised: the fastest kernel of the kernel set this process runs (core::selected_kernel_set(): the
+  /// CPU's best, or LARSEL_KERNELS). Throws daq::ConfigError if the configuration cannot be run.
   explicit Preprocessor(const PreprocessConfig& config, Implementation implementation = Implementation::optimised);
   /// A named kernel from available_kernels(config) (to compare instruction
   /// sets); throws std::invalid_argument for any other name.
@@ -75,10 +76,10 @@ class Preprocessor {
   [[nodiscard]] const ChannelState& channels() const noexcept;
   [[nodiscard]] const PreprocessConfig& config() const noexcept;
   [[nodiscard]] Implementation implementation() const noexcept;
-  /// "scalar", or the optimised kernel running: "avx512bw-fused" (the common
-  /// configurations on AVX-512BW CPUs), "avx512bw", "avx2" or "baseline".
+  /// "scalar", or the optimised kernel running: "avx512-fused" (the common
+  /// configurations on AVX-512 CPUs), "avx512", "avx2" or "baseline".
   [[nodiscard]] const char* kernel_name() const noexcept;
-  /// The kernels this CPU can run `config` with, the optimised choice first and "scalar" last.
+  /// The kernels this CPU can run `config` with, fastest first and "scalar" last (whatever LARSEL_KERNELS says).
   [[nodiscard]] static std::vector<std::string> available_kernels(const PreprocessConfig& config);
 
  private:

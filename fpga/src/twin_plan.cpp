@@ -1,6 +1,6 @@
-// The twin's packed path (see twin_packed.hpp, twin_copies.hpp and twin_kernels.hpp): the plan, made once per
-// model, and the per-frame run.
-#include "twin_packed.hpp"
+// The twin's packed plan (see twin_plan.hpp, twin_copies.hpp and twin_mac.ipp), made once per model and kernel
+// set.
+#include "twin_plan.hpp"
 
 #include <algorithm>
 #include <array>
@@ -91,12 +91,14 @@ std::vector<int> pair_channels(const TwinLayer& t) {
   return paired;
 }
 
-/// The input layout: uint8 row quads when the layer reads the image's bytes and its weights fit int8 (four taps
-/// per vpdpbusd lane), int16 row pairs for a one-channel input, else int16 channel pairs.
-ConvInput conv_input(const TwinLayer& t, const Stage& s, bool reads_image, const ActivationLayout& source) {
+/// The input layout: uint8 row quads when the layer reads the image's bytes, its weights fit int8 and the kernel
+/// set multiplies four bytes per lane exactly (vpdpbusd), int16 row pairs for a one-channel input, else int16
+/// channel pairs.
+ConvInput conv_input(const TwinLayer& t, const Stage& s, bool reads_image, const ActivationLayout& source, const KernelTraits& traits) {
   ConvInput in;
   in.source = source;
-  const bool bytes = reads_image && !t.input_format.is_signed && t.input_format.width <= 8;
+  in.lanes = traits.lanes;
+  const bool bytes = traits.byte_quads && reads_image && !t.input_format.is_signed && t.input_format.width <= 8;
   in.quads = bytes && std::all_of(t.taps.begin(), t.taps.end(), [&](const auto& filter) {
                return std::all_of(filter.begin(), filter.end(), [&](const auto& tap) { return fits_int8(raw_weight(t, tap)); });
              });  // (packed_weights then keeps the low 8 bits of each)
@@ -110,8 +112,9 @@ ConvInput conv_input(const TwinLayer& t, const Stage& s, bool reads_image, const
   in.columns = s.pool_width + t.window_width - 1;
   in.rows = in.rows_shared ? s.pooled_height : s.pooled_height + (s.pool_height + t.window_height - 2) / s.pool_height;
   in.row_width = s.pooled_width;
-  in.plane = round_up(static_cast<std::size_t>(in.rows) * static_cast<std::size_t>(in.row_width), 16);
-  in.size = in.base(in.groups, 0, 0) + 16;  // the last block reads at most 15 lanes past the last copy's rows
+  const auto lanes = static_cast<std::size_t>(traits.lanes);
+  in.plane = round_up(static_cast<std::size_t>(in.rows) * static_cast<std::size_t>(in.row_width), lanes);
+  in.size = in.base(in.groups, 0, 0) + lanes;  // the last block reads at most lanes - 1 past the last copy's rows
   return in;
 }
 
@@ -198,21 +201,24 @@ std::vector<FilterBlock> filter_blocks(const ConvInput& in, const std::vector<st
   return blocks;
 }
 
-/// Estimated cycles of a layer's multiply-add blocks (twin_kernels.hpp, mac_block, mac_vectors): per block of n
-/// vectors, its filters' multiply-adds (P * n per lane-tap of a filter, two per cycle) or its loads (per lane-tap
-/// of the block, P * n activation vectors, counted twice as most straddle two cache lines, F weights, P offsets;
-/// two per cycle), whichever is slower; per block an epilogue of some F * n * (P + 8) / 2 cycles. It picks F:
-/// more filters share each load, but their lane-taps overlap less. (On the shipped model, timed: F = 4 beats 2,
-/// which beats 1, as the model says.)
-double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, int row_weights, std::size_t vectors) {
+/// Estimated cycles of a layer's multiply-add blocks (twin_mac.ipp, mac_block, mac_vectors): per block of n
+/// vectors, its filters' multiply-adds (P * n per lane-tap of a filter, two per cycle, or two instructions each
+/// without VNNI) or its loads (per lane-tap of the block, P * n activation vectors, counted twice as most straddle
+/// two cache lines, F weights, P offsets; two per cycle), whichever is slower; per block an epilogue of some
+/// F * n * (P + 8) / 2 cycles. A block keeps F * P * n sums in registers, at most the set's accumulators. It picks
+/// F: more filters share each load, but their lane-taps overlap less. (On the shipped model, timed with AVX-512:
+/// F = 4 beats 2, which beats 1, as the model says.)
+double mac_cycles(const std::vector<FilterBlock>& blocks, int phases, int row_weights, std::size_t vectors, const KernelTraits& traits) {
   double cycles = 0;
+  const auto budget = static_cast<std::size_t>(traits.accumulators);
   for (const FilterBlock& b : blocks) {
     const auto f = static_cast<double>(b.filters.size()), p = static_cast<double>(phases), r = static_cast<double>(row_weights);
-    const std::size_t most = std::max<std::size_t>(1, std::min<std::size_t>(8, 16 / (b.filters.size() * static_cast<std::size_t>(phases))));
+    const std::size_t most = std::max<std::size_t>(1, std::min<std::size_t>(8, budget / (b.filters.size() * static_cast<std::size_t>(phases))));
     const std::size_t rounds = (vectors + most - 1) / most;
     const double n = static_cast<double>((vectors + rounds - 1) / rounds);
     const double lane_taps = static_cast<double>(b.lane_taps), filter_taps = static_cast<double>(b.filter_taps);
-    const double taps = std::max(filter_taps * p * n / 2, lane_taps * (2 * p / r * n + f * r + p / r) / 2) + lane_taps;
+    const double multiply_adds = filter_taps * p * n * static_cast<double>(traits.multiply_add_ops) / 2;
+    const double taps = std::max(multiply_adds, lane_taps * (2 * p / r * n + f * r + p / r) / 2) + lane_taps;
     cycles += static_cast<double>(rounds) * (taps + f * n * (p + 8) / 2);
   }
   return cycles;
@@ -253,16 +259,22 @@ void block_taps(const ConvInput& in, const std::vector<std::int64_t>& table, Fil
   }
 }
 
+/// Whether the first convolution's copies can read the image's bytes as int16 words (widening them on the way);
+/// else the run widens the image into stage 0's int16 input first.
+bool copies_widen_bytes(const KernelTraits& traits) { return traits.copies == CopyMethod::shuffle16 || traits.copies == CopyMethod::gather; }
+
 /// `first`: the layer reads the image (of image_size bytes); `source`: how its input is stored.
-std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool first, std::size_t image_size, const ActivationLayout& source) {
+std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool first, std::size_t image_size, const ActivationLayout& source,
+                                      const KernelTraits& traits) {
   if (!fits_int16(t.input_format) || !fits_int16(t.output_format)) return std::nullopt;
   PackedConv c;
   c.layer = s.layer;
-  c.input = conv_input(t, s, first, source);
+  c.input = conv_input(t, s, first, source, traits);
   if (c.input.size > static_cast<std::size_t>(kInt32Max)) return std::nullopt;  // offsets are int32
   c.pooled_height = s.pooled_height, c.pooled_width = s.pooled_width;
   c.phases = s.pool_height * s.pool_width;
-  c.vectors = (static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width) + 15) / 16;
+  const auto lanes = static_cast<std::size_t>(traits.lanes);
+  c.vectors = (static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width) + lanes - 1) / lanes;
   c.narrow = !t.wide_accumulator;
   c.conversion = conversion_of(t, s.relu);
   const models::Overflow o = t.output_format.overflow;
@@ -273,18 +285,20 @@ std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool f
   const std::optional<std::vector<std::int64_t>> table = weight_table(t);
   if (!table) return std::nullopt;
   double cheapest = 0;
-  for (int most = 1; most <= MacOutput::kMaxFilters && most <= static_cast<int>(t.taps.size()); most *= 2) {
+  for (int most = 1; most <= kMaxBlockFilters && most <= static_cast<int>(t.taps.size()) && most * c.phases <= traits.accumulators; most *= 2) {
     std::vector<FilterBlock> blocks = filter_blocks(c.input, *table, static_cast<int>(t.taps.size()), most);
-    const double cycles = mac_cycles(blocks, c.phases, c.input.row_weights(), c.vectors);
+    const double cycles = mac_cycles(blocks, c.phases, c.input.row_weights(), c.vectors, traits);
     if (c.blocks.empty() || cycles < cheapest) c.blocks = std::move(blocks), cheapest = cycles;
   }
+  if (c.blocks.empty()) return std::nullopt;  // not even one filter's phases fit the registers
   for (FilterBlock& block : c.blocks) block_taps(c.input, *table, block, c.taps);
+  const bool byte_source = first && (c.input.quads || copies_widen_bytes(traits));
   const std::size_t buffer = static_cast<std::size_t>(c.input.channels) * source.plane() + PackedPlan::kBack;
-  c.copies = plan_copies(c.input, c.input.quads ? image_size : buffer);
+  c.copies = plan_copies(c.input, traits.copies, byte_source, byte_source ? image_size : buffer);
   return c;
 }
 
-std::optional<PackedDense> packed_dense(const TwinLayer& t, const Stage& s) {
+std::optional<PackedDense> packed_dense(const TwinLayer& t, const Stage& s, const KernelTraits& traits) {
   if (!fits_int16(t.input_format)) return std::nullopt;
   PackedDense d;
   d.layer = s.layer;
@@ -301,8 +315,8 @@ std::optional<PackedDense> packed_dense(const TwinLayer& t, const Stage& s) {
       largest = std::max(largest, w < 0 ? -w : w);
     }
   }
-  // A lane adds two products per step of 32 inputs, each at most max|activation| * max|weight|.
-  const std::int64_t per_step = 2 * largest_magnitude(t.input_format) * std::max<std::int64_t>(1, largest);
+  // A lane adds 32 / lanes products per step of 32 inputs, each at most max|activation| * max|weight|.
+  const std::int64_t per_step = (32 / traits.lanes) * largest_magnitude(t.input_format) * std::max<std::int64_t>(1, largest);
   const std::int64_t steps = kInt32Max / per_step;
   if (steps < 1) return std::nullopt;  // even one pair could overflow a lane
   d.chunk_steps = static_cast<int>(std::min<std::int64_t>(steps, d.stride / 32 + 1));
@@ -312,17 +326,18 @@ std::optional<PackedDense> packed_dense(const TwinLayer& t, const Stage& s) {
 
 }  // namespace
 
-std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>& layers, models::Shape image) {
+std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>& layers, models::Shape image, const KernelTraits& traits) {
   const std::optional<std::vector<Stage>> stages = stages_of(layers);
   if (!stages) return nullptr;
   auto plan = std::make_shared<PackedPlan>();
+  plan->traits = traits;
   plan->image = image;
   for (const Stage& s : *stages) {
     const TwinLayer& t = layers[s.layer];
     const bool first = plan->input_sizes.empty();
     if (s.dense) {
       plan->input_sizes.push_back(round_up(t.input.size(), 32));  // read 32 at a time
-      std::optional<PackedDense> d = packed_dense(t, s);
+      std::optional<PackedDense> d = packed_dense(t, s, traits);
       if (!d) return nullptr;
       plan->denses.push_back(std::move(*d));
       continue;
@@ -331,16 +346,18 @@ std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>&
     // reads are then consecutive in its source.
     const ActivationLayout source = ActivationLayout::of(t.input.height, t.input.width, first ? 1 : s.pool_height);
     if (!first) plan->convs.back().output = source;
-    std::optional<PackedConv> c = packed_conv(t, s, first, image.size(), source);
+    std::optional<PackedConv> c = packed_conv(t, s, first, image.size(), source, traits);
     if (!c) return nullptr;
-    plan->input_sizes.push_back(c->input.quads ? 0 : static_cast<std::size_t>(t.input.channels) * source.plane());
+    const bool reads_bytes = c->copies.byte_source;
+    if (first) plan->image_as_words = !reads_bytes;
+    plan->input_sizes.push_back(reads_bytes ? 0 : static_cast<std::size_t>(t.input.channels) * source.plane());
     plan->convs.push_back(std::move(*c));
   }
   for (std::size_t d = 0; d + 1 < plan->denses.size(); ++d) {
     if (!fits_int16(plan->denses[d].conversion.format)) return nullptr;  // it feeds an int16 input
   }
   for (PackedConv& c : plan->convs) {  // now that every output layout is known
-    c.stores = plan_stores(c.output, static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width));
+    c.stores = plan_stores(c.output, static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width), traits.lanes);
   }
   return plan;
 }
@@ -351,100 +368,14 @@ void make_packed_buffers(const PackedPlan& plan, PackedBuffers& b) {
     lanes = std::max(lanes, c.input.size);
     std::size_t block = 0;
     for (const FilterBlock& f : c.blocks) block = std::max(block, f.filters.size());
-    sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * 16 * c.vectors);
+    sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * static_cast<std::size_t>(plan.traits.lanes) * c.vectors);
   }
   for (const std::size_t n : plan.input_sizes) b.inputs.emplace_back(PackedPlan::kFront + n + PackedPlan::kBack, std::int16_t{0});
   for (const PackedDense& d : plan.denses) rows = std::max(rows, static_cast<std::size_t>(d.rows));
   b.lanes.assign(lanes, 0);
-  b.sums.assign(sums + 16, 0);
+  b.sums.assign(sums + static_cast<std::size_t>(plan.traits.lanes), 0);
   b.dense_sums.assign(rows, 0);
   b.dense_outputs.assign(rows, 0);
-}
-
-namespace {
-
-/// The int16 input of stage s (past its front slack).
-std::int16_t* input_of(PackedBuffers& b, std::size_t stage) { return b.inputs[stage].data() + PackedPlan::kFront; }
-
-/// One filter's sums (at the products' fraction, pooled or per phase) into its pooled, converted int16 outputs
-/// (one channel plane), by the generic conversion (the fast one is done in mac_block).
-void finish(const PackedConv& c, std::int64_t bias, std::int32_t* sums, std::int16_t* plane) {
-  const std::size_t pooled = static_cast<std::size_t>(c.pooled_height) * static_cast<std::size_t>(c.pooled_width);
-  const auto convert = [&](std::size_t n) {
-    if (c.narrow) requantize<std::int32_t>(sums, n, bias, c.conversion, sums);
-    else requantize<std::int64_t>(sums, n, bias, c.conversion, sums);
-  };
-  if (!c.convert_first) {  // pooled already, in registers
-    convert(pooled);
-  } else {  // not monotone: convert every phase (lanes past `pooled` hold sums of in-range values too), then pool
-    const std::size_t stride = 16 * c.vectors;
-    convert(static_cast<std::size_t>(c.phases) * stride);
-    for (std::size_t i = 0; i < pooled; ++i) {
-      for (int q = 1; q < c.phases; ++q) sums[i] = std::max(sums[i], sums[static_cast<std::size_t>(q) * stride + i]);
-    }
-  }
-  store_values(sums, pooled, c.output, plane);
-}
-
-/// Convolution `conv`: its input laid out from `source`, its outputs into the next stage's input.
-void run_conv(const PackedPlan& plan, std::size_t conv, const TwinLayer& t, const void* source, PackedBuffers& b) {
-  const PackedConv& c = plan.convs[conv];
-  std::int32_t* lanes = b.lanes.data();  // shared: run_copies rewrites every vector the layer reads
-  run_copies(c.copies, source, lanes);
-  std::int16_t* out = input_of(b, conv + 1);
-  MacOutput to;
-  to.sums = b.sums.data(), to.sums_stride = static_cast<std::size_t>(c.phases) * 16 * c.vectors;
-  if (c.fast.enabled) to.fast = &c.fast, to.stores = &c.stores;
-  for (const FilterBlock& block : c.blocks) {
-    for (std::size_t i = 0; i < block.filters.size(); ++i) {
-      const auto f = static_cast<std::size_t>(block.filters[i]);
-      to.bias[i] = c.fast.folded(t.bias[f]), to.planes[i] = out + f * c.output.plane();
-    }
-    const TapSpan taps{c.taps.data(), block.groups.data(), block.groups.data() + block.groups.size()};
-    mac_plane(lanes, c.input.quads, c.input.row_weights(), static_cast<int>(block.filters.size()), taps, c.phases, !c.convert_first,
-              c.vectors, to);
-    if (c.fast.enabled) continue;
-    for (std::size_t i = 0; i < block.filters.size(); ++i) {
-      finish(c, t.bias[static_cast<std::size_t>(block.filters[i])], to.sums + i * to.sums_stride, to.planes[i]);
-    }
-  }
-}
-
-/// A dense layer: its converted outputs into the next dense layer's input, or (the last) the logit.
-std::int64_t run_dense(const PackedPlan& plan, std::size_t dense, const TwinLayer& t, PackedBuffers& b) {
-  const PackedDense& d = plan.denses[dense];
-  const std::size_t stage = plan.convs.size() + dense;
-  dense_sums(input_of(b, stage), d.weights.data(), d.stride, d.units, d.chunk_steps, b.dense_sums.data());
-  // The totals (sum * 2^sum_shift + bias, at most 62 bits), then one conversion call for all units.
-  for (int u = 0; u < d.units; ++u) {
-    const auto k = static_cast<std::size_t>(u);
-    b.dense_sums[k] = b.dense_sums[k] * (std::int64_t{1} << d.conversion.sum_shift) + t.bias[k];
-  }
-  Conversion totals = d.conversion;
-  totals.sum_shift = 0;
-  requantize<std::int64_t>(b.dense_sums.data(), static_cast<std::size_t>(d.units), 0, totals, b.dense_outputs.data());
-  if (dense + 1 == plan.denses.size()) return b.dense_outputs[0];
-  std::int16_t* next = input_of(b, stage + 1);
-  for (int u = 0; u < d.units; ++u) next[u] = static_cast<std::int16_t>(b.dense_outputs[static_cast<std::size_t>(u)]);
-  return 0;
-}
-
-}  // namespace
-
-std::int64_t run_packed(const PackedPlan& plan, const std::vector<TwinLayer>& layers, PackedBuffers& b,
-                        std::span<const std::uint8_t> image) {
-  const void* source = image.data();
-  if (plan.convs.empty() || !plan.convs.front().input.quads) {
-    std::copy(image.begin(), image.end(), input_of(b, 0));  // pixel = raw value, as int16
-    source = input_of(b, 0);
-  }
-  for (std::size_t c = 0; c < plan.convs.size(); ++c) {
-    run_conv(plan, c, layers[plan.convs[c].layer], source, b);
-    source = input_of(b, c + 1);
-  }
-  std::int64_t logit = 0;
-  for (std::size_t d = 0; d < plan.denses.size(); ++d) logit = run_dense(plan, d, layers[plan.denses[d].layer], b);
-  return logit;
 }
 
 }  // namespace larsel::fpga::detail
