@@ -134,7 +134,6 @@ bool add_permutes(CopyPlan& plan, PatternTable& table, const ConvInput& in, cons
 // ---- shuffle16 -------------------------------------------------------------------------------------------------
 
 constexpr std::uint8_t kZeroByte = 0x80;  // a vpshufb index that writes zero
-constexpr std::size_t kMostShuffleParts = 4;
 
 /// Per byte of a 16-byte half: the source byte it takes, or -1 (zero).
 using HalfBytes = std::array<std::int64_t, 16>;
@@ -160,9 +159,11 @@ std::vector<HalfBytes> half_bytes(const CopyPlan& plan, const Sources& sources) 
   return halves;
 }
 
-/// Starts of the 16-byte windows covering a half's source bytes, each at its first uncovered byte (kept inside
-/// the source: an element's bytes always land in one window).
-std::vector<std::int64_t> shuffle_windows(const HalfBytes& bytes, std::int64_t size_bytes) {
+/// Starts of the 16-byte windows covering a half's source bytes, inside the source. With `row` > 0, a window
+/// starts at the beginning of its first byte's source row (`row` bytes long) if that still covers the byte: the
+/// vectors of every column phase then read the very same windows (one load for all), and both halves of a
+/// vector often the same (a broadcast). Without, at its first uncovered byte.
+std::vector<std::int64_t> shuffle_windows(const HalfBytes& bytes, std::int64_t size_bytes, std::int64_t row) {
   std::vector<std::int64_t> sorted;
   for (const std::int64_t b : bytes) {
     if (b >= 0) sorted.push_back(b);
@@ -171,42 +172,77 @@ std::vector<std::int64_t> shuffle_windows(const HalfBytes& bytes, std::int64_t s
   std::vector<std::int64_t> starts;
   for (const std::int64_t b : sorted) {
     if (!starts.empty() && b >= starts.back() && b < starts.back() + 16) continue;
-    starts.push_back(std::max<std::int64_t>(0, std::min(b, size_bytes - 16)));
+    const std::int64_t aligned = row > 0 && b - b / row * row < 16 ? b / row * row : b;
+    starts.push_back(std::max<std::int64_t>(0, std::min(aligned, size_bytes - 16)));
   }
   return starts;
 }
 
-/// A shuffle16 operation for the vector at `target`; false when it needs more than kMostShuffleParts shuffles.
-bool add_shuffles(CopyPlan& plan, PatternTable& table, const Sources& sources, std::size_t target, std::size_t size) {
-  const std::int64_t size_bytes = static_cast<std::int64_t>(size) * (plan.byte_source ? 1 : 2);
-  if (size_bytes < 16) return false;
-  const std::vector<HalfBytes> halves = half_bytes(plan, sources);
-  if (halves.size() != 2) return false;  // a 32-byte vector: two 128-bit halves
-  std::vector<std::int64_t> starts[2] = {shuffle_windows(halves[0], size_bytes), shuffle_windows(halves[1], size_bytes)};
+/// The windows of both halves (row-aligned when that costs no extra part), padded to the same count, as
+/// (low, high) pairs; empty when a half needs more than ShuffleGroup::kMostParts.
+std::vector<std::array<std::int32_t, 2>> vector_windows(const std::vector<HalfBytes>& halves, std::int64_t size_bytes, std::int64_t row) {
+  std::vector<std::int64_t> starts[2];
+  for (std::size_t h = 0; h < 2; ++h) {
+    starts[h] = shuffle_windows(halves[h], size_bytes, row);
+    const std::vector<std::int64_t> tight = shuffle_windows(halves[h], size_bytes, 0);
+    if (tight.size() < starts[h].size()) starts[h] = tight;
+  }
   const std::size_t parts = std::max(starts[0].size(), starts[1].size());
-  if (parts > kMostShuffleParts) return false;
+  if (parts > ShuffleGroup::kMostParts) return {};
   for (auto& s : starts) {
     if (s.empty()) s.push_back(0);
     while (s.size() < parts) s.push_back(s.back());  // a repeated window: its pattern part takes nothing
   }
-  ShuffleVector vector{static_cast<std::int32_t>(target), static_cast<std::int32_t>(plan.shuffle_parts.size()), 0};
-  std::array<std::array<bool, 16>, 2> done{};
-  for (std::size_t p = 0; p < parts; ++p) {
-    CopyPattern pattern;
-    std::fill(std::begin(pattern.index), std::end(pattern.index), kZeroByte);
-    for (std::size_t h = 0; h < 2; ++h) {
-      for (std::size_t j = 0; j < 16; ++j) {
-        const std::int64_t b = halves[h][j];
-        if (b < 0 || done[h][j] || b < starts[h][p] || b >= starts[h][p] + 16) continue;
-        pattern.index[16 * h + j] = static_cast<std::uint8_t>(b - starts[h][p]);
-        done[h][j] = true;
-      }
+  std::vector<std::array<std::int32_t, 2>> windows;
+  for (std::size_t p = 0; p < parts; ++p) windows.push_back({static_cast<std::int32_t>(starts[0][p]), static_cast<std::int32_t>(starts[1][p])});
+  return windows;
+}
+
+/// The pattern of part p: every target byte that a window of part p covers and no earlier part took.
+CopyPattern shuffle_pattern(const std::vector<HalfBytes>& halves, const std::vector<std::array<std::int32_t, 2>>& windows, std::size_t p) {
+  CopyPattern pattern;
+  std::fill(std::begin(pattern.index), std::end(pattern.index), kZeroByte);
+  for (std::size_t h = 0; h < 2; ++h) {
+    for (std::size_t j = 0; j < 16; ++j) {
+      const std::int64_t b = halves[h][j];
+      const auto taken = [&](std::size_t q) { return b >= windows[q][h] && b < windows[q][h] + 16; };
+      if (b < 0 || !taken(p)) continue;
+      bool earlier = false;
+      for (std::size_t q = 0; q < p; ++q) earlier = earlier || taken(q);
+      if (!earlier) pattern.index[16 * h + j] = static_cast<std::uint8_t>(b - windows[p][h]);
     }
-    plan.shuffle_parts.push_back({static_cast<std::int32_t>(starts[0][p]), static_cast<std::int32_t>(starts[1][p]), table.index_of(pattern)});
   }
-  vector.end = static_cast<std::int32_t>(plan.shuffle_parts.size());
-  plan.shuffles.push_back(vector);
+  return pattern;
+}
+
+using WindowKey = std::vector<std::array<std::int32_t, 2>>;
+
+/// A shuffle16 vector at `target`, added to the group of its windows; false when it needs too many parts.
+bool add_shuffles(CopyPlan& plan, PatternTable& table, std::map<WindowKey, std::vector<ShuffleTarget>>& groups, const ConvInput& in,
+                  const Sources& sources, std::size_t target, std::size_t size) {
+  const std::int64_t element = plan.byte_source ? 1 : 2, size_bytes = static_cast<std::int64_t>(size) * element;
+  if (size_bytes < 16 || plan.lanes != 8) return false;  // a 32-byte vector: two 128-bit halves
+  const std::vector<HalfBytes> halves = half_bytes(plan, sources);
+  const WindowKey windows = vector_windows(halves, size_bytes, in.width * element);
+  if (windows.empty()) return false;
+  ShuffleTarget t;
+  t.target = static_cast<std::int32_t>(target);
+  for (std::size_t p = 0; p < windows.size(); ++p) t.pattern[p] = table.index_of(shuffle_pattern(halves, windows, p));
+  groups[windows].push_back(t);
   return true;
+}
+
+/// The groups in the plan, in the order of their windows (the source is read front to back).
+void add_shuffle_groups(CopyPlan& plan, const std::map<WindowKey, std::vector<ShuffleTarget>>& groups) {
+  for (const auto& [windows, targets] : groups) {
+    ShuffleGroup g;
+    g.parts = static_cast<std::int32_t>(windows.size());
+    for (std::size_t p = 0; p < windows.size(); ++p) g.windows[p][0] = windows[p][0], g.windows[p][1] = windows[p][1];
+    g.first = static_cast<std::int32_t>(plan.shuffle_targets.size());
+    plan.shuffle_targets.insert(plan.shuffle_targets.end(), targets.begin(), targets.end());
+    g.end = static_cast<std::int32_t>(plan.shuffle_targets.size());
+    plan.shuffle_groups.push_back(g);
+  }
 }
 
 /// A gathered vector: its sources, element by element.
@@ -231,6 +267,7 @@ CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, s
   const bool permutes = (method == CopyMethod::permute64_bytes || (method == CopyMethod::permute64_words && !plan.byte_elements)) &&
                         plan.byte_elements == byte_source;
   Sources sources(lanes * static_cast<std::size_t>(per_lane));
+  std::map<WindowKey, std::vector<ShuffleTarget>> shuffle_groups;
   for (std::size_t target = 0; target < end; target += lanes) {
     bool any = false;
     for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -242,9 +279,10 @@ CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, s
       continue;
     }
     const bool done = (permutes && add_permutes(plan, table, in, sources, target, source_size)) ||
-                      (method == CopyMethod::shuffle16 && add_shuffles(plan, table, sources, target, source_size));
+                      (method == CopyMethod::shuffle16 && add_shuffles(plan, table, shuffle_groups, in, sources, target, source_size));
     if (!done) add_gather(plan, sources, target);
   }
+  add_shuffle_groups(plan, shuffle_groups);
   plan.zeros.push_back(static_cast<std::int32_t>(end));  // the slack the last block reads: zero activations
   // Operations reading the same windows next to each other: the permute runner loads those once.
   std::stable_sort(plan.singles.begin(), plan.singles.end(), [](const SinglePermute& a, const SinglePermute& b) {

@@ -117,17 +117,20 @@ struct DoublePermute {
   std::int32_t pattern[2] = {0, 0};
 };
 
-/// shuffle16: one part of a vector, a shuffle of a 16-byte source window into each 128-bit half (the same window
-/// in both: a broadcast load).
-struct ShufflePart {
-  std::int32_t low = 0, high = 0;  // byte offsets of the halves' windows
-  std::int32_t pattern = 0;        // CopyPlan::patterns entry
+/// shuffle16: vectors whose parts read the same source windows, loaded once for all of them (the column phases of
+/// one row read the same rows). Part p shuffles windows[p] (byte offsets of a 16-byte window for each 128-bit
+/// half; the same twice: a broadcast load) by each vector's pattern p, and the parts are OR-ed.
+struct ShuffleGroup {
+  static constexpr int kMostParts = 4;
+  std::int32_t parts = 0;
+  std::int32_t windows[kMostParts][2] = {};
+  std::int32_t first = 0, end = 0;  // its vectors: CopyPlan::shuffle_targets[first, end)
 };
 
-/// shuffle16: a vector of the copies and its parts, shuffle_parts[first, end).
-struct ShuffleVector {
+/// shuffle16: one vector of a group: its lane offset in the copies and its CopyPlan::patterns entry per part.
+struct ShuffleTarget {
   std::int32_t target = 0;
-  std::int32_t first = 0, end = 0;
+  std::int32_t pattern[ShuffleGroup::kMostParts] = {};
 };
 
 struct CopyPlan {
@@ -138,8 +141,8 @@ struct CopyPlan {
   std::vector<std::int32_t> zeros;  // vectors of only padding (or slack) to zero, by lane offset
   std::vector<SinglePermute> singles;
   std::vector<DoublePermute> doubles;
-  std::vector<ShuffleVector> shuffles;
-  std::vector<ShufflePart> shuffle_parts;
+  std::vector<ShuffleGroup> shuffle_groups;
+  std::vector<ShuffleTarget> shuffle_targets;
   std::vector<CopyPattern> patterns;  // distinct (indices, kept elements)
   // Gathered vectors: the lane offset of each, and per vector lanes x elements source indices (-1: zero).
   std::vector<std::int32_t> gather_targets;

@@ -63,23 +63,37 @@ struct Simd {
     }
   }
 
+  /// A group's vectors (twin_copies.hpp, ShuffleGroup): its windows loaded once, each vector P shuffles OR-ed.
+  template <int P>
+  static void run_shuffle_group(const CopyPlan& plan, const ShuffleGroup& g, const std::uint8_t* base, std::int32_t* lanes) {
+    V windows[P];
+    for (int p = 0; p < P; ++p) {
+      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + g.windows[p][0]));
+      windows[p] = g.windows[p][0] == g.windows[p][1]
+                       ? _mm256_broadcastsi128_si256(low)
+                       : _mm256_inserti128_si256(_mm256_castsi128_si256(low), _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + g.windows[p][1])), 1);
+    }
+    const CopyPattern* patterns = plan.patterns.data();
+    for (const ShuffleTarget* t = plan.shuffle_targets.data() + g.first; t != plan.shuffle_targets.data() + g.end; ++t) {
+      V vector = _mm256_shuffle_epi8(windows[0], _mm256_load_si256(reinterpret_cast<const __m256i*>(patterns[t->pattern[0]].index)));
+      for (int p = 1; p < P; ++p) {
+        vector = _mm256_or_si256(vector, _mm256_shuffle_epi8(windows[p], _mm256_load_si256(reinterpret_cast<const __m256i*>(patterns[t->pattern[p]].index))));
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + t->target), vector);  // aligned: targets are whole vectors
+    }
+  }
+
   /// The copies' zero vectors and shuffles (twin_copies.hpp); the gathers are run_gathers'.
   static void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
     const auto* base = static_cast<const std::uint8_t*>(source);
     for (const std::int32_t target : plan.zeros) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + target), zero());
-    const ShufflePart* parts = plan.shuffle_parts.data();
-    const CopyPattern* patterns = plan.patterns.data();
-    for (const ShuffleVector& s : plan.shuffles) {
-      V vector = zero();
-      for (const ShufflePart* p = parts + s.first; p != parts + s.end; ++p) {
-        const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + p->low));
-        const V windows = p->low == p->high ? _mm256_broadcastsi128_si256(low)
-                                            : _mm256_inserti128_si256(_mm256_castsi128_si256(low),
-                                                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + p->high)), 1);
-        const V index = _mm256_load_si256(reinterpret_cast<const __m256i*>(patterns[p->pattern].index));
-        vector = _mm256_or_si256(vector, _mm256_shuffle_epi8(windows, index));
+    for (const ShuffleGroup& g : plan.shuffle_groups) {
+      switch (g.parts) {
+        case 1: run_shuffle_group<1>(plan, g, base, lanes); break;
+        case 2: run_shuffle_group<2>(plan, g, base, lanes); break;
+        case 3: run_shuffle_group<3>(plan, g, base, lanes); break;
+        default: run_shuffle_group<4>(plan, g, base, lanes); break;
       }
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + s.target), vector);  // aligned: targets are whole vectors
     }
   }
 
