@@ -10,6 +10,7 @@
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
+#include "kernel_sets.hpp"
 #include "support.hpp"
 
 #include <nlohmann/json.hpp>
@@ -36,17 +37,50 @@ models::Architecture small_quantized(const models::LayerQuantization& hidden, co
   return a;
 }
 
-/// Sparse random images, and some saturated ones, compared raw logit by raw logit.
+/// Images of every kind the twin treats differently, in an order that moves the activity around from one frame
+/// to the next (the twin skips the rows that are as in an empty frame and puts back what the last frame changed):
+/// random noise over the whole image, empty, a few short tracks (rows anywhere, the borders included), one pixel,
+/// and saturated.
+void fill_image(std::vector<std::uint8_t>& image, models::Shape shape, std::size_t i, std::mt19937& rng) {
+  std::uniform_int_distribution<int> value(1, 255), coin(0, 3);
+  std::fill(image.begin(), image.end(), 0);
+  const auto pixel = [&](int c, int y, int x) -> std::uint8_t& {
+    return image[static_cast<std::size_t>((c * shape.height + y) * shape.width + x)];
+  };
+  const auto random_below = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint32_t>(n)); };
+  switch (i % 6) {
+    case 0: for (auto& p : image) p = static_cast<std::uint8_t>(coin(rng) == 0 ? value(rng) : 0); break;
+    case 1: break;
+    case 2:
+    case 4:
+      for (int track = 1 + random_below(3); track > 0; --track) {
+        const int c = random_below(shape.channels), y0 = random_below(shape.height), x0 = random_below(shape.width);
+        for (int y = y0; y < std::min(shape.height, y0 + 1 + random_below(4)); ++y) {
+          for (int x = x0; x < std::min(shape.width, x0 + 1 + random_below(3)); ++x) pixel(c, y, x) = static_cast<std::uint8_t>(value(rng));
+        }
+      }
+      break;
+    case 3: pixel(random_below(shape.channels), random_below(shape.height), random_below(shape.width)) = static_cast<std::uint8_t>(value(rng)); break;
+    default: std::fill(image.begin(), image.end(), std::uint8_t{255}); break;
+  }
+}
+
+/// Raw logits of the twin with every kernel set this CPU runs against the integer reference: the images that
+/// differ, over all sets.
 std::size_t mismatches(models::Model& model, std::uint32_t seed, std::size_t count) {
-  larsel::fpga::Twin twin(model);
   const models::FixedPointInference reference(model);
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> value(0, 255), coin(0, 3);
   std::vector<std::uint8_t> image(model.input_shape().size());
   std::size_t different = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    for (auto& p : image) p = static_cast<std::uint8_t>(i % 10 == 9 ? 255 : coin(rng) == 0 ? value(rng) : 0);
-    different += twin.raw_logit(image) != reference.raw_logit(image) ? 1 : 0;
+  for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+    larsel::fpga::Twin twin(model, set);
+    std::mt19937 rng(seed);
+    std::size_t here = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      fill_image(image, model.input_shape(), i, rng);
+      here += twin.raw_logit(image) != reference.raw_logit(image) ? 1 : 0;
+    }
+    if (here != 0) UNSCOPED_INFO("kernel set " << larsel::core::name(set) << " (" << twin.kernel_name() << "): " << here << " of " << count << " differ");
+    different += here;
   }
   return different;
 }
@@ -167,7 +201,10 @@ TEST_CASE("Twin's packed path equals the integer reference for every layout and 
   for (std::size_t c = 0; c < cases.size(); ++c) {
     INFO("case " << c << ": " << cases[c].what);
     models::Model model(quantized(cases[c].layers, cases[c].hidden, cases[c].logit), cases[c].input, 21 + c);
-    CHECK(larsel::fpga::Twin(model).packed() == cases[c].packed);
+    for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+      INFO("kernel set " << larsel::core::name(set));
+      CHECK(larsel::fpga::Twin(model, set).packed() == cases[c].packed);
+    }
     CHECK(mismatches(model, static_cast<std::uint32_t>(100 + c), 300) == 0);
   }
 }
@@ -198,23 +235,42 @@ TEST_CASE("Twin equals the integer reference on the shipped model and skips its 
   CHECK_THROWS_WITH(larsel::fpga::Twin(float_model), Catch::Contains("not quantized"));
 }
 
-TEST_CASE("larsel bench infer times the twin, the float network and OpenCV dnn in one run", "[twin][cli]") {
+TEST_CASE("larsel bench infer times the twin of every kernel set, the float network and OpenCV dnn in one run", "[twin][cli]") {
   const auto model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5";
   const auto run = larsel::test::run_larsel("bench infer --frames 100 --rounds 2 --no-csim --model '" + model.string() + "'");
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   const auto j = nlohmann::json::parse(run.out);
-  for (const char* backend : {"twin", "preprocess", "preprocess_plus_twin", "float", "opencv_dnn_onnx"}) {
-    INFO(backend);
-    CHECK(j[backend]["frames"] == 200);
-    CHECK(j[backend]["median_us"].get<double>() > 0);
-    CHECK(j[backend]["p99_us"].get<double>() >= j[backend]["median_us"].get<double>());
-    CHECK(j[backend]["round_medians_us"].size() == 2);
+  CHECK_FALSE(j["machine"]["cpu_model"].get<std::string>().empty());
+  CHECK(j["machine"]["kernel_sets_this_cpu_runs"].size() >= 1);
+  // Every kernel set this CPU runs is timed, and says which kernels ran.
+  std::size_t sets = 0;
+  for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+    const std::string name(larsel::core::name(set));
+    INFO("kernel set " << name);
+    REQUIRE(j["kernel_sets"].contains(name));
+    const auto& k = j["kernel_sets"][name];
+    CHECK(k["twin"]["kernel"] == name + "-packed");
+    CHECK_FALSE(k["preprocess"]["kernel"].get<std::string>().empty());
+    for (const char* timed : {"twin", "twin_every_row_busy", "preprocess", "preprocess_plus_twin"}) {
+      INFO(timed);
+      CHECK(k[timed]["frames"] == 200);
+      CHECK(k[timed]["median_us"].get<double>() > 0);
+      CHECK(k[timed]["p99_us"].get<double>() >= k[timed]["median_us"].get<double>());
+      CHECK(k[timed]["round_medians_us"].size() == 2);
+    }
+    CHECK(k["opencv_dnn_over_twin_per_round"].size() == 2);
+    if (set != larsel::core::KernelSet::baseline) CHECK(k["rounds_meeting_goal"]["twin_median"].get<int>() <= 2);
+    ++sets;
   }
-  CHECK(j["opencv_dnn_over_twin_median"].get<double>() > 0);
-  CHECK(j["opencv_dnn_over_twin_per_round"].size() == 2);
-  CHECK(j["rounds_meeting_goal"]["twin_median"].get<int>() <= 2);
+  CHECK(j["kernel_sets"].size() == sets);
+  for (const char* backend : {"float", "opencv_dnn_onnx"}) CHECK(j[backend]["frames"] == 200);
   CHECK_FALSE(j.contains("csim"));
+  // One set, by name; one this CPU cannot run, or no set at all, is refused in one line.
+  const auto one = larsel::test::run_larsel("bench infer --frames 100 --rounds 1 --no-csim --kernel-sets baseline --model '" + model.string() + "'");
+  REQUIRE(one.exit_code == 0);
+  CHECK(nlohmann::json::parse(one.out)["kernel_sets"].size() == 1);
+  CHECK(larsel::test::run_larsel("bench infer --kernel-sets sse9 --no-csim").exit_code == 2);
   const auto float_model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-float-model.h5";
   const auto refused = larsel::test::run_larsel("bench infer --frames 100 --model '" + float_model.string() + "'");
   CHECK(refused.exit_code != 0);

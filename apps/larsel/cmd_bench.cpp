@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/bench/bench_stats.hpp"
 #include "larsel/bench/cnn_bench.hpp"
 #include "larsel/bench/infer_bench.hpp"
 #include "larsel/bench/ingest_bench.hpp"
@@ -15,7 +16,12 @@
 namespace larsel::app {
 namespace {
 
-void emit_json(const nlohmann::ordered_json& j, const std::string& out) {
+/// The benchmark's figures after the machine they were measured on (bench::machine_json).
+void emit_json(const nlohmann::ordered_json& figures, const std::string& out) {
+  nlohmann::ordered_json j;
+  j["machine"] = bench::machine_json();
+  j["software"] = fmt::format("larsel {}", LARSEL_VERSION);
+  for (const auto& [key, value] : figures.items()) j[key] = value;
   fmt::print("{}\n", j.dump(2));
   if (out.empty()) return;
   std::ofstream file(out);
@@ -87,6 +93,9 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1u, 1'000'000u))->capture_default_str();
   infer->add_flag("!--no-csim", io->csim, "Skip the C simulation (it exports the HLS project and compiles it with g++)");
   infer->add_option("--distinct-frames", io->distinct_frames, "Simulated frames, cycled")->check(CLI::Range(1u, 100'000u))->capture_default_str();
+  infer->add_option("--kernel-sets", io->kernel_sets, "Kernel sets whose twin and preprocess to time (default: every one this CPU runs)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"baseline", "avx2", "avx512", "avx512vnni"}));
   infer->add_option("--out", *infer_out, "Also write the JSON to this file");
   infer->callback([&action, io, infer_out] { action = [io, infer_out] { emit_json(bench::run_infer_bench(*io), *infer_out); return 0; }; });
 

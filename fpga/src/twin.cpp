@@ -139,6 +139,9 @@ Twin::Twin(models::Model& model, std::optional<core::KernelSet> kernels) : impl_
   m.plan = detail::make_packed_plan(m.layers, m.input, m.kernel.traits);
   if (m.plan) {
     detail::make_packed_buffers(*m.plan, m.buffers);
+    const std::vector<std::uint8_t> empty(m.input.size(), 0);  // an empty frame, all rows computed, remembered
+    m.kernel.run(*m.plan, m.layers, m.buffers, empty);
+    detail::remember_empty_frame(*m.plan, m.buffers);
   } else {
     m.generic.emplace(m.layers, m.input);
   }

@@ -33,6 +33,34 @@ std::int64_t source_of(const ConvInput& in, std::size_t lane, int e) {
   return static_cast<std::int64_t>(static_cast<std::size_t>(channel) * in.source.plane() + in.source.row_offset(row)) + col;
 }
 
+/// The first and last source rows a vector's sources are in.
+struct RowRange {
+  int first = 1 << 30, last = -1;
+  void add(int row) { first = std::min(first, row), last = std::max(last, row); }
+  void add(const RowRange& r) { first = std::min(first, r.first), last = std::max(last, r.last); }
+};
+RowRange rows_of(const ConvInput& in, const Sources& sources) {
+  RowRange r;
+  for (const std::int64_t s : sources) {
+    if (s >= 0) r.add(in.source.row_of(static_cast<std::size_t>(s)));
+  }
+  return r;
+}
+
+/// Operations of one kind with the row they start at, put in the plan sorted by it (stable: the permutes'
+/// order by windows within a row is kept), with its rows_* offsets; the plan's row span grows to cover them.
+template <typename Op>
+void sort_by_rows(std::vector<std::pair<RowRange, Op>>& ops, CopyPlan& plan, std::vector<Op>& out, std::vector<std::uint32_t>& rows) {
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.first.first < b.first.first; });
+  rows.assign(static_cast<std::size_t>(plan.source_rows) + 1, 0);
+  for (const auto& [range, op] : ops) {
+    out.push_back(op);
+    ++rows[static_cast<std::size_t>(range.first) + 1];
+    plan.row_span = std::max(plan.row_span, range.last - range.first);
+  }
+  for (std::size_t r = 1; r < rows.size(); ++r) rows[r] += rows[r - 1];
+}
+
 /// Index of `pattern` among the plan's patterns, added if new.
 class PatternTable {
  public:
@@ -109,8 +137,16 @@ CopyPattern permute_pattern(const Sources& sources, const CopyPlan& plan, const 
   return p;
 }
 
+/// Operations being planned, with the rows they read, before sort_by_rows.
+struct PendingOps {
+  std::vector<std::pair<RowRange, SinglePermute>> singles;
+  std::vector<std::pair<RowRange, DoublePermute>> doubles;
+  std::map<std::vector<std::array<std::int32_t, 2>>, std::pair<RowRange, std::vector<ShuffleTarget>>> shuffle_groups;  // by windows
+};
+
 /// A permute64 operation for the vector at `target`; false when the sources are too spread out.
-bool add_permutes(CopyPlan& plan, PatternTable& table, const ConvInput& in, const Sources& sources, std::size_t target, std::size_t size) {
+bool add_permutes(CopyPlan& plan, PatternTable& table, PendingOps& pending, const ConvInput& in, const Sources& sources, std::size_t target,
+                  std::size_t size) {
   const std::int64_t width = plan.byte_elements ? 64 : 32, element = plan.byte_elements ? 1 : 2;  // a 64-byte window
   const std::vector<std::int64_t> starts = windows_for(sources, width, static_cast<std::int64_t>(size), in.width);
   if (starts.empty()) return false;
@@ -123,10 +159,11 @@ bool add_permutes(CopyPlan& plan, PatternTable& table, const ConvInput& in, cons
     op.window[p][0] = static_cast<std::int32_t>(starts[2 * p] * element);
     op.window[p][1] = static_cast<std::int32_t>(second * element);
   }
+  const RowRange rows = rows_of(in, sources);
   if (parts == 1) {
-    plan.singles.push_back({op.target, op.window[0][0], op.window[0][1], op.pattern[0]});
+    pending.singles.push_back({rows, {op.target, op.window[0][0], op.window[0][1], op.pattern[0]}});
   } else {
-    plan.doubles.push_back(op);
+    pending.doubles.push_back({rows, op});
   }
   return true;
 }
@@ -215,34 +252,38 @@ CopyPattern shuffle_pattern(const std::vector<HalfBytes>& halves, const std::vec
   return pattern;
 }
 
-using WindowKey = std::vector<std::array<std::int32_t, 2>>;
-
 /// A shuffle16 vector at `target`, added to the group of its windows; false when it needs too many parts.
-bool add_shuffles(CopyPlan& plan, PatternTable& table, std::map<WindowKey, std::vector<ShuffleTarget>>& groups, const ConvInput& in,
-                  const Sources& sources, std::size_t target, std::size_t size) {
+bool add_shuffles(CopyPlan& plan, PatternTable& table, PendingOps& pending, const ConvInput& in, const Sources& sources, std::size_t target,
+                  std::size_t size) {
   const std::int64_t element = plan.byte_source ? 1 : 2, size_bytes = static_cast<std::int64_t>(size) * element;
   if (size_bytes < 16 || plan.lanes != 8) return false;  // a 32-byte vector: two 128-bit halves
   const std::vector<HalfBytes> halves = half_bytes(plan, sources);
-  const WindowKey windows = vector_windows(halves, size_bytes, in.width * element);
+  const std::vector<std::array<std::int32_t, 2>> windows = vector_windows(halves, size_bytes, in.width * element);
   if (windows.empty()) return false;
   ShuffleTarget t;
   t.target = static_cast<std::int32_t>(target);
   for (std::size_t p = 0; p < windows.size(); ++p) t.pattern[p] = table.index_of(shuffle_pattern(halves, windows, p));
-  groups[windows].push_back(t);
+  auto& group = pending.shuffle_groups[windows];
+  group.first.add(rows_of(in, sources));
+  group.second.push_back(t);
   return true;
 }
 
-/// The groups in the plan, in the order of their windows (the source is read front to back).
-void add_shuffle_groups(CopyPlan& plan, const std::map<WindowKey, std::vector<ShuffleTarget>>& groups) {
-  for (const auto& [windows, targets] : groups) {
+/// The groups in the plan, sorted by their first row (then by windows: the source is read front to back).
+void add_shuffle_groups(CopyPlan& plan, const PendingOps& pending) {
+  std::vector<std::pair<RowRange, ShuffleGroup>> groups;
+  std::vector<ShuffleTarget> targets;
+  for (const auto& [windows, group] : pending.shuffle_groups) {
     ShuffleGroup g;
     g.parts = static_cast<std::int32_t>(windows.size());
     for (std::size_t p = 0; p < windows.size(); ++p) g.windows[p][0] = windows[p][0], g.windows[p][1] = windows[p][1];
-    g.first = static_cast<std::int32_t>(plan.shuffle_targets.size());
-    plan.shuffle_targets.insert(plan.shuffle_targets.end(), targets.begin(), targets.end());
-    g.end = static_cast<std::int32_t>(plan.shuffle_targets.size());
-    plan.shuffle_groups.push_back(g);
+    g.first = static_cast<std::int32_t>(targets.size());
+    targets.insert(targets.end(), group.second.begin(), group.second.end());
+    g.end = static_cast<std::int32_t>(targets.size());
+    groups.push_back({group.first, g});
   }
+  plan.shuffle_targets = std::move(targets);
+  sort_by_rows(groups, plan, plan.shuffle_groups, plan.group_rows);
 }
 
 /// A gathered vector: its sources, element by element.
@@ -259,7 +300,9 @@ CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, s
   plan.lanes = in.lanes;
   plan.byte_elements = in.quads;
   plan.byte_source = byte_source;
+  plan.source_rows = in.height;
   PatternTable table(plan.patterns);
+  PendingOps pending;
   const std::size_t end = in.base(in.groups, 0, 0), lanes = static_cast<std::size_t>(in.lanes);
   const int per_lane = in.elements();
   // permute64 moves whole elements of the source's own size; byte vpermt2b moves bytes, so it cannot for word
@@ -267,7 +310,6 @@ CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, s
   const bool permutes = (method == CopyMethod::permute64_bytes || (method == CopyMethod::permute64_words && !plan.byte_elements)) &&
                         plan.byte_elements == byte_source;
   Sources sources(lanes * static_cast<std::size_t>(per_lane));
-  std::map<WindowKey, std::vector<ShuffleTarget>> shuffle_groups;
   for (std::size_t target = 0; target < end; target += lanes) {
     bool any = false;
     for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -278,16 +320,18 @@ CopyPlan plan_copies(const ConvInput& in, CopyMethod method, bool byte_source, s
       plan.zeros.push_back(static_cast<std::int32_t>(target));
       continue;
     }
-    const bool done = (permutes && add_permutes(plan, table, in, sources, target, source_size)) ||
-                      (method == CopyMethod::shuffle16 && add_shuffles(plan, table, shuffle_groups, in, sources, target, source_size));
+    const bool done = (permutes && add_permutes(plan, table, pending, in, sources, target, source_size)) ||
+                      (method == CopyMethod::shuffle16 && add_shuffles(plan, table, pending, in, sources, target, source_size));
     if (!done) add_gather(plan, sources, target);
   }
-  add_shuffle_groups(plan, shuffle_groups);
   plan.zeros.push_back(static_cast<std::int32_t>(end));  // the slack the last block reads: zero activations
-  // Operations reading the same windows next to each other: the permute runner loads those once.
-  std::stable_sort(plan.singles.begin(), plan.singles.end(), [](const SinglePermute& a, const SinglePermute& b) {
-    return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+  // Within a row, operations reading the same windows next to each other: the permute runner loads those once.
+  std::stable_sort(pending.singles.begin(), pending.singles.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second.first, a.second.second) < std::tie(b.second.first, b.second.second);
   });
+  sort_by_rows(pending.singles, plan, plan.singles, plan.single_rows);
+  sort_by_rows(pending.doubles, plan, plan.doubles, plan.double_rows);
+  add_shuffle_groups(plan, pending);
   return plan;
 }
 

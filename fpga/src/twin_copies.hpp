@@ -54,6 +54,11 @@ struct ActivationLayout {
     const int odd = blocks - 1;  // 0 or 1
     return static_cast<std::size_t>((row & odd) * block_rows + (row >> odd)) * static_cast<std::size_t>(width);
   }
+  /// The row of element `element` of the channels' planes (the inverse of row_offset).
+  [[nodiscard]] int row_of(std::size_t element) const noexcept {
+    const auto stored = static_cast<int>(element % plane() / static_cast<std::size_t>(width));
+    return blocks == 1 ? stored : stored < block_rows ? 2 * stored : 2 * (stored - block_rows) + 1;
+  }
 };
 
 struct ConvInput {
@@ -133,8 +138,13 @@ struct ShuffleTarget {
   std::int32_t pattern[ShuffleGroup::kMostParts] = {};
 };
 
+/// Each operation of a plan reads source rows [r, r + row_span] for some r, its first row: the operations of
+/// each kind are sorted by it, and rows_*[r] .. rows_*[r + 1] are those starting at row r (the input's rows,
+/// for frames where only some rows differ from an empty frame: twin_run.ipp).
 struct CopyPlan {
   CopyMethod method = CopyMethod::gather;
+  int source_rows = 0;   // rows of the source
+  int row_span = 0;      // the most rows past its first an operation reads
   int lanes = 16;               // int32 lanes per vector
   bool byte_elements = false;   // a lane holds four bytes (quads), else two int16 words
   bool byte_source = false;    // the source is the image's uint8 pixels, else int16 words
@@ -142,9 +152,10 @@ struct CopyPlan {
   std::vector<SinglePermute> singles;
   std::vector<DoublePermute> doubles;
   std::vector<ShuffleGroup> shuffle_groups;
+  std::vector<std::uint32_t> single_rows, double_rows, group_rows;  // source_rows + 1 offsets each
   std::vector<ShuffleTarget> shuffle_targets;
   std::vector<CopyPattern> patterns;  // distinct (indices, kept elements)
-  // Gathered vectors: the lane offset of each, and per vector lanes x elements source indices (-1: zero).
+  // Gathered vectors (always run): the lane offset of each, and per vector lanes x elements source indices (-1: zero).
   std::vector<std::int32_t> gather_targets;
   std::vector<std::int32_t> gathers;
 };

@@ -3,6 +3,7 @@
 // that set's vector operations (twin_simd_*.ipp) under the multiply-add loops
 // (twin_mac.ipp) and the per-frame run (twin_run.ipp), written once for all.
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

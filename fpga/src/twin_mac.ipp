@@ -41,7 +41,9 @@ struct TapSpan {
 
 /// Where a filter block's pooled sums go, for its filter i: int32 into sums + i * sums_stride (the generic
 /// conversion follows), or, with `fast`, converted in registers and stored as int16 by `stores` into planes[i].
+/// With `vector_active`, only the blocks of vectors with one that is active are computed.
 struct MacOutput {
+  const RowSet* vector_active = nullptr;
   std::int32_t* sums = nullptr;
   std::size_t sums_stride = 0;
   const FastConversion* fast = nullptr;
@@ -160,7 +162,11 @@ void mac_vectors(const std::int32_t* lanes, TapSpan taps, std::size_t vectors, c
     const std::size_t n = (vectors + blocks - 1) / blocks;
     const std::size_t stride = Simd::kLanes * vectors;
     for (std::size_t v = 0; v < vectors; v += n) {
-      with_constant<std::size_t, most>(std::min(n, vectors - v), [&](auto count) {
+      const std::size_t count = std::min(n, vectors - v);
+      if (out.vector_active && !out.vector_active->any(static_cast<std::ptrdiff_t>(v), static_cast<std::ptrdiff_t>(v + count - 1))) {
+        continue;  // as in the empty frame: its outputs are there already
+      }
+      with_constant<std::size_t, most>(count, [&](auto count) {
         mac_block<Quads, P, R, F, decltype(count)::value, Pooled>(lanes, taps, out, v, stride);
       });
     }

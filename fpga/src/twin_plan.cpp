@@ -271,6 +271,7 @@ std::optional<PackedConv> packed_conv(const TwinLayer& t, const Stage& s, bool f
   c.layer = s.layer;
   c.input = conv_input(t, s, first, source, traits);
   if (c.input.size > static_cast<std::size_t>(kInt32Max)) return std::nullopt;  // offsets are int32
+  c.filters = static_cast<int>(t.taps.size());
   c.pooled_height = s.pooled_height, c.pooled_width = s.pooled_width;
   c.phases = s.pool_height * s.pool_width;
   const auto lanes = static_cast<std::size_t>(traits.lanes);
@@ -363,19 +364,37 @@ std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>&
 }
 
 void make_packed_buffers(const PackedPlan& plan, PackedBuffers& b) {
-  std::size_t sums = 0, rows = 0, lanes = 0;
+  std::size_t sums = 0, rows = 0;
   for (const PackedConv& c : plan.convs) {
-    lanes = std::max(lanes, c.input.size);
     std::size_t block = 0;
     for (const FilterBlock& f : c.blocks) block = std::max(block, f.filters.size());
     sums = std::max(sums, block * static_cast<std::size_t>(c.phases) * static_cast<std::size_t>(plan.traits.lanes) * c.vectors);
+    ConvBuffers cb;
+    cb.lanes.assign(c.input.size, 0);
+    const auto height = static_cast<std::size_t>(c.input.height);
+    for (RowSet* rows : {&cb.rows_copied, &cb.input_active, &cb.copy_rows}) rows->resize(height);
+    cb.padded.resize(height + static_cast<std::size_t>(c.input.pad_top)), cb.dilated.resize(cb.padded.size());
+    cb.output_active.resize(static_cast<std::size_t>(c.pooled_height)), cb.output_dilated.resize(cb.output_active.size());
+    cb.vectors_computed.resize(c.vectors), cb.vector_active.resize(c.vectors);
+    b.convs.push_back(std::move(cb));
   }
   for (const std::size_t n : plan.input_sizes) b.inputs.emplace_back(PackedPlan::kFront + n + PackedPlan::kBack, std::int16_t{0});
   for (const PackedDense& d : plan.denses) rows = std::max(rows, static_cast<std::size_t>(d.rows));
-  b.lanes.assign(lanes, 0);
   b.sums.assign(sums + static_cast<std::size_t>(plan.traits.lanes), 0);
   b.dense_sums.assign(rows, 0);
   b.dense_outputs.assign(rows, 0);
+  b.all_rows = true;
+}
+
+void remember_empty_frame(const PackedPlan& plan, PackedBuffers& b) {
+  for (std::size_t c = 0; c < plan.convs.size(); ++c) {
+    ConvBuffers& cb = b.convs[c];
+    cb.empty_lanes = cb.lanes;
+    cb.rows_copied.clear();  // the lanes are the empty frame's now
+    cb.vectors_computed.clear();
+  }
+  b.empty_inputs = b.inputs;
+  b.all_rows = false;
 }
 
 }  // namespace larsel::fpga::detail

@@ -23,6 +23,7 @@
 #include "twin_kernel.hpp"
 #include "twin_layers.hpp"
 #include "twin_requantize.hpp"
+#include "twin_rows.hpp"
 
 namespace larsel::fpga::detail {
 
@@ -49,6 +50,7 @@ struct PackedConv {
   std::size_t layer = 0;  // in the twin's layers
   ConvInput input;
   CopyPlan copies;                          // fills `input` from the image (first layer) or the int16 activations
+  int filters = 0;                          // output channels
   int pooled_height = 0, pooled_width = 0;  // the output after the pooling (if any)
   int phases = 1;                           // pool_height * pool_width
   std::size_t vectors = 0;                  // pooled positions / lanes, rounded up
@@ -89,19 +91,42 @@ struct PackedPlan {
   static constexpr std::size_t kBack = 64;   // the copies' source windows may start at any element
 };
 
+/// What the packed path keeps per convolution between frames. The twin runs an empty frame once (all zero:
+/// PackedBuffers::all_rows) and remembers its layouts and outputs; after that, a frame's rows whose receptive
+/// field is all zero (most of them: a frame holds a few short tracks) are known to give the empty frame's
+/// values: their copies and multiply-adds are skipped, and what the last frame changed there is put back.
+struct ConvBuffers {
+  AlignedVector<std::int32_t> lanes;        // its input laid out for the multiply-adds
+  AlignedVector<std::int32_t> empty_lanes;  // the same for the empty frame
+  RowSet rows_copied;       // input rows whose copy operations ran last frame
+  RowSet vectors_computed;  // vectors of outputs computed last frame (the others hold the empty frame's)
+  // This frame's: input rows that differ, copy rows that run (r: its operations read rows r .. r + row_span),
+  // output rows and vectors of outputs that differ; the others are scratch.
+  RowSet input_active, copy_rows, output_active, vector_active;
+  RowSet padded, dilated, output_dilated;
+};
+
 /// The packed path's working memory, sized once (its zero padding is written once, never per frame).
 struct PackedBuffers {
-  AlignedVector<std::int32_t> lanes;                // a convolution's input laid out for the multiply-adds (any one)
-  std::vector<AlignedVector<std::int16_t>> inputs;  // per convolution, then dense layer: its int16 input
-  AlignedVector<std::int32_t> sums;                 // one filter block's sums (the generic conversion's input)
+  std::vector<ConvBuffers> convs;
+  std::vector<AlignedVector<std::int16_t>> inputs;        // per convolution, then dense layer: its int16 input
+  std::vector<AlignedVector<std::int16_t>> empty_inputs;  // the same for the empty frame
+  AlignedVector<std::int32_t> sums;                       // one filter block's sums (the generic conversion's input)
   std::vector<std::int64_t> dense_sums, dense_outputs;
+  bool all_rows = true;  // compute every row (the empty frame's run), not only those that differ from it
 };
 
 /// The plan for these layers (image: the model's input shape) laid out for `traits`, or null when the packed
 /// arithmetic would not be exact or the layer sequence is not (conv [pool])... dense...: the generic path runs then.
 std::shared_ptr<const PackedPlan> make_packed_plan(const std::vector<TwinLayer>& layers, models::Shape image, const KernelTraits& traits);
 
-/// Sizes and zeroes the buffers of `plan` (once: the zero padding is never written again).
+/// Sizes and zeroes the buffers of `plan` (once: the zero padding is never written again). Run an empty frame
+/// next, then remember_empty_frame.
 void make_packed_buffers(const PackedPlan& plan, PackedBuffers& buffers);
+
+/// After the run of an all-zero image with all_rows set: its layouts and outputs are the empty frame's.
+void remember_empty_frame(const PackedPlan& plan, PackedBuffers& buffers);
+
+
 
 }  // namespace larsel::fpga::detail

@@ -83,18 +83,24 @@ struct Simd {
     }
   }
 
-  /// The copies' zero vectors and shuffles (twin_copies.hpp); the gathers are run_gathers'.
-  static void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
+  /// The copies (twin_copies.hpp): the shuffle groups of the rows r with rows[r] set, and the zero vectors
+  /// with `zeros` (they never change); the gathers are run_gathers'.
+  static void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes, const RowSet& rows, bool zeros) {
     const auto* base = static_cast<const std::uint8_t*>(source);
-    for (const std::int32_t target : plan.zeros) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + target), zero());
-    for (const ShuffleGroup& g : plan.shuffle_groups) {
-      switch (g.parts) {
-        case 1: run_shuffle_group<1>(plan, g, base, lanes); break;
-        case 2: run_shuffle_group<2>(plan, g, base, lanes); break;
-        case 3: run_shuffle_group<3>(plan, g, base, lanes); break;
-        default: run_shuffle_group<4>(plan, g, base, lanes); break;
-      }
+    if (zeros) {
+      for (const std::int32_t target : plan.zeros) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes + target), zero());
     }
+    rows.for_each([&](std::size_t r) {
+      for (std::uint32_t i = plan.group_rows[r]; i < plan.group_rows[r + 1]; ++i) {
+        const ShuffleGroup& g = plan.shuffle_groups[i];
+        switch (g.parts) {
+          case 1: run_shuffle_group<1>(plan, g, base, lanes); break;
+          case 2: run_shuffle_group<2>(plan, g, base, lanes); break;
+          case 3: run_shuffle_group<3>(plan, g, base, lanes); break;
+          default: run_shuffle_group<4>(plan, g, base, lanes); break;
+        }
+      }
+    });
   }
 
   /// The sum of the 8 int32 lanes of v, in int64 (it may exceed int32).

@@ -74,28 +74,35 @@ struct Simd {
     }
   }
 
-  /// The copies' zero vectors and permutes (twin_copies.hpp); the gathers are run_gathers'.
-  static void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes) {
+  /// The copies (twin_copies.hpp): the permutes of the rows r with rows[r] set, and the zero vectors with
+  /// `zeros` (they never change); the gathers are run_gathers'.
+  static void run_copies(const CopyPlan& plan, const void* source, std::int32_t* lanes, const RowSet& rows, bool zeros) {
     const auto* base = static_cast<const std::uint8_t*>(source);
-    for (const std::int32_t target : plan.zeros) _mm512_store_si512(lanes + target, zero());
+    if (zeros) {
+      for (const std::int32_t target : plan.zeros) _mm512_store_si512(lanes + target, zero());
+    }
     const CopyPattern* patterns = plan.patterns.data();
     std::int32_t first = -1, second = -1;
     V a = zero(), b = zero();
-    for (const SinglePermute& op : plan.singles) {
-      if (op.first != first || op.second != second) {  // the ops are sorted by windows
-        first = op.first, second = op.second;
-        a = _mm512_loadu_si512(base + first), b = _mm512_loadu_si512(base + second);
+    rows.for_each([&](std::size_t r) {
+      for (std::uint32_t i = plan.single_rows[r]; i < plan.single_rows[r + 1]; ++i) {
+        const SinglePermute& op = plan.singles[i];
+        if (op.first != first || op.second != second) {  // the ops are sorted by windows within a row
+          first = op.first, second = op.second;
+          a = _mm512_loadu_si512(base + first), b = _mm512_loadu_si512(base + second);
+        }
+        _mm512_store_si512(lanes + op.target, permute(patterns[op.pattern], a, b));  // aligned target
       }
-      _mm512_store_si512(lanes + op.target, permute(patterns[op.pattern], a, b));  // aligned target
-    }
-    for (const DoublePermute& op : plan.doubles) {
-      V vector = zero();
-      for (int p = 0; p < 2; ++p) {
-        const V x = _mm512_loadu_si512(base + op.window[p][0]), y = _mm512_loadu_si512(base + op.window[p][1]);
-        vector = _mm512_or_si512(vector, permute(patterns[op.pattern[p]], x, y));
+      for (std::uint32_t i = plan.double_rows[r]; i < plan.double_rows[r + 1]; ++i) {
+        const DoublePermute& op = plan.doubles[i];
+        V vector = zero();
+        for (int p = 0; p < 2; ++p) {
+          const V x = _mm512_loadu_si512(base + op.window[p][0]), y = _mm512_loadu_si512(base + op.window[p][1]);
+          vector = _mm512_or_si512(vector, permute(patterns[op.pattern[p]], x, y));
+        }
+        _mm512_store_si512(lanes + op.target, vector);
       }
-      _mm512_store_si512(lanes + op.target, vector);
-    }
+    });
   }
 
   /// The sum of the 16 int32 lanes of v, in int64 (it may exceed int32).

@@ -46,8 +46,9 @@ struct Simd {
     }
   }
 
-  /// The copies' zero vectors (every other vector is gathered, by run_gathers).
-  static void run_copies(const CopyPlan& plan, const void*, std::int32_t* lanes) {
+  /// The copies' zero vectors with `zeros` (they never change; every other vector is gathered, by run_gathers).
+  static void run_copies(const CopyPlan& plan, const void*, std::int32_t* lanes, const RowSet&, bool zeros) {
+    if (!zeros) return;
     for (const std::int32_t target : plan.zeros) std::fill_n(lanes + target, kLanes, 0);
   }
 

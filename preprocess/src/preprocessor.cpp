@@ -68,12 +68,19 @@ std::vector<KernelChoice> kernels_for(const PreprocessConfig& config) {
   return kernels;
 }
 
+/// The fastest kernel of `set` or below.
+KernelChoice choose_kernel(core::KernelSet set, const PreprocessConfig& config) {
+  if (!core::cpu_supports(set)) {
+    throw std::invalid_argument(fmt::format("preprocess: this CPU cannot run the {} kernels", core::name(set)));
+  }
+  const std::vector<KernelChoice> kernels = kernels_for(config);
+  return *std::find_if(kernels.begin(), kernels.end(), [&](const KernelChoice& k) { return k.set <= set; });
+}
+
 /// The scalar reference, or the fastest kernel of the kernel set this process runs (LARSEL_KERNELS may cap it).
 KernelChoice choose_kernel(Implementation implementation, const PreprocessConfig& config) {
-  const std::vector<KernelChoice> kernels = kernels_for(config);
-  if (implementation == Implementation::scalar) return kernels.back();
-  const core::KernelSet selected = core::selected_kernel_set();
-  return *std::find_if(kernels.begin(), kernels.end(), [&](const KernelChoice& k) { return k.set <= selected; });
+  if (implementation == Implementation::scalar) return kernels_for(config).back();
+  return choose_kernel(core::selected_kernel_set(), config);
 }
 
 KernelChoice choose_kernel(std::string_view name, const PreprocessConfig& config) {
@@ -117,6 +124,8 @@ Preprocessor::Preprocessor(const PreprocessConfig& config, Implementation implem
 Preprocessor::Preprocessor(const PreprocessConfig& config, std::string_view kernel)
     : impl_(std::make_unique<Impl>(config, kernel == "scalar" ? Implementation::scalar : Implementation::optimised,
                                    choose_kernel(kernel, config))) {}
+Preprocessor::Preprocessor(const PreprocessConfig& config, core::KernelSet kernels)
+    : impl_(std::make_unique<Impl>(config, Implementation::optimised, choose_kernel(kernels, config))) {}
 Preprocessor::~Preprocessor() = default;
 Preprocessor::Preprocessor(Preprocessor&&) noexcept = default;
 Preprocessor& Preprocessor::operator=(Preprocessor&&) noexcept = default;

@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include "larsel/core/kernel_set.hpp"
+
 #include "larsel/daq/frame.hpp"
 #include "larsel/preprocess/config.hpp"
 
@@ -64,6 +66,9 @@ class Preprocessor {
   /// A named kernel from available_kernels(config) (to compare instruction
   /// sets); throws std::invalid_argument for any other name.
   Preprocessor(const PreprocessConfig& config, std::string_view kernel);
+  /// The fastest kernel of `kernels` (or of the highest set below it that has one) for the configuration;
+  /// std::invalid_argument if this CPU cannot run that set.
+  Preprocessor(const PreprocessConfig& config, core::KernelSet kernels);
   ~Preprocessor();
   Preprocessor(Preprocessor&&) noexcept;
   Preprocessor& operator=(Preprocessor&&) noexcept;
