@@ -24,6 +24,7 @@
 #include "larsel/fpga/backend.hpp"
 #include "larsel/fpga/hls_export.hpp"
 #include "larsel/fpga/twin.hpp"
+#include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
 #include "larsel/models/onnx_export.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
@@ -247,6 +248,17 @@ void add_kernel_set_entries(KernelSetRun& k, const BenchFrames& frames, float& s
                    }});
 }
 
+/// The kernel set's twin against the integer reference (models::FixedPointInference) on every distinct frame,
+/// as simulated and with every row busy: the frames whose raw logits differ (none, for a correct kernel).
+nlohmann::ordered_json exactness(KernelSetRun& k, const models::FixedPointInference& reference, const BenchFrames& frames) {
+  fpga::Twin twin = k.twin;  // its own buffers: the timed one's frame-to-frame state is left alone
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < frames.distinct; ++i) {
+    for (const std::span<const std::uint8_t> image : {frames.image(i), frames.busy_image(i)}) differ += twin.raw_logit(image) != reference.raw_logit(image);
+  }
+  return {{"frames", 2 * frames.distinct}, {"differ", differ}};
+}
+
 nlohmann::ordered_json summary_with_rounds(const Timed& t) {
   nlohmann::ordered_json j = summary(t.us);
   j["round_medians_us"] = t.round_medians;
@@ -294,12 +306,17 @@ nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
   j["frame_period_us"] = 32.768;
   j["frames"] = fmt::format("{} simulated frames (1 in 4 with a neutrino), preprocessed with the model's configuration, cycled", frames.distinct);
   j["rounds"] = std::max(1u, o.rounds);
+  const models::FixedPointInference integer_reference(file.model);
+  bool exact = true;
   for (std::size_t s = 0; s < runs.size(); ++s) {
     const std::size_t e = kEntriesPerSet * s;
     const SetTimings t{timed[e], timed[e + 1], timed[e + 2], timed[e + 3]};
-    j["kernel_sets"][std::string(core::name(runs[s]->set))] =
-        kernel_set_summary(runs[s]->set, t, dnn_timed, runs[s]->twin.kernel_name(), runs[s]->pre.kernel_name());
+    nlohmann::ordered_json& k = j["kernel_sets"][std::string(core::name(runs[s]->set))];
+    k = kernel_set_summary(runs[s]->set, t, dnn_timed, runs[s]->twin.kernel_name(), runs[s]->pre.kernel_name());
+    k["bit_exact_with_integer_reference"] = exactness(*runs[s], integer_reference, frames);
+    exact = exact && k["bit_exact_with_integer_reference"]["differ"] == 0;
   }
+  j["every_twin_bit_exact"] = exact;
   j["float"] = summary_with_rounds(float_timed);
   j["opencv_dnn_onnx"] = summary_with_rounds(dnn_timed);
   const double fastest_twin = quantile(timed[0].us, 0.5);  // the highest kernel set's

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "larsel/fpga/twin.hpp"
@@ -260,10 +261,13 @@ TEST_CASE("larsel bench infer times the twin of every kernel set, the float netw
       CHECK(k[timed]["round_medians_us"].size() == 2);
     }
     CHECK(k["opencv_dnn_over_twin_per_round"].size() == 2);
+    CHECK(k["bit_exact_with_integer_reference"]["frames"].get<int>() > 0);
+    CHECK(k["bit_exact_with_integer_reference"]["differ"] == 0);
     if (set != larsel::core::KernelSet::baseline) CHECK(k["rounds_meeting_goal"]["twin_median"].get<int>() <= 2);
     ++sets;
   }
   CHECK(j["kernel_sets"].size() == sets);
+  CHECK(j["every_twin_bit_exact"] == true);
   for (const char* backend : {"float", "opencv_dnn_onnx"}) CHECK(j[backend]["frames"] == 200);
   CHECK_FALSE(j.contains("csim"));
   // One set, by name; one this CPU cannot run, or no set at all, is refused in one line.
@@ -275,4 +279,44 @@ TEST_CASE("larsel bench infer times the twin of every kernel set, the float netw
   const auto refused = larsel::test::run_larsel("bench infer --frames 100 --model '" + float_model.string() + "'");
   CHECK(refused.exit_code != 0);
   CHECK_THAT(refused.err, Catch::Contains("not quantized"));
+}
+
+TEST_CASE("Every kernel set's twin equals the integer reference on freshly compressed models of other shapes", "[twin][compress]") {
+  using larsel::test::run_larsel;
+  const larsel::test::TempDir dir;
+  const auto quoted = [](const std::filesystem::path& p) { return "'" + p.string() + "'"; };
+  REQUIRE(run_larsel("simulate --signal 60 --background 120 --seed 41 --out " + quoted(dir / "sim.h5")).exit_code == 0);
+  // From the shipped teacher (8, 16, 16): more filters and a dense layer twice the shipped one's; fewer filters,
+  // an odd count among them (a channel pair with one channel).
+  struct Kept {
+    const char* name;
+    int conv1, conv2, dense1;
+  };
+  for (const Kept& kept : {Kept{"wider", 8, 12, 16}, Kept{"narrower", 4, 5, 12}}) {
+    INFO(kept.name);
+    const std::filesystem::path recipe = dir / (std::string(kept.name) + ".yaml"), out = dir / (std::string(kept.name) + ".h5");
+    std::ofstream(recipe) << "data: {files: [" << (dir / "sim.h5").string() << "], validation_fraction: 0.2, test_fraction: 0.2, cache_dir: "
+                          << (dir / "cache").string() << "}\n"
+                          << "training: {batch_size: 16, learning_rate: 0.003}\n"
+                          << "teacher: " << (std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-float-model.h5").string() << "\n"
+                          << "pruning: {keep: {conv1: " << kept.conv1 << ", conv2: " << kept.conv2 << ", dense1: " << kept.dense1 << "}, epochs: 1}\n"
+                          << "sparsity: {final: 0.5, rounds: 1, epochs: 1, frequency: 2}\n"
+                          << "quantization:\n  weight: {width: 8, integer: auto, rounding: rnd_conv, overflow: sat}\n"
+                          << "finetune: {epochs: 1}\n";
+    const auto compressed = run_larsel("compress --config " + quoted(recipe) + " --out " + quoted(out));
+    INFO(compressed.err);
+    REQUIRE(compressed.exit_code == 0);
+    models::ModelFile file = models::load_model(out);
+    const models::Architecture& a = file.model.architecture();
+    CHECK(a.layers[0].filters == kept.conv1);
+    CHECK(a.layers[3].filters == kept.conv2);
+    CHECK(a.layers[7].units == kept.dense1);
+    for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) CHECK(larsel::fpga::Twin(file.model, set).packed());
+    CHECK(mismatches(file.model, 7, 300) == 0);
+    // And on simulated frames through the model's preprocessing, as larsel bench infer checks every kernel set.
+    const auto bench = run_larsel("bench infer --frames 100 --rounds 1 --no-csim --distinct-frames 32 --model " + quoted(out));
+    INFO(bench.err);
+    REQUIRE(bench.exit_code == 0);
+    CHECK(nlohmann::json::parse(bench.out)["every_twin_bit_exact"] == true);
+  }
 }

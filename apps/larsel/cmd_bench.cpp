@@ -97,7 +97,15 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->delimiter(',')
       ->check(CLI::IsMember({"baseline", "avx2", "avx512", "avx512vnni"}));
   infer->add_option("--out", *infer_out, "Also write the JSON to this file");
-  infer->callback([&action, io, infer_out] { action = [io, infer_out] { emit_json(bench::run_infer_bench(*io), *infer_out); return 0; }; });
+  infer->callback([&action, io, infer_out] {
+    action = [io, infer_out] {
+      const nlohmann::ordered_json j = bench::run_infer_bench(*io);
+      emit_json(j, *infer_out);
+      if (j["every_twin_bit_exact"].get<bool>()) return 0;
+      spdlog::error("a twin kernel differs from the integer reference (kernel_sets.*.bit_exact_with_integer_reference)");
+      return 1;
+    };
+  });
 
   auto plo = std::make_shared<bench::PipelineBenchOptions>();
   auto* pl = bench->add_subcommand("pipeline", "Highest zero-loss rate of the whole pipeline (in-process and UDP input), as a multiple of one face's real-time rate");

@@ -4,7 +4,8 @@
 // (or those asked for), the float network, the C simulation of the generated
 // HLS kernel, and OpenCV dnn running the ONNX export of the same float network
 // — and of preprocess and preprocess + twin per kernel set, in one run, on
-// simulated frames preprocessed with the model's own configuration.
+// simulated frames preprocessed with the model's own configuration; and checks
+// every kernel set's twin against the integer reference on those frames.
 #include <string>
 #include <vector>
 
