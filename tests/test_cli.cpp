@@ -143,3 +143,22 @@ TEST_CASE("demo runs emulator and receiver together without loss", "[cli][udp]")
   CHECK_THAT(r.out, Catch::Contains("receiver counters (0 anomalies)"));
   CHECK(run_larsel("demo --print-config").out.find("emulator:") != std::string::npos);
 }
+
+TEST_CASE("--kernels and LARSEL_KERNELS choose the hot paths' kernel set; one this CPU cannot run is one line", "[cli]") {
+  const auto run = run_larsel("--kernels baseline bench ingest --skip-loopback --decode-repeats 2");
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto j = nlohmann::json::parse(run.out);
+  CHECK(j["machine"]["kernel_set_selected"] == "baseline");
+  CHECK(j["machine"]["kernel_set_forced"] == "LARSEL_KERNELS=baseline");
+  CHECK(j["decode"]["kernel"] == "baseline");
+  const auto best = nlohmann::json::parse(run_larsel("bench ingest --skip-loopback --decode-repeats 2").out);
+  CHECK(best["machine"]["kernel_set_forced"].is_null());
+  CHECK(best["machine"]["kernel_set_selected"] == best["machine"]["kernel_sets_this_cpu_runs"].back());
+  CHECK(run_larsel("--kernels sse9 bench ingest --skip-loopback").exit_code == 2);
+  ::setenv("LARSEL_KERNELS", "sse9", 1);
+  const auto bad = run_larsel("bench ingest --skip-loopback --decode-repeats 2");
+  ::unsetenv("LARSEL_KERNELS");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err == "larsel: error: LARSEL_KERNELS=sse9: not a kernel set (baseline, avx2, avx512, avx512vnni)\n");
+}

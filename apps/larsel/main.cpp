@@ -1,6 +1,7 @@
 // larsel: real-time data selection for LArTPC readout.
 // Exit codes: 0 success, 1 runtime failure, 2 usage error.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/errors.hpp"
 
 namespace {
@@ -34,6 +36,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  std::string kernels;
+  app.add_option("--kernels", kernels,
+                 "Kernel set for the hot paths (WIBEth unpack, preprocess, twin): baseline, avx2, avx512 or avx512vnni, at most "
+                 "what this CPU runs (default: the best it runs; the LARSEL_KERNELS environment variable does the same)")
+      ->check(CLI::IsMember({"baseline", "avx2", "avx512", "avx512vnni"}));
 
   larsel::app::Action action;
   larsel::app::add_run_command(app, action);
@@ -66,6 +73,10 @@ int main(int argc, char** argv) {
   }
   setup_logging(log_level);
   try {
+    // The whole process (and the ones it starts) runs the chosen set; a set this CPU cannot run is one line here.
+    if (!kernels.empty()) ::setenv(larsel::core::kKernelSetVariable, kernels.c_str(), 1);
+    spdlog::debug("kernel set {} (this CPU runs up to {})", larsel::core::name(larsel::core::selected_kernel_set()),
+                  larsel::core::name(larsel::core::best_kernel_set()));
     return action ? action() : kExitUsage;
   } catch (const larsel::daq::ConfigError& e) {  // option values checked after parsing
     fmt::print(stderr, "larsel: usage error: {}\n", e.what());
