@@ -144,7 +144,7 @@ TEST_CASE("demo runs emulator and receiver together without loss", "[cli][udp]")
   CHECK(run_larsel("demo --print-config").out.find("emulator:") != std::string::npos);
 }
 
-TEST_CASE("--kernels and LARSEL_KERNELS choose the hot paths' kernel set; one this CPU cannot run is one line", "[cli]") {
+TEST_CASE("Kernel sets: --kernels and LARSEL_KERNELS choose the hot paths' kernels, and a bad one is one line", "[cli]") {
   const auto run = run_larsel("--kernels baseline bench ingest --skip-loopback --decode-repeats 2");
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
