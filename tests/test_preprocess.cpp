@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "kernel_sets.hpp"
 #include "support.hpp"
 
 #include "channel_update.hpp"
@@ -199,7 +200,7 @@ TEST_CASE("Scalar reference and every optimised kernel agree bit for bit", "[pre
     for (auto& v : adc) v = static_cast<std::uint16_t>(rng() % 16384);
     frames.push_back(i % 2 ? adc : noisy_frame(rng, 300 + 2000 * i, 40, 60));
   }
-  std::vector<std::pair<const char*, PreprocessConfig>> configs(10);
+  std::vector<std::pair<const char*, PreprocessConfig>> configs(14);
   configs[0].first = "defaults";
   configs[1] = {"fir", {}};
   configs[1].second.fir.enabled = true;
@@ -226,7 +227,19 @@ TEST_CASE("Scalar reference and every optimised kernel agree bit for bit", "[pre
   configs[9] = {"groups of 32, pool 8x4 max", {}};
   configs[9].second.coherent.group_wires = 32;
   configs[9].second.downsize = {8, 4, PoolMode::max, 2};
+  configs[10] = {"the shipped model's: pool 4x4 sum, shift 5", {}};
+  configs[10].second.downsize = {4, 4, PoolMode::sum, 5};
+  configs[11] = {"pool 4x4 sum, shift 0: saturated sums", {}};
+  configs[11].second.downsize = {4, 4, PoolMode::sum, 0};
+  configs[12] = {"no coherent, pool 4x1 sum, shift 3, min ticks 2", {}};
+  configs[12].second.coherent.enabled = false;
+  configs[12].second.downsize = {4, 1, PoolMode::sum, 3};
+  configs[12].second.threshold.min_ticks_over = 2;
+  configs[13] = {"groups of 16, pool 8x2 sum, shift 7", {}};
+  configs[13].second.coherent.group_wires = 16;
+  configs[13].second.downsize = {8, 2, PoolMode::sum, 7};
   std::set<std::string> kernels_run;
+  static_cast<void>(larsel::test::runnable_kernel_sets());  // warns about the kernel sets this CPU cannot run
   for (const auto& [name, config] : configs) {
     INFO(name);
     for (const std::string& kernel : Preprocessor::available_kernels(config)) {
@@ -249,8 +262,11 @@ TEST_CASE("Scalar reference and every optimised kernel agree bit for bit", "[pre
       }
     }
   }
-  // Every x86-64 CPU runs the baseline kernel; the default configuration gets the fastest one.
+  // Every x86-64 CPU runs the baseline kernel; the default configuration gets the fastest one; the fused kernels
+  // ran wherever the CPU has them.
   CHECK(kernels_run.count("baseline") == 1);
+  if (larsel::core::cpu_supports(larsel::core::KernelSet::avx2)) CHECK(kernels_run.count("avx2-fused") == 1);
+  if (larsel::core::cpu_supports(larsel::core::KernelSet::avx512)) CHECK(kernels_run.count("avx512-fused") == 1);
   CHECK(Preprocessor(PreprocessConfig{}).kernel_name() == Preprocessor::available_kernels(PreprocessConfig{}).front());
   CHECK_THROWS_WITH(Preprocessor(PreprocessConfig{}, "sse9"), Catch::Contains("kernel 'sse9' is not available"));
 }

@@ -22,6 +22,7 @@
 #include <utility>  // index_sequence
 
 #include "channel_update.hpp"
+#include "fused_common.hpp"
 #include "larsel/core/isa_region.hpp"
 
 // Built for the avx512 kernel set only (CMakeLists.txt).
@@ -30,31 +31,15 @@ namespace larsel::preprocess::detail::LARSEL_ISA {
 namespace {
 
 constexpr std::size_t kTicks = Frame::kTicks;
-constexpr unsigned kUncoherentBlock = 24;
 constexpr std::size_t kBlendEvery = 3;
 constexpr std::size_t kPrefetchWires = 24;
-
-/// The channel state as broadcastable words: dword broadcasts are plain loads,
-/// word and byte broadcasts from memory cost a shuffle.
-struct Tables {
-  alignas(64) std::uint32_t minus_pedestal[Frame::kWires];  // -pedestal in both 16-bit halves
-  alignas(64) std::uint32_t threshold[Frame::kWires];  // threshold in both 16-bit halves
-  alignas(64) std::uint32_t clip[Frame::kWires];       // noise_clip (<= 127) in all four bytes
-};
+using Tables = FusedTables;
 
 struct Scratch {
   Tables tables;
   alignas(64) std::int16_t x[32][kTicks];  // the group's adc - pedestal, read back by pass 2
 };
 static_assert(sizeof(Scratch) <= kScratchBytes);
-
-void fill_tables(const ChannelState& state, Tables& t) {
-  for (std::size_t w = 0; w < Frame::kWires; ++w) {
-    t.minus_pedestal[w] = static_cast<std::uint16_t>(-state.pedestal[w]) * 0x00010001u;
-    t.threshold[w] = static_cast<std::uint16_t>(state.threshold[w]) * 0x00010001u;
-    t.clip[w] = static_cast<std::uint8_t>(state.noise_clip[w]) * 0x01010101u;
-  }
-}
 
 /// What the passes read and write, as plain pointers so that stores to one
 /// array do not make the compiler reload the others.
@@ -132,26 +117,19 @@ template <unsigned N>
   return TickHalves{_mm512_srai_epi16(_mm512_unpacklo_epi8(cm8, cm8), 8), _mm512_srai_epi16(_mm512_unpackhi_epi8(cm8, cm8), 8)};
 }
 
-/// Over-threshold masks with runs shorter than n removed; ticks beyond the
-/// frame's edges count as over, so runs touching an edge are kept whole.
+/// keep_long_runs (fused_common.hpp) on a wire's two 32-tick masks.
 [[gnu::always_inline]] inline void keep_long_runs(unsigned n, __mmask32& k0, __mmask32& k1) {
-  const std::uint64_t over = k0 | static_cast<std::uint64_t>(k1) << 32;
-  std::uint64_t all_over = over;  // bit t: ticks t .. t + n - 1 all over (ones beyond tick 63)
-  for (unsigned i = 1; i < n; ++i) all_over &= over >> i | ~(~std::uint64_t{0} >> i);
-  std::uint64_t keep = all_over;
-  for (unsigned j = 1; j < n; ++j) keep |= all_over << j;
-  const std::uint64_t first_gap = ~over & (over + 1);  // lowest tick not over (0 if none)
-  const std::uint64_t leading_run = first_gap - 1;     // the run from tick 0 (all ticks if none)
-  const std::uint64_t kept = (keep | leading_run) & over;
+  const std::uint64_t kept = detail::keep_long_runs(n, k0 | static_cast<std::uint64_t>(k1) << 32);
   k0 = static_cast<__mmask32>(kept);
   k1 = static_cast<__mmask32>(kept >> 32);
 }
 
-/// Max pooling, or sum pooling with unsigned saturation: z >= 0 (thresholds
-/// are >= 0), so a saturated sum (>= 32767) still gives min(255, sum >> shift)
-/// = 255 for shift <= 7, the only shifts this kernel takes sums with.
+/// Max pooling, or sum pooling with signed saturation: z >= 0 (thresholds are
+/// >= 0), and a sum saturated at 32767 still gives min(255, sum >> shift) = 255
+/// for shift <= 7, the only shifts this kernel takes sums with. (Unsigned
+/// saturation at 65535 would read as -1 in vpackuswb's signed input.)
 [[gnu::always_inline]] inline __m512i pool_op(bool sum, __m512i a, __m512i b) {
-  return sum ? _mm512_adds_epu16(a, b) : _mm512_max_epi16(a, b);
+  return sum ? _mm512_adds_epi16(a, b) : _mm512_max_epi16(a, b);
 }
 
 /// One output row from the vertical pools of its wires: pooled over each tick
@@ -202,8 +180,8 @@ template <bool RunFilter, bool MaxPool4x4>
   __mmask32 k0 = _mm512_cmpgt_epi16_mask(f0, limit), k1 = _mm512_cmpgt_epi16_mask(f1, limit);
   if constexpr (RunFilter) keep_long_runs(c.min_run, k0, k1);
   if (!MaxPool4x4 && c.downsize.mode == PoolMode::sum) {  // pooling of z = over ? f : 0
-    pool0 = _mm512_mask_adds_epu16(pool0, k0, pool0, f0);
-    pool1 = _mm512_mask_adds_epu16(pool1, k1, pool1, f1);
+    pool0 = _mm512_mask_adds_epi16(pool0, k0, pool0, f0);
+    pool1 = _mm512_mask_adds_epi16(pool1, k1, pool1, f1);
   } else {
     pool0 = _mm512_mask_max_epi16(pool0, k0, pool0, f0);
     pool1 = _mm512_mask_max_epi16(pool1, k1, pool1, f1);
@@ -309,15 +287,6 @@ void process_frame(Context c) {
 
 }  // namespace
 
-bool fused_kernel_supports(const PreprocessConfig& config) {
-  const unsigned block = config.coherent.enabled ? config.coherent.group_wires : kUncoherentBlock;
-  const bool group_ok = block == 16 || block == 24 || block == 32;
-  const bool mode_ok = config.downsize.mode == PoolMode::max || config.downsize.shift <= 7;
-  const bool pool_ok = mode_ok && block % config.downsize.wires == 0 &&
-                       (config.downsize.ticks == 1 || config.downsize.ticks == 2 || config.downsize.ticks == 4);
-  return group_ok && pool_ok && !config.fir.enabled;
-}
-
 void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, const FrameOutputs& outputs,
                  FrameStatistics& stats, std::byte* scratch) {
   Scratch& s = *reinterpret_cast<Scratch*>(scratch);
@@ -328,7 +297,7 @@ void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, cons
                   plan.config.threshold.min_ticks_over, plan.config.downsize};
   const PreprocessConfig& config = plan.config;
   if (!config.coherent.enabled) {
-    process_frame<kUncoherentBlock, false>(c);
+    process_frame<kFusedUncoherentBlock, false>(c);
   } else if (config.coherent.group_wires == 16) {
     process_frame<16, true>(c);
   } else if (config.coherent.group_wires == 24) {

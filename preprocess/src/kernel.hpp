@@ -63,13 +63,14 @@ inline constexpr std::size_t kScratchBytes = 256 * 1024;
 namespace avx512 {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
 void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
-/// The fused AVX-512BW kernel (fused_avx512_kernel.cpp) and the configurations it covers.
+/// The fused kernel (fused_avx512_kernel.cpp), for the configurations of fused_kernel_supports (fused_common.hpp).
 void fused_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
-bool fused_kernel_supports(const PreprocessConfig& config);
 }
 namespace avx2 {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
 void frame_medians(FrameAdc adc, std::span<std::int16_t, Frame::kWires> medians);
+/// The fused kernel (fused_avx2_kernel.cpp), for the configurations of fused_kernel_supports (fused_common.hpp).
+void fused_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);
 }
 namespace baseline {
 void vector_frame(const KernelPlan&, ChannelState&, FrameAdc, const FrameOutputs&, FrameStatistics&, std::byte*);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "fused_common.hpp"
 #include "kernel.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/errors.hpp"
@@ -55,12 +56,15 @@ std::vector<KernelChoice> kernels_for(const PreprocessConfig& config) {
   using core::KernelSet;
   std::vector<KernelChoice> kernels;
   if (core::cpu_supports(KernelSet::avx512)) {
-    if (detail::avx512::fused_kernel_supports(config)) {
+    if (detail::fused_kernel_supports(config)) {
       kernels.push_back({detail::avx512::fused_frame, detail::avx512::frame_medians, "avx512-fused", KernelSet::avx512});
     }
     kernels.push_back({detail::avx512::vector_frame, detail::avx512::frame_medians, "avx512", KernelSet::avx512});
   }
   if (core::cpu_supports(KernelSet::avx2)) {
+    if (detail::fused_kernel_supports(config)) {
+      kernels.push_back({detail::avx2::fused_frame, detail::avx2::frame_medians, "avx2-fused", KernelSet::avx2});
+    }
     kernels.push_back({detail::avx2::vector_frame, detail::avx2::frame_medians, "avx2", KernelSet::avx2});
   }
   kernels.push_back({detail::baseline::vector_frame, detail::baseline::frame_medians, "baseline", KernelSet::baseline});
