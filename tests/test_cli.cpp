@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "kernel_sets.hpp"
 #include "support.hpp"
 
 using larsel::test::run_larsel;
@@ -161,4 +162,33 @@ TEST_CASE("Kernel sets: --kernels and LARSEL_KERNELS choose the hot paths' kerne
   ::unsetenv("LARSEL_KERNELS");
   CHECK(bad.exit_code == 1);
   CHECK(bad.err == "larsel: error: LARSEL_KERNELS=sse9: not a kernel set (baseline, avx2, avx512, avx512vnni)\n");
+}
+
+TEST_CASE("larsel bench chain runs one face's datagrams to decisions on one thread for every kernel set", "[cli][bench]") {
+  const auto model = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5";
+  const auto run = run_larsel("bench chain --frames 400 --rounds 1 --periods 16 --model '" + model.string() + "'");
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto j = nlohmann::json::parse(run.out);
+  std::size_t sets = 0;
+  for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+    const std::string name(larsel::core::name(set));
+    INFO(name);
+    REQUIRE(j["kernel_sets"].contains(name));
+    const auto& k = j["kernel_sets"][name];
+    CHECK(k["kernels"]["twin"] == name + "-packed");
+    CHECK(k["us_per_face_frame"]["frames"] == 400);
+    const double mean = k["us_per_face_frame"]["mean"].get<double>();
+    CHECK(mean > 0);
+    double stages = 0;
+    for (const auto& [stage, us] : k["stage_mean_us"].items()) stages += us.get<double>();
+    CHECK(stages == Approx(mean).epsilon(1e-6));  // the stages make up the whole
+    CHECK(k["anomalies"] == 0);                   // every datagram valid, every frame complete
+    // 1 in 4 periods holds a supernova-like interaction (some below 5 MeV visible): about a quarter selected.
+    CHECK(k["selected_fraction"].get<double>() > 0.15);
+    CHECK(k["selected_fraction"].get<double>() < 0.3);
+    ++sets;
+  }
+  CHECK(j["kernel_sets"].size() == sets);
+  CHECK(run_larsel("bench chain --kernel-sets sse9").exit_code == 2);
 }

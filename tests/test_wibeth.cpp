@@ -183,3 +183,31 @@ TEST_CASE("rewrite_time sets timestamp, seq_id and both colddata timestamps only
   CHECK(wb::decode_header(view) == h);
   CHECK(wb::read_timestamp(view) == h.timestamp);
 }
+
+TEST_CASE("Unpacking only some channel blocks gives those channels and leaves the others alone, in every kernel set", "[wibeth]") {
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<std::uint16_t> adc_value(0, wb::kAdcMax);
+  std::vector<std::uint16_t> adc(wb::kAdcCount);
+  for (auto& v : adc) v = adc_value(rng);
+  std::vector<std::byte> bytes(wb::kFrameBytes);
+  const wb::MutableFrameView view(bytes.data(), wb::kFrameBytes);
+  wb::encode_header(wb::Header{}, view);
+  wb::pack_adcs(std::span<const std::uint16_t, wb::kAdcCount>(adc.data(), wb::kAdcCount), view);
+  for (const larsel::core::KernelSet set : larsel::test::runnable_kernel_sets()) {
+    const wb::UnpackKernel kernel = wb::unpack_kernel(set);
+    for (const std::uint8_t blocks : {std::uint8_t{0x00}, std::uint8_t{0xE0}, std::uint8_t{0x81}, std::uint8_t{0xFF}, std::uint8_t{0x5A}}) {
+      INFO("kernel " << kernel.name << ", blocks " << int{blocks});
+      std::array<std::uint16_t, wb::kAdcCount> out;
+      out.fill(0xFFFF);  // not a 14-bit value: what no block wrote
+      kernel.run_blocks(view, out, blocks);
+      std::size_t wrong = 0;
+      for (std::size_t t = 0; t < wb::kSamples; ++t) {
+        for (std::size_t c = 0; c < wb::kChannels; ++c) {
+          const bool wanted = (blocks >> (c / 8)) & 1;
+          wrong += out[t * wb::kChannels + c] != (wanted ? adc[t * wb::kChannels + c] : 0xFFFF);
+        }
+      }
+      CHECK(wrong == 0);
+    }
+  }
+}

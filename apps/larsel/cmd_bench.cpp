@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "larsel/bench/bench_stats.hpp"
+#include "larsel/bench/chain_bench.hpp"
 #include "larsel/bench/cnn_bench.hpp"
 #include "larsel/bench/infer_bench.hpp"
 #include "larsel/bench/ingest_bench.hpp"
@@ -106,6 +107,20 @@ void add_bench_command(CLI::App& app, Action& action) {
       return 1;
     };
   });
+
+  auto cho = std::make_shared<bench::ChainBenchOptions>();
+  auto* chain = bench->add_subcommand("chain",
+      "One face's whole chain on ONE thread, datagrams in memory -> validation, frame building -> preprocess -> twin -> selection: us per face-frame, per kernel set");
+  auto chain_out = std::make_shared<std::string>();
+  chain->add_option("--model", cho->model_path, "Quantized model file (larsel compress)")->check(CLI::ExistingFile)->capture_default_str();
+  chain->add_option("--periods", cho->periods, "Simulated frame periods held in memory, cycled")->check(CLI::Range(1u, 4096u))->capture_default_str();
+  chain->add_option("--frames", cho->frames, "Face-frames timed per kernel set and round")->check(CLI::Range(100u, 10'000'000u))->capture_default_str();
+  chain->add_option("--rounds", cho->rounds, "Rounds, each timing every kernel set in turn")->check(CLI::Range(1u, 100u))->capture_default_str();
+  chain->add_option("--kernel-sets", cho->kernel_sets, "Kernel sets to time (default: every one this CPU runs)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"baseline", "avx2", "avx512", "avx512vnni"}));
+  chain->add_option("--out", *chain_out, "Also write the JSON to this file");
+  chain->callback([&action, cho, chain_out] { action = [cho, chain_out] { emit_json(bench::run_chain_bench(*cho), *chain_out); return 0; }; });
 
   auto plo = std::make_shared<bench::PipelineBenchOptions>();
   auto* pl = bench->add_subcommand("pipeline", "Highest zero-loss rate of the whole pipeline (in-process and UDP input), as a multiple of one face's real-time rate");

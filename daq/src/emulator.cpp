@@ -165,6 +165,13 @@ void encode_pool(const ChannelMap& map, const std::vector<FaceLayout>& layouts, 
 
 }  // namespace
 
+std::vector<std::byte> encode_face_periods(const ChannelMap& map, std::uint32_t face, unsigned periods,
+                                           const std::function<void(unsigned period, FaceWaveforms&)>& generate) {
+  std::vector<std::byte> datagrams;
+  encode_pool(map, {map.face_layout(face)}, periods, datagrams, [&](std::size_t, unsigned p, FaceWaveforms& w) { generate(p, w); });
+  return datagrams;
+}
+
 void Emulator::preload(const ChannelMap& map, WaveformSource& source) {
   const auto faces = map.faces();
   std::vector<FaceLayout> layouts;

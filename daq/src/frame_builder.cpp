@@ -16,7 +16,8 @@ using wibeth::kTicksPerFrame;
 
 FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
                            ReceiveCounters& counters, Sink sink, FrameBuilderConfig config)
-    : pool_(pool), counters_(counters), sink_(std::move(sink)), config_(config) {
+    : pool_(pool), counters_(counters), sink_(std::move(sink)), config_(config),
+      unpack_(wibeth::unpack_kernel(config.kernels ? *config.kernels : core::selected_kernel_set())) {
   if (config_.window_frames < 2 || config_.window_frames > kMaxWindowFrames) {
     throw ConfigError(fmt::format("frame builder: window_frames must be 2-{}, got {}", kMaxWindowFrames, config_.window_frames));
   }
@@ -95,7 +96,7 @@ void FrameBuilder::on_datagram(std::span<const std::byte> datagram, std::size_t 
     return;
   }
   record_continuity(stream, header);
-  unpack_.run(frame, scratch_);
+  unpack_.run_blocks(frame, scratch_, stream.collection_blocks);  // the collection channels only
   scatter_collection(stream, *pending->frame);
   pending->frame->stream_present_mask |= stream.bit;
   counters_.datagrams_accepted.add();

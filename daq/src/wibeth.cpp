@@ -151,11 +151,29 @@ void unpack_adcs_scalar(FrameView frame, MutableAdcView adc) noexcept {
   }
 }
 
+namespace {
+
+/// The scalar kernel for the channel blocks of `blocks` only (block b: channels 8b..8b+7 = groups 2b, 2b + 1).
+void unpack_blocks_scalar(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept {
+  const std::byte* sample = frame.data() + kHeaderBytes;
+  std::uint16_t* out = adc.data();
+  for (std::size_t t = 0; t < kSamples; ++t, sample += kBytesPerSample, out += kChannels) {
+    for (std::size_t g = 0; g < kGroupsPerSample; ++g) {
+      if (!((blocks >> (g / 2)) & 1)) continue;
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, sample + g * kGroupBytes, kGroupBytes);  // 7 bytes: the last group ends the frame
+      unpack_group(bits, out + 4 * g);
+    }
+  }
+}
+
+}  // namespace
+
 UnpackKernel unpack_kernel(core::KernelSet set) noexcept {
   if (core::highest_at_most(set, {core::KernelSet::baseline, core::KernelSet::avx2}) == core::KernelSet::avx2) {
-    return {detail::avx2::unpack_adcs, core::KernelSet::avx2, "avx2"};
+    return {detail::avx2::unpack_adcs, detail::avx2::unpack_blocks, core::KernelSet::avx2, "avx2"};
   }
-  return {unpack_adcs_scalar, core::KernelSet::baseline, "baseline"};
+  return {unpack_adcs_scalar, unpack_blocks_scalar, core::KernelSet::baseline, "baseline"};
 }
 
 void unpack_adcs(FrameView frame, MutableAdcView adc) { unpack_kernel(core::selected_kernel_set()).run(frame, adc); }

@@ -47,5 +47,31 @@ void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept {
   unpack_sample(padded, out);
 }
 
+void unpack_blocks(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept {
+  unsigned wanted[8], count = 0;
+  for (unsigned b = 0; b < 8; ++b) {
+    if ((blocks >> b) & 1) wanted[count++] = b;
+  }
+  // Sample-major, as the bytes lie; per pair of samples, each wanted block's 8 dwords of both packed to words
+  // together (vpackusdw interleaves the lanes: one vpermq orders them), a 16-byte store per sample.
+  const auto pair = [](const std::byte* first, const std::byte* second, std::uint16_t* out) {
+    const __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(unpack8(first), unpack8(second)), 0xD8);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(words));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + kChannels), _mm256_extracti128_si256(words, 1));
+  };
+  const std::byte* in = frame.data() + kHeaderBytes;
+  std::uint16_t* out = adc.data();
+  for (std::size_t t = 0; t + 2 < kSamples; t += 2, in += 2 * kBytesPerSample, out += 2 * kChannels) {
+    for (unsigned k = 0; k < count; ++k) pair(in + 14 * wanted[k], in + kBytesPerSample + 14 * wanted[k], out + 8 * wanted[k]);
+  }
+  // The last two samples: unpack8 loads 16 bytes, so the frame's last block goes through a padded copy.
+  alignas(16) std::byte last[16] = {};
+  for (unsigned k = 0; k < count; ++k) {
+    const std::byte* second = in + kBytesPerSample + 14 * wanted[k];
+    if (wanted[k] == 7) second = static_cast<const std::byte*>(std::memcpy(last, second, 14));
+    pair(in + 14 * wanted[k], second, out + 8 * wanted[k]);
+  }
+}
+
 }  // namespace larsel::daq::wibeth::detail::LARSEL_ISA
 LARSEL_ISA_END

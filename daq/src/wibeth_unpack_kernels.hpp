@@ -7,5 +7,6 @@
 namespace larsel::daq::wibeth::detail {
 namespace avx2 {
 void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept;
+void unpack_blocks(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept;
 }
 }  // namespace larsel::daq::wibeth::detail

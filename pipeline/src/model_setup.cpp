@@ -1,4 +1,4 @@
-#include "model_setup.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 
 #include <cmath>
 #include <fstream>

@@ -8,7 +8,7 @@
 
 #include "frame_source.hpp"
 #include "larsel/daq/errors.hpp"
-#include "model_setup.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "selector.hpp"
 
 #ifndef LARSEL_SOURCE_DIR

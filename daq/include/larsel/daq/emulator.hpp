@@ -5,6 +5,7 @@
 // every injection is logged so tests can predict the receiver's counters.
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <cstdint>
 #include <optional>
@@ -122,5 +123,12 @@ class Emulator {
   std::mt19937_64 rng_;
   std::unique_ptr<Impl> impl_;  // socket and batch buffers (keeps Asio out of this header)
 };
+
+/// The WIBEth datagrams of `periods` frame periods of face `face` of `map` (period-major, then stream by stream
+/// in the face's layout, 7200 bytes each), their waveforms from generate(period, waveforms); timestamps and
+/// seq_id zero (wibeth::rewrite_time sets them as a datagram is sent). What the emulator preloads, for a
+/// benchmark that feeds a frame builder from memory.
+std::vector<std::byte> encode_face_periods(const ChannelMap& map, std::uint32_t face, unsigned periods,
+                                           const std::function<void(unsigned period, FaceWaveforms&)>& generate);
 
 }  // namespace larsel::daq

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,8 @@ struct FrameBuilderConfig {
   /// Image periods a face may hold open at once (2-64; 64 = 2.1 ms at the real rate).
   unsigned window_frames = kMaxWindowFrames;
   std::uint8_t det_id = wibeth::kDetIdHdTpc;
+  /// The kernel set of the WIBEth unpack (default: the one this process runs, core::selected_kernel_set()).
+  std::optional<core::KernelSet> kernels;
 };
 
 class FrameBuilder {
@@ -110,7 +113,7 @@ class FrameBuilder {
   std::unordered_map<std::uint32_t, std::uint32_t> stream_index_;  // StreamKey::packed() -> streams_
   std::vector<StreamState> streams_;
   std::vector<FaceState> faces_;
-  wibeth::UnpackKernel unpack_ = wibeth::unpack_kernel(core::selected_kernel_set());  // chosen once
+  wibeth::UnpackKernel unpack_;
   alignas(64) std::array<std::uint16_t, wibeth::kAdcCount> scratch_{};
 };
 

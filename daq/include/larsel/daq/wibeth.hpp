@@ -89,6 +89,9 @@ void encode_header(const Header& header, MutableFrameView frame);
 /// kernel gives identical output.
 struct UnpackKernel {
   void (*run)(FrameView frame, MutableAdcView adc) noexcept;
+  /// Only the channel blocks of `blocks` (bit b: channels 8b..8b+7, as the frame builder needs the collection
+  /// channels only); the other channels of `adc` are left as they were.
+  void (*run_blocks)(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept;
   core::KernelSet set;  // the kernel set it is compiled for
   const char* name;     // "avx2", "baseline"
 };
