@@ -66,7 +66,8 @@ ordered_json run_trial(const pipeline::PipelineConfig& config) {
                  {"frames_lost", losses(s)},
                  {"latency_us", s["latency_us"]},
                  {"queues_max", ordered_json::object()},
-                 {"stage_time_us", s["stage_time_us"]}};
+                 {"stage_time_us", s["stage_time_us"]},
+                 {"cpu", s["cpu"]}};
   for (const auto& [name, q] : s["queues"].items()) t["queues_max"][name] = q["max"];
   spdlog::info("trial at {:.3f} x real time{}: {:.0f} frames/s, {} lost", config.input.speed, config.input.max_rate ? " (unpaced)" : "", rate,
                t["frames_lost"].get<std::uint64_t>());

@@ -113,6 +113,16 @@ TEST_CASE("larsel run decides every accepted frame and records the selected ones
   CHECK(s["model"]["workers"] == 2);
   CHECK(s["frames"]["inferred_per_worker"][0].get<std::uint64_t>() > 0);
   CHECK(s["frames"]["inferred_per_worker"][1].get<std::uint64_t>() > 0);
+  // The CPU the run used per frame, by thread, next to what its stages took.
+  const auto& cpu = s["cpu"];
+  CHECK(cpu["process_us_per_frame"].get<double>() > 0);
+  for (const char* thread : {"larsel-source", "larsel-prep", "larsel-infer0", "larsel-infer1", "larsel-select"}) {
+    INFO(thread);
+    CHECK(cpu["threads_us_per_frame"][thread].get<double>() > 0);
+  }
+  CHECK(cpu["stages_us_per_frame"].get<double>() > 0);
+  CHECK(cpu["pipeline_overhead_us_per_frame"].get<double>() ==
+        Approx(cpu["process_us_per_frame"].get<double>() - cpu["stages_us_per_frame"].get<double>()));
   // Each recorded frame is exactly one of the emulator's pool frames: a background frame is
   // the pool entry its sequence number names, a signal frame one of the signal entries.
   const std::uint64_t signal_pool = 16, background_pool = 48;

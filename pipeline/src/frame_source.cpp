@@ -23,22 +23,23 @@ std::int64_t unix_now_ns() noexcept {
 }
 
 bool SlotFeeder::take_free_slot(const std::atomic<bool>& stop) {
-  IdleBackoff idle;
-  while (!o_.free_slots.pop(spare_index_)) {
+  for (;;) {
+    const std::uint32_t seen = o_.free_slots.pushes().epoch();  // the selector pushes freed slots
+    if (o_.free_slots.pop(spare_index_)) break;
     if (!o_.wait_when_full || stop.load(std::memory_order_relaxed)) return false;
-    idle.wait();
+    o_.free_slots.pushes().wait(seen, kWaitTimeout);
   }
   spare_ = true;
   return true;
 }
 
 bool SlotFeeder::queue(const std::atomic<bool>& stop) {
-  IdleBackoff idle;
-  while (!o_.out.push(spare_index_)) {
+  for (;;) {
+    const std::uint32_t seen = o_.out.pops().epoch();
+    if (o_.out.push(spare_index_)) return true;
     if (!o_.wait_when_full || stop.load(std::memory_order_relaxed)) return false;
-    idle.wait();
+    o_.out.pops().wait(seen, kWaitTimeout);
   }
-  return true;
 }
 
 }  // namespace larsel::pipeline

@@ -1,6 +1,10 @@
 #include "larsel/pipeline/pipeline.hpp"
 
+#include <time.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,17 +29,60 @@ std::size_t slots_for(const PipelineConfig& c) {
 
 std::uint64_t unix_ns() { return static_cast<std::uint64_t>(unix_now_ns()); }
 
-/// Runs `body` on a new thread; an exception is kept in `error` (first one wins) and `done` is set either way.
-std::thread guarded_thread(std::exception_ptr& error, std::mutex& error_mutex, std::atomic<bool>* done, std::function<void()> body) {
-  return std::thread([&error, &error_mutex, done, body = std::move(body)] {
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// The CPU time each pipeline thread used, by its name, collected as the threads end.
+struct ThreadCpu {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, double>> seconds;
+  void add_calling_thread() {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    const double used = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    const std::lock_guard lock(mutex);
+    seconds.emplace_back(name, used);
+  }
+};
+
+/// Runs `body` on a new thread; an exception is kept in `error` (first one wins), and either way `done` is set
+/// and the consumers of `downstream` woken to see it; the thread's CPU time goes into `cpu`.
+std::thread guarded_thread(std::exception_ptr& error, std::mutex& error_mutex, ThreadCpu& cpu, std::atomic<bool>* done,
+                           std::vector<FrameQueue*> downstream, std::function<void()> body) {
+  return std::thread([&error, &error_mutex, &cpu, done, downstream = std::move(downstream), body = std::move(body)] {
     try {
       body();
     } catch (...) {
       const std::lock_guard lock(error_mutex);
       if (!error) error = std::current_exception();
     }
+    cpu.add_calling_thread();
     if (done != nullptr) done->store(true, std::memory_order_release);
+    for (FrameQueue* q : downstream) q->signal();
   });
+}
+
+/// CPU per decided frame: the whole process's, each pipeline thread's, the rest (recording, ZeroMQ's I/O thread,
+/// the main thread), next to the sum of the stages' own times: the difference is what the pipeline spends on
+/// itself (waiting, queues, metrics) and on the source.
+nlohmann::ordered_json cpu_summary(const ThreadCpu& threads, double process_seconds, const nlohmann::ordered_json& summary) {
+  const double frames = std::max(1.0, static_cast<double>(summary["frames"]["decided"].get<std::uint64_t>()));
+  nlohmann::ordered_json j;
+  j["process_us_per_frame"] = process_seconds * 1e6 / frames;
+  double in_threads = 0;
+  for (const auto& [name, seconds] : threads.seconds) {
+    j["threads_us_per_frame"][name] = seconds * 1e6 / frames;
+    in_threads += seconds;
+  }
+  j["threads_us_per_frame"]["other: recording, ZeroMQ I/O, main"] = std::max(0.0, process_seconds - in_threads) * 1e6 / frames;
+  double stages = 0;
+  for (const auto& [stage, t] : summary["stage_time_us"].items()) stages += t["mean"].get<double>();
+  j["stages_us_per_frame"] = stages;
+  j["pipeline_overhead_us_per_frame"] = process_seconds * 1e6 / frames - stages;
+  return j;
 }
 
 }  // namespace
@@ -142,22 +189,27 @@ nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
     p.recorder->set_run_info(p.run_info);
     p.recorder->start();
   }
+  ThreadCpu cpu;
+  const double process_cpu_start = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   std::vector<std::thread> threads;
-  threads.push_back(guarded_thread(error, error_mutex, nullptr, [&] { selector.run(); }));
+  threads.push_back(guarded_thread(error, error_mutex, cpu, nullptr, {}, [&] { selector.run(); }));
   for (unsigned w = 0; w < p.config.model.workers; ++w) {
-    threads.push_back(guarded_thread(error, error_mutex, &p.workers.done[w], [&, w] {
+    threads.push_back(guarded_thread(error, error_mutex, cpu, &p.workers.done[w], {p.workers.out[w].get()}, [&, w] {
       run_inference_worker(w, preprocess_done, *p.backends[w], p.slots, p.workers, p.metrics);
     }));
   }
-  threads.push_back(guarded_thread(error, error_mutex, &preprocess_done, [&] {
+  std::vector<FrameQueue*> worker_inputs;
+  for (const auto& q : p.workers.in) worker_inputs.push_back(q.get());
+  threads.push_back(guarded_thread(error, error_mutex, cpu, &preprocess_done, worker_inputs, [&] {
     run_preprocess_stage(p.preprocess_in, source_done, p.preprocessors, p.slots, p.workers, p.metrics, preprocess_done);
   }));
   const SourceOutput output{p.slots, p.free_slots, p.preprocess_in, p.metrics.source, p.config.input.max_rate};
-  threads.push_back(guarded_thread(error, error_mutex, &source_done, [&] { p.source->run(stop, output); }));
+  threads.push_back(guarded_thread(error, error_mutex, cpu, &source_done, {&p.preprocess_in}, [&] { p.source->run(stop, output); }));
   for (auto it = threads.rbegin(); it != threads.rend(); ++it) it->join();  // source first, selector last
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   std::vector<std::filesystem::path> files;
   if (p.recorder) files = p.recorder->finish();
+  const double process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_start;
   if (error) std::rethrow_exception(error);
   p.publisher->publish_metrics(selector.metrics_now(false));  // the final snapshot, counted in the summary
   nlohmann::ordered_json summary = selector.metrics_now(false);
@@ -170,6 +222,7 @@ nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
   nlohmann::ordered_json names = nlohmann::json::array();
   for (const auto& f : files) names.push_back(f.string());
   summary["files"] = names;
+  summary["cpu"] = cpu_summary(cpu, process_cpu, summary);
   return summary;
 }
 

@@ -35,19 +35,19 @@ bool RecorderStage::offer(const wire::FrameHeader& header, std::span<const std::
   }
   occupancy_.record(occupancy_.capacity() - queue_->write_available());
   metrics_.recorder_queued.add();
+  pushed_.wake();
   return true;
 }
 
 void RecorderStage::run() noexcept {
   prepare_pipeline_thread("larsel-record");
-  IdleBackoff idle;
   auto last_flush = SteadyClock::now();
   const auto write_one = [this](const Item& item) { writer_.append(item.header, item.adc); };
   try {
     for (;;) {
+      const std::uint32_t seen = pushed_.epoch();
       if (queue_->consume_one(write_one)) {
         metrics_.recorder_frames_written.add();
-        idle.reset();
         continue;
       }
       if (done_.load(std::memory_order_acquire)) {
@@ -61,7 +61,7 @@ void RecorderStage::run() noexcept {
         writer_.flush();
         last_flush = SteadyClock::now();
       }
-      idle.wait();
+      pushed_.wait(seen, std::chrono::milliseconds(100));  // selected frames are rare; flush once a second
     }
   } catch (...) {
     error_ = std::current_exception();
@@ -70,6 +70,7 @@ void RecorderStage::run() noexcept {
 
 std::vector<std::filesystem::path> RecorderStage::finish() {
   done_.store(true, std::memory_order_release);
+  pushed_.wake();
   if (thread_.joinable()) thread_.join();
   if (error_) {
     auto error = error_;

@@ -10,6 +10,8 @@
 #include <span>
 #include <thread>
 
+#include "thread_support.hpp"
+
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include "larsel/pipeline/selected_frame_writer.hpp"
@@ -46,6 +48,7 @@ class RecorderStage {
   monitoring::OccupancyHistogram occupancy_;
   OutputMetrics& metrics_;
   std::atomic<bool> done_{false};
+  Waker pushed_;  // moves on every offer() and at finish(): the writer thread sleeps on it
   std::exception_ptr error_;
   std::thread thread_;
   std::unique_ptr<Item> staging_;  // the item being filled before push (no large stack frames)

@@ -1,5 +1,6 @@
 #include "selector.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <spdlog/spdlog.h>
@@ -22,13 +23,12 @@ void Selector::run() {
   next_metrics_ = start_ + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(settings_.metrics_interval_s));
   baseline_.time = start_;
   publisher_.publish_run_info(settings_.run_info);
-  IdleBackoff idle;
   std::size_t next = 0;
   const std::size_t workers = workers_.out.size();
   std::uint32_t slot = 0;
   for (;;) {
+    const std::uint32_t seen = workers_.out[next]->pushes().epoch();
     if (workers_.out[next]->pop(slot)) {
-      idle.reset();
       handle(slot);
       next = (next + 1) % workers;
       continue;
@@ -43,8 +43,11 @@ void Selector::run() {
       }
       break;
     }
-    periodic(SteadyClock::now());
-    idle.wait();
+    const auto now = SteadyClock::now();
+    periodic(now);
+    // Until the worker owing the next frame pushes it, or the next metrics are due.
+    const auto until_metrics = std::chrono::duration_cast<std::chrono::microseconds>(next_metrics_ - now);
+    workers_.out[next]->pushes().wait(seen, std::clamp(until_metrics, std::chrono::microseconds(1), kWaitTimeout));
   }
   publisher_.flush_decisions(SteadyClock::now(), true);
 }

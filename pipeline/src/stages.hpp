@@ -21,11 +21,10 @@ namespace larsel::pipeline {
 /// Calls `handle(slot)` for every slot from `in` until `upstream_done` is set and `in` is empty.
 template <typename Handle>
 void consume_until_done(FrameQueue& in, const std::atomic<bool>& upstream_done, Handle&& handle) {
-  IdleBackoff idle;
   std::uint32_t slot = 0;
   for (;;) {
+    const std::uint32_t seen = in.pushes().epoch();  // before the pop: a push after it moves the epoch
     if (in.pop(slot)) {
-      idle.reset();
       handle(slot);
       continue;
     }
@@ -36,14 +35,17 @@ void consume_until_done(FrameQueue& in, const std::atomic<bool>& upstream_done, 
       }
       return;
     }
-    idle.wait();
+    in.pushes().wait(seen, kWaitTimeout);
   }
 }
 
-/// Pushes, waiting while `out` is full.
+/// Pushes, sleeping while `out` is full until its consumer pops.
 inline void push_waiting(FrameQueue& out, std::uint32_t slot) {
-  IdleBackoff idle;
-  while (!out.push(slot)) idle.wait();
+  for (;;) {
+    const std::uint32_t seen = out.pops().epoch();
+    if (out.push(slot)) return;
+    out.pops().wait(seen, kWaitTimeout);
+  }
 }
 
 struct WorkerQueues {
