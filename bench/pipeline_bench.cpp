@@ -39,19 +39,6 @@ pipeline::PipelineConfig trial_config(pipeline::InputKind kind, double speed, do
   return c;
 }
 
-/// Frames lost anywhere: dropped at the source, or (udp) datagrams the receiver did not turn into complete frames.
-std::uint64_t losses(const ordered_json& s) {
-  std::uint64_t lost = s["drops"]["source_no_free_slot"].get<std::uint64_t>() + s["drops"]["source_queue_full"].get<std::uint64_t>();
-  if (s["source"]["kind"] == "udp") {
-    const auto& r = s["source"]["receiver"];
-    lost += r["frames_incomplete"].get<std::uint64_t>() + r["stream_frames_lost"].get<std::uint64_t>();
-    const std::uint64_t sent = s["source"]["emulator"]["periods_sent"].get<std::uint64_t>();
-    const std::uint64_t built = r["frames_complete"].get<std::uint64_t>();
-    lost += sent > built ? sent - built : 0;
-  }
-  return lost;
-}
-
 ordered_json run_trial(const pipeline::PipelineConfig& config) {
   pipeline::Pipeline p(config);
   const std::atomic<bool> stop{false};
@@ -63,7 +50,7 @@ ordered_json run_trial(const pipeline::PipelineConfig& config) {
                  {"frames_decided", s["frames"]["decided"]},
                  {"frames_per_second", std::round(rate)},
                  {"real_time_multiple", rate / daq::wibeth::kFrameRateHz},
-                 {"frames_lost", losses(s)},
+                 {"frames_lost", pipeline::frames_lost(s)},
                  {"latency_us", s["latency_us"]},
                  {"queues_max", ordered_json::object()},
                  {"stage_time_us", s["stage_time_us"]},

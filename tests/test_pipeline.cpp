@@ -281,3 +281,30 @@ TEST_CASE("the PUSH socket deals selected frames to a PULL consumer and counts w
   CHECK(s["outputs"]["push_sent"].get<std::uint64_t>() + s["drops"]["push_hwm"].get<std::uint64_t>() == published);
   CHECK(received == s["outputs"]["push_sent"].get<std::uint64_t>());
 }
+
+TEST_CASE("A run that cannot keep up says so at the start, as it loses frames and first in its summary, and fails on loss", "[pipeline]") {
+  TempDir dir;
+  const int port = larsel::test::free_tcp_port();
+  // Keeping up: 0.1 x a face.
+  const auto calm = write_text(dir, "calm.yaml", run_config(dir, port, ""));
+  const auto kept = larsel::test::run_larsel(fmt::format("run --config '{}' --no-hdf5 --fail-on-loss", calm.string()));
+  INFO(kept.err);
+  CHECK(kept.exit_code == 0);
+  CHECK_THAT(kept.out, Catch::StartsWith("larsel run 1: KEPT UP: every one of "));
+  CHECK_THAT(kept.err, Catch::Contains("[info] capacity: preprocess ") && !Catch::Contains("[warning]"));
+  // 40 x a face on one inference thread, with a small input queue: frames are lost from the first second on.
+  const auto flood = write_text(dir, "flood.yaml", run_config(dir, port, "queues:\n  input_capacity: 64\n") + "\n");
+  const auto lost = larsel::test::run_larsel(fmt::format("run --config '{}' --no-hdf5 --speed 40 --fail-on-loss", flood.string()));
+  INFO(lost.err);
+  CHECK(lost.exit_code == 1);
+  CHECK_THAT(lost.out, Catch::StartsWith("larsel run 1: DID NOT KEEP UP: lost "));
+  CHECK_THAT(lost.err, Catch::Contains("[warning] this machine cannot keep up with this configuration"));
+  CHECK_THAT(lost.err, Catch::Contains("[warning] lost ") && Catch::Contains("the pipeline is not keeping up with its input"));
+  CHECK_THAT(lost.err, Catch::Contains("larsel: error: run 1 lost ") && Catch::EndsWith("frames (--fail-on-loss / run.fail_on_loss)\n"));
+  // The same from the configuration; without it, the lossy run still exits 0 (its summary said so).
+  std::string keyed_text = run_config(dir, port, "queues:\n  input_capacity: 64\n");
+  keyed_text.replace(keyed_text.find("run:\n"), 5, "run:\n  fail_on_loss: true\n");
+  const auto keyed = write_text(dir, "keyed.yaml", keyed_text);
+  CHECK(larsel::test::run_larsel(fmt::format("run --config '{}' --no-hdf5 --speed 40 --seconds 1", keyed.string())).exit_code == 1);
+  CHECK(larsel::test::run_larsel(fmt::format("run --config '{}' --no-hdf5 --speed 40 --seconds 1", flood.string())).exit_code == 0);
+}

@@ -1,5 +1,6 @@
 // larsel run: the streaming pipeline (the Quick start's main job). See pipeline/include/larsel/pipeline/pipeline.hpp.
 #include <cmath>
+#include <cstdio>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +22,7 @@ struct RunOptions {
   double seconds = -1, speed = -1;  // override the config when >= 0
   std::string out, publish;
   bool no_hdf5 = false;
+  bool fail_on_loss = false;  // or run.fail_on_loss
 };
 
 pipeline::PipelineConfig load_config(const RunOptions& o) {
@@ -31,6 +33,7 @@ pipeline::PipelineConfig load_config(const RunOptions& o) {
   if (!o.out.empty()) c.hdf5.recording.directory = o.out;
   if (!o.publish.empty()) c.zmq.publish = o.publish == "none" ? "" : o.publish;
   if (o.no_hdf5) c.hdf5.enabled = false;
+  if (o.fail_on_loss) c.fail_on_loss = true;
   return c;
 }
 
@@ -54,11 +57,25 @@ std::string truth_line(const ordered_json& t) {
                      count(t["signal_selected"].get<std::uint64_t>()), count(signal), fake);
 }
 
+/// The summary's first line says plainly whether the run kept up with its input.
+void print_verdict(const ordered_json& s) {
+  const auto& f = s["frames"];
+  const std::uint64_t lost = s["frames_lost"].get<std::uint64_t>();
+  const std::uint64_t offered = f["offered"].get<std::uint64_t>() + (s["source"]["kind"] == "udp" ? lost : 0);
+  if (lost == 0) {
+    fmt::print("larsel run {}: KEPT UP: every one of {} frames decided, none lost\n", s["run"].get<std::uint64_t>(), count(f["decided"].get<std::uint64_t>()));
+  } else {
+    fmt::print("larsel run {}: DID NOT KEEP UP: lost {} of {} frames ({:.2f} %); see drops below and the capacity line at the start\n",
+               s["run"].get<std::uint64_t>(), count(lost), count(offered), offered > 0 ? 100.0 * static_cast<double>(lost) / static_cast<double>(offered) : 0.0);
+  }
+}
+
 void print_summary(const ordered_json& s) {
   const auto& f = s["frames"];
   const double seconds = s["seconds"].get<double>();
   const double rate = seconds > 0 ? static_cast<double>(f["decided"].get<std::uint64_t>()) / seconds : 0;
-  fmt::print("larsel run {}: {} frames decided in {:.1f} s ({:.0f} frames/s = {:.2f} x one face's real-time rate)\n", s["run"].get<std::uint64_t>(),
+  print_verdict(s);
+  fmt::print("  decided     {} frames in {:.1f} s ({:.0f} frames/s = {:.2f} x one face's real-time rate)\n",
              count(f["decided"].get<std::uint64_t>()), seconds, rate, rate / 30517.578);
   fmt::print("  selected    {} ({:.1f}/s), prescaled {}, threshold logit {}\n", count(f["selected"].get<std::uint64_t>()),
              seconds > 0 ? static_cast<double>(f["selected"].get<std::uint64_t>()) / seconds : 0.0, count(f["prescaled"].get<std::uint64_t>()),
@@ -81,6 +98,9 @@ void print_summary(const ordered_json& s) {
   std::string stages;
   for (const auto& [name, t] : s["stage_time_us"].items()) stages += fmt::format("{}{} p50 {:.1f} us", stages.empty() ? "" : ", ", name, t["p50"].get<double>());
   fmt::print("  stage time  {}\n", stages);
+  const auto& cpu = s["cpu"];
+  fmt::print("  cpu         {:.1f} us per frame in all ({:.1f} in the stages), {:.2f} cores at this rate\n", cpu["process_us_per_frame"].get<double>(),
+             cpu["stages_us_per_frame"].get<double>(), cpu["process_us_per_frame"].get<double>() * rate * 1e-6);
   const auto& o = s["outputs"];
   if (!s["publish_endpoint"].get<std::string>().empty()) {
     fmt::print("  published   {}: {} selected frames, {} decision batches, {} metrics messages\n", s["publish_endpoint"].get<std::string>(),
@@ -101,11 +121,19 @@ int run_pipeline(const RunOptions& o) {
   spdlog::info("run {}: {} input, backend {} x{}, threshold logit {}; publishing on {}", config.run_number,
                config.input.kind == pipeline::InputKind::emulator ? "in-process emulator" : "udp", config.model.backend,
                config.model.workers, pipeline.threshold(), pipeline.publish_endpoint().empty() ? "(off)" : pipeline.publish_endpoint());
+  const pipeline::CapacityEstimate& capacity = pipeline.capacity();
+  if (capacity.keeps_up) spdlog::info("{}", capacity.message);
+  else spdlog::warn("{}", capacity.message);
   std::atomic<bool> stop{false};
   SignalStop on_signal(stop);
   const ordered_json summary = pipeline.run(stop);
   if (o.json) fmt::print("{}\n", summary.dump(2));
   else print_summary(summary);
+  const std::uint64_t lost = summary["frames_lost"].get<std::uint64_t>();
+  if (config.fail_on_loss && lost > 0) {
+    std::fflush(stdout);  // the summary before the error line, whatever the streams are
+    throw std::runtime_error(fmt::format("run {} lost {} frames (--fail-on-loss / run.fail_on_loss)", config.run_number, lost));
+  }
   return 0;
 }
 
@@ -122,6 +150,7 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_flag("--no-hdf5", o->no_hdf5, "Do not record in-process");
   cmd->add_option("--publish", o->publish, "Override zmq.publish (an endpoint, or 'none')");
   cmd->add_flag("--json", o->json, "Print the run summary as JSON");
+  cmd->add_flag("--fail-on-loss", o->fail_on_loss, "Exit with an error (1) if any frame was lost (as run.fail_on_loss: true)");
   cmd->callback([&action, o] { action = [o] { return run_pipeline(*o); }; });
 }
 

@@ -27,6 +27,7 @@ class TwinBackend final : public InferenceBackend {
  public:
   explicit TwinBackend(models::Model& model) : twin_(model) {}
   [[nodiscard]] std::string name() const override { return "twin"; }
+  [[nodiscard]] std::string kernel() const override { return twin_.kernel_name(); }
   [[nodiscard]] std::size_t frame_size() const override { return twin_.input_size(); }
   [[nodiscard]] models::FixedPointFormat logit_format() const override { return twin_.logit_format(); }
   void infer(std::span<const std::uint8_t> frames, std::span<double> logits) override {

@@ -20,6 +20,7 @@ run:
   number: 1                 # run number: in every message header, file attribute and file name
   seconds: 10               # how long to take data (0: until Ctrl-C or SIGTERM)
   frames: 0                 # or stop after this many frame periods per face (0: no limit)
+  fail_on_loss: false       # true: a run that lost any frame ends with an error (exit code 1)
 input:
   kind: emulator            # emulator: in-process, whole 480x64 frames from a simulated pool (no packets)
                             # udp: WIBEth datagrams -> validation -> frame builder (docs/readout.md)
@@ -165,11 +166,12 @@ void read_outputs(const YamlSection& top, const std::string& source, PipelineCon
 void apply(const YAML::Node& root, const std::string& source, PipelineConfig& c) {
   if (!root || root.IsNull()) return;
   const YamlSection top(root, source, {"run", "input", "model", "selection", "queues", "zmq", "hdf5", "monitoring"});
-  const YamlSection run(top.child("run"), source + ": run", {"number", "seconds", "frames"});
+  const YamlSection run(top.child("run"), source + ": run", {"number", "seconds", "frames", "fail_on_loss"});
   double number = static_cast<double>(c.run_number), frames = static_cast<double>(c.frames);
   run.read("number", number, 0, 999'999);
   run.read("seconds", c.seconds, 0, 1e7);
   run.read("frames", frames, 0, 9e15);
+  run.read("fail_on_loss", c.fail_on_loss);
   c.run_number = static_cast<std::uint64_t>(number);
   c.frames = static_cast<std::uint64_t>(frames);
   read_input(top.child("input"), source + ": input", c.input);
@@ -199,7 +201,8 @@ std::string to_yaml(const PipelineConfig& c) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "run" << YAML::Value << YAML::BeginMap << YAML::Key << "number" << YAML::Value << c.run_number << YAML::Key
-      << "seconds" << YAML::Value << c.seconds << YAML::Key << "frames" << YAML::Value << c.frames << YAML::EndMap;
+      << "seconds" << YAML::Value << c.seconds << YAML::Key << "frames" << YAML::Value << c.frames << YAML::Key << "fail_on_loss"
+      << YAML::Value << c.fail_on_loss << YAML::EndMap;
   const InputConfig& in = c.input;
   out << YAML::Key << "input" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "kind" << YAML::Value << (in.kind == InputKind::emulator ? "emulator" : "udp");

@@ -83,6 +83,9 @@ class FrameSource {
   [[nodiscard]] virtual DataClock data_clock() const = 0;
   /// Source-specific counters for the summary (receiver counters, emulator statistics).
   [[nodiscard]] virtual nlohmann::ordered_json report() const = 0;
+  /// Frames lost on the way in so far, before any slot (the UDP receiver's incomplete and empty periods); any
+  /// thread may ask while the source runs.
+  [[nodiscard]] virtual std::uint64_t frames_lost_on_input() const { return 0; }
 };
 
 struct RunLimits {

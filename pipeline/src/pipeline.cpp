@@ -109,6 +109,7 @@ struct Pipeline::Impl {
   std::vector<std::unique_ptr<fpga::InferenceBackend>> backends;
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<RecorderStage> recorder;
+  CapacityEstimate capacity;
 
   Impl(const PipelineConfig& c, const std::string& version);
   void make_queues();
@@ -127,6 +128,7 @@ Pipeline::Impl::Impl(const PipelineConfig& c, const std::string& version)
   run_info = {c.run_number, 0, to_yaml(c), model_path, file_sha1(model_path), threshold, c.selection.prescale, version};
   make_queues();
   make_stages();
+  capacity = estimate_capacity(c, model, *backends.front());
   const RunLimits limits{c.seconds, c.frames};
   source = c.input.kind == InputKind::emulator ? make_emulated_source(c.input, limits) : make_udp_source(c.input, limits, slots.size());
 }
@@ -171,6 +173,18 @@ Pipeline::~Pipeline() = default;
 
 std::string Pipeline::publish_endpoint() const { return impl_->publisher->publish_endpoint(); }
 double Pipeline::threshold() const { return impl_->threshold; }
+const CapacityEstimate& Pipeline::capacity() const { return impl_->capacity; }
+
+std::uint64_t frames_lost(const nlohmann::ordered_json& s) {
+  std::uint64_t lost = s["drops"]["source_no_free_slot"].get<std::uint64_t>() + s["drops"]["source_queue_full"].get<std::uint64_t>();
+  if (s["source"]["kind"] != "udp") return lost;
+  const auto& r = s["source"]["receiver"];
+  const std::uint64_t complete = r["frames_complete"].get<std::uint64_t>(), incomplete = r["frames_incomplete"].get<std::uint64_t>();
+  lost += incomplete;  // decided, but with streams missing
+  if (!s["source"].contains("emulator")) return lost + r["frames_without_data"].get<std::uint64_t>();
+  const std::uint64_t sent = s["source"]["emulator"]["periods_sent"].get<std::uint64_t>();  // every period the sender sent
+  return lost + (sent > complete + incomplete ? sent - complete - incomplete : 0);
+}
 
 nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
   Impl& p = *impl_;
@@ -223,6 +237,8 @@ nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
   for (const auto& f : files) names.push_back(f.string());
   summary["files"] = names;
   summary["cpu"] = cpu_summary(cpu, process_cpu, summary);
+  summary["capacity"] = p.capacity.to_json();
+  summary["frames_lost"] = frames_lost(summary);
   return summary;
 }
 

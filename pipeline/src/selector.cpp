@@ -133,7 +133,10 @@ void Selector::periodic(SteadyClock::time_point now) {
   if (next_metrics_ < now) next_metrics_ = now;
   publisher_.poll_subscriptions();
   nlohmann::ordered_json m = metrics_now(true);
-  if (settings_.log_metrics) log_status(m);
+  if (settings_.log_metrics) {
+    log_status(m);
+    warn_of_losses(m);
+  }
   publisher_.publish_metrics(std::move(m));
   publisher_.publish_run_info(settings_.run_info);  // late subscribers (recorders) learn the run too
 }
@@ -147,6 +150,19 @@ void Selector::log_status(const nlohmann::ordered_json& m) const {
   spdlog::info("{:.0f} frames/s decided, {:.1f}/s selected; latency p50 {:.0f} us, p99 {:.0f} us; deepest queue {}; drops {}",
                i["rate_decided_hz"].get<double>(), i["rate_selected_hz"].get<double>(), lat["p50"].get<double>(), lat["p99"].get<double>(), deepest,
                d["source_no_free_slot"].get<std::uint64_t>() + d["source_queue_full"].get<std::uint64_t>());
+}
+
+/// A warning as soon as frames are lost (at the next metrics interval): a run that does not keep up says so
+/// while it runs, not only in its summary.
+void Selector::warn_of_losses(const nlohmann::ordered_json& m) {
+  const auto& d = m["drops"];
+  const std::uint64_t no_slot = d["source_no_free_slot"].get<std::uint64_t>(), queue_full = d["source_queue_full"].get<std::uint64_t>();
+  const std::uint64_t input = source_.frames_lost_on_input(), lost = no_slot + queue_full + input;
+  if (lost <= lost_reported_) return;
+  spdlog::warn("lost {} frames since the last report, {} in all (source queue full {}, no free slot {}, incomplete or missing on input "
+               "{}): the pipeline is not keeping up with its input",
+               lost - lost_reported_, lost, queue_full, no_slot, input);
+  lost_reported_ = lost;
 }
 
 }  // namespace larsel::pipeline

@@ -38,6 +38,7 @@ class Selector {
   void publish_kept(const FrameSlot& slot, wire::Decision decision, double arrival_to_decision_us);
   void periodic(SteadyClock::time_point now);
   void log_status(const nlohmann::ordered_json& m) const;
+  void warn_of_losses(const nlohmann::ordered_json& m);
 
   SelectionSettings settings_;
   SlotPool& slots_;
@@ -50,6 +51,7 @@ class Selector {
   DataClock clock_;
   bool clock_known_ = false;
   std::uint64_t rejected_ = 0;
+  std::uint64_t lost_reported_ = 0;  // frames lost that a warning has named
   SteadyClock::time_point start_, next_metrics_;
   MetricsBaseline baseline_;
 };

@@ -66,6 +66,10 @@ class UdpSource final : public FrameSource {
 
   [[nodiscard]] DataClock data_clock() const override { return clock_; }
 
+  [[nodiscard]] std::uint64_t frames_lost_on_input() const override {
+    return session_->counters().frames_incomplete.get() + session_->counters().frames_without_data.get();
+  }
+
   [[nodiscard]] nlohmann::ordered_json report() const override {
     nlohmann::ordered_json j{{"kind", "udp"}, {"listen", session_->local_address()}};
     j["receiver"] = daq::to_json(session_->counters());

@@ -23,6 +23,8 @@ class InferenceBackend {
  public:
   virtual ~InferenceBackend() = default;
   [[nodiscard]] virtual std::string name() const = 0;
+  /// The kernel it runs, for reports ("avx2-packed" for the twin of that kernel set); "" when there is no choice.
+  [[nodiscard]] virtual std::string kernel() const { return ""; }
   /// Pixels (bytes) per frame: the model's input, raw at its input format.
   [[nodiscard]] virtual std::size_t frame_size() const = 0;
   /// The format of the raw logits (integer backends).

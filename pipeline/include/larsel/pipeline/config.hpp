@@ -64,6 +64,7 @@ struct PipelineConfig {
   std::uint64_t run_number = 1;
   double seconds = 10;            // 0 = until stopped
   std::uint64_t frames = 0;       // frame periods per face (0 = no limit)
+  bool fail_on_loss = false;      // a run that lost frames ends with an error (larsel run exits 1)
   InputConfig input;
   ModelConfig model;
   SelectionConfig selection;

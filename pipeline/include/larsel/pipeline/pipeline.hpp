@@ -10,11 +10,13 @@
 // preprocess queue the frame is dropped and counted; inner stages wait for room
 // (back-pressure), so a frame once accepted is always decided. See docs/pipeline.md.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "larsel/pipeline/capacity.hpp"
 #include "larsel/pipeline/config.hpp"
 
 namespace larsel::pipeline {
@@ -36,11 +38,17 @@ class Pipeline {
   [[nodiscard]] std::string publish_endpoint() const;
   /// The selection threshold in use (logit).
   [[nodiscard]] double threshold() const;
+  /// Whether this machine keeps up with the input, as measured when the pipeline was made.
+  [[nodiscard]] const CapacityEstimate& capacity() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The frames a run's summary says were lost: dropped at the source and, with the udp input, periods the
+/// receiver did not turn into complete frames.
+std::uint64_t frames_lost(const nlohmann::ordered_json& summary);
 
 /// `path` as given if it exists, else relative to the source tree (LARSEL_SOURCE_DIR), else as given.
 std::string resolve_data_path(const std::string& path);
