@@ -72,7 +72,7 @@ class Waker {
 
  private:
   static constexpr int kSpins = 64;  // ~1-2 us
-  static constexpr int kYields = 8;
+  static constexpr int kYields = 2;  // bench pipeline: 2 keeps the capacity of 8 and saves 6 us of CPU per frame at the real rate
   void futex(int op, int value, const timespec* timeout) noexcept {
     // std::atomic<std::uint32_t> is a lock-free 32-bit word: the futex itself.
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), op, value, timeout, nullptr, 0);
