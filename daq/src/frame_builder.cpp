@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "transpose.hpp"
 
 #include "larsel/daq/errors.hpp"
 
@@ -96,8 +95,7 @@ void FrameBuilder::on_datagram(std::span<const std::byte> datagram, std::size_t 
     return;
   }
   record_continuity(stream, header);
-  unpack_.run_blocks(frame, scratch_, stream.collection_blocks);  // the collection channels only
-  scatter_collection(stream, *pending->frame);
+  place_collection(stream, frame, *pending->frame);
   pending->frame->stream_present_mask |= stream.bit;
   counters_.datagrams_accepted.add();
   if (ts == face.next_timestamp) emit_ready(face);
@@ -213,18 +211,15 @@ FrameBuilder::Pending* FrameBuilder::open_image(FaceState& face, std::uint64_t t
 
 /// Sample-major scratch [64 t][64 ch] -> the stream's 24 wire rows, by 8 x 8
 /// block transposes over just the channel blocks that hold collection wires.
-void FrameBuilder::scatter_collection(const StreamState& stream, Frame& frame) const noexcept {
-  constexpr std::size_t kBlock = 8;
-  for (std::size_t cb = 0; cb < wibeth::kChannels; cb += kBlock) {
-    if (!(stream.collection_blocks >> (cb / kBlock) & 1)) continue;
-    for (std::size_t tb = 0; tb < Frame::kTicks; tb += kBlock) {
-      detail::transpose_8x8(scratch_.data() + tb * wibeth::kChannels + cb, wibeth::kChannels,
-                            [&](int k, const std::uint16_t* column) {
-                              const std::int16_t wire = stream.wire_of_channel[cb + static_cast<std::size_t>(k)];
-                              if (wire >= 0) std::memcpy(frame.adc.data() + static_cast<std::size_t>(wire) * Frame::kTicks + tb, column, kBlock * sizeof(std::uint16_t));
-                            });
-    }
+/// Unpacks the channel blocks holding collection wires straight into their image rows (the other channels of
+/// those blocks go to a row nobody reads).
+void FrameBuilder::place_collection(const StreamState& stream, wibeth::FrameView datagram, Frame& frame) noexcept {
+  std::uint16_t* rows[wibeth::kChannels];
+  for (std::size_t c = 0; c < wibeth::kChannels; ++c) {
+    const std::int16_t wire = stream.wire_of_channel[c];
+    rows[c] = wire >= 0 ? frame.adc.data() + static_cast<std::size_t>(wire) * Frame::kTicks : discarded_row_.data();
   }
+  unpack_.run_rows(datagram, stream.collection_blocks, rows);
 }
 
 void FrameBuilder::emit(FaceState& face, Pending& pending) {

@@ -153,16 +153,18 @@ void unpack_adcs_scalar(FrameView frame, MutableAdcView adc) noexcept {
 
 namespace {
 
-/// The scalar kernel for the channel blocks of `blocks` only (block b: channels 8b..8b+7 = groups 2b, 2b + 1).
-void unpack_blocks_scalar(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept {
+/// The scalar kernel for the channel blocks of `blocks`, channel-major (block b: channels 8b..8b+7 = groups 2b,
+/// 2b + 1).
+void unpack_rows_scalar(FrameView frame, std::uint8_t blocks, std::uint16_t* const rows[kChannels]) noexcept {
   const std::byte* sample = frame.data() + kHeaderBytes;
-  std::uint16_t* out = adc.data();
-  for (std::size_t t = 0; t < kSamples; ++t, sample += kBytesPerSample, out += kChannels) {
+  for (std::size_t t = 0; t < kSamples; ++t, sample += kBytesPerSample) {
     for (std::size_t g = 0; g < kGroupsPerSample; ++g) {
       if (!((blocks >> (g / 2)) & 1)) continue;
       std::uint64_t bits = 0;
       std::memcpy(&bits, sample + g * kGroupBytes, kGroupBytes);  // 7 bytes: the last group ends the frame
-      unpack_group(bits, out + 4 * g);
+      std::uint16_t adc[4];
+      unpack_group(bits, adc);
+      for (std::size_t k = 0; k < 4; ++k) rows[4 * g + k][t] = adc[k];
     }
   }
 }
@@ -171,9 +173,9 @@ void unpack_blocks_scalar(FrameView frame, MutableAdcView adc, std::uint8_t bloc
 
 UnpackKernel unpack_kernel(core::KernelSet set) noexcept {
   if (core::highest_at_most(set, {core::KernelSet::baseline, core::KernelSet::avx2}) == core::KernelSet::avx2) {
-    return {detail::avx2::unpack_adcs, detail::avx2::unpack_blocks, core::KernelSet::avx2, "avx2"};
+    return {detail::avx2::unpack_adcs, detail::avx2::unpack_rows, core::KernelSet::avx2, "avx2"};
   }
-  return {unpack_adcs_scalar, unpack_blocks_scalar, core::KernelSet::baseline, "baseline"};
+  return {unpack_adcs_scalar, unpack_rows_scalar, core::KernelSet::baseline, "baseline"};
 }
 
 void unpack_adcs(FrameView frame, MutableAdcView adc) { unpack_kernel(core::selected_kernel_set()).run(frame, adc); }

@@ -47,29 +47,47 @@ void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept {
   unpack_sample(padded, out);
 }
 
-void unpack_blocks(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept {
+namespace {
+
+/// Samples t .. t + 7 of one channel block into its 8 rows. Each pair of samples (2j, 2j + 1) is packed to
+/// words together (lane 0: channels 0-3 of both, lane 1: channels 4-7), the two interleaved per channel (one
+/// dword per channel and pair), then a 4 x 4 dword transpose per lane leaves each channel's 8 samples in one
+/// 128-bit lane, stored into its row.
+inline void block_rows_8_samples(const std::byte* in, std::size_t t, std::uint16_t* const rows[8], bool frame_end) {
+  const __m256i interleave = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,
+                                              0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+  __m256i pairs[4];
+  for (std::size_t j = 0; j < 4; ++j) {
+    const std::byte* first = in + 2 * j * kBytesPerSample;
+    const std::byte* second = first + kBytesPerSample;
+    alignas(16) std::byte last[16] = {};  // unpack8 loads 16 bytes: the frame's last block goes through a copy
+    if (frame_end && j == 3) second = static_cast<const std::byte*>(std::memcpy(last, second, 14));
+    pairs[j] = _mm256_shuffle_epi8(_mm256_packus_epi32(unpack8(first), unpack8(second)), interleave);
+  }
+  const __m256i p0 = _mm256_unpacklo_epi32(pairs[0], pairs[1]), p1 = _mm256_unpackhi_epi32(pairs[0], pairs[1]);
+  const __m256i p2 = _mm256_unpacklo_epi32(pairs[2], pairs[3]), p3 = _mm256_unpackhi_epi32(pairs[2], pairs[3]);
+  const __m256i channels[4] = {_mm256_unpacklo_epi64(p0, p2), _mm256_unpackhi_epi64(p0, p2),
+                               _mm256_unpacklo_epi64(p1, p3), _mm256_unpackhi_epi64(p1, p3)};
+  for (std::size_t c = 0; c < 4; ++c) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(rows[c] + t), _mm256_castsi256_si128(channels[c]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(rows[c + 4] + t), _mm256_extracti128_si256(channels[c], 1));
+  }
+}
+
+}  // namespace
+
+void unpack_rows(FrameView frame, std::uint8_t blocks, std::uint16_t* const rows[kChannels]) noexcept {
   unsigned wanted[8], count = 0;
   for (unsigned b = 0; b < 8; ++b) {
     if ((blocks >> b) & 1) wanted[count++] = b;
   }
-  // Sample-major, as the bytes lie; per pair of samples, each wanted block's 8 dwords of both packed to words
-  // together (vpackusdw interleaves the lanes: one vpermq orders them), a 16-byte store per sample.
-  const auto pair = [](const std::byte* first, const std::byte* second, std::uint16_t* out) {
-    const __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(unpack8(first), unpack8(second)), 0xD8);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(words));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + kChannels), _mm256_extracti128_si256(words, 1));
-  };
+  // Sample-major, as the bytes lie (the hardware prefetcher streams the datagram once), 8 samples at a time.
   const std::byte* in = frame.data() + kHeaderBytes;
-  std::uint16_t* out = adc.data();
-  for (std::size_t t = 0; t + 2 < kSamples; t += 2, in += 2 * kBytesPerSample, out += 2 * kChannels) {
-    for (unsigned k = 0; k < count; ++k) pair(in + 14 * wanted[k], in + kBytesPerSample + 14 * wanted[k], out + 8 * wanted[k]);
-  }
-  // The last two samples: unpack8 loads 16 bytes, so the frame's last block goes through a padded copy.
-  alignas(16) std::byte last[16] = {};
-  for (unsigned k = 0; k < count; ++k) {
-    const std::byte* second = in + kBytesPerSample + 14 * wanted[k];
-    if (wanted[k] == 7) second = static_cast<const std::byte*>(std::memcpy(last, second, 14));
-    pair(in + 14 * wanted[k], second, out + 8 * wanted[k]);
+  for (std::size_t t = 0; t < kSamples; t += 8, in += 8 * kBytesPerSample) {
+    for (unsigned k = 0; k < count; ++k) {
+      const unsigned b = wanted[k];
+      block_rows_8_samples(in + 14 * b, t, rows + 8 * b, b == 7 && t + 8 == kSamples);
+    }
   }
 }
 

@@ -7,6 +7,6 @@
 namespace larsel::daq::wibeth::detail {
 namespace avx2 {
 void unpack_adcs(FrameView frame, MutableAdcView adc) noexcept;
-void unpack_blocks(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept;
+void unpack_rows(FrameView frame, std::uint8_t blocks, std::uint16_t* const rows[kChannels]) noexcept;
 }
 }  // namespace larsel::daq::wibeth::detail

@@ -32,7 +32,7 @@ struct FrameBuilderConfig {
   unsigned window_frames = kMaxWindowFrames;
   std::uint8_t det_id = wibeth::kDetIdHdTpc;
   /// The kernel set of the WIBEth unpack (default: the one this process runs, core::selected_kernel_set()).
-  std::optional<core::KernelSet> kernels;
+  std::optional<core::KernelSet> kernels{};
 };
 
 class FrameBuilder {
@@ -101,7 +101,7 @@ class FrameBuilder {
   void record_continuity(StreamState& stream, const wibeth::Header& header);
   Pending& slot(FaceState& face, std::uint64_t timestamp) noexcept;
   Pending* open_image(FaceState& face, std::uint64_t timestamp, Clock::time_point arrival);
-  void scatter_collection(const StreamState& stream, Frame& frame) const noexcept;
+  void place_collection(const StreamState& stream, wibeth::FrameView datagram, Frame& frame) noexcept;
   void emit(FaceState& face, Pending& pending);
   void step(FaceState& face);
   void emit_ready(FaceState& face);
@@ -114,7 +114,7 @@ class FrameBuilder {
   std::vector<StreamState> streams_;
   std::vector<FaceState> faces_;
   wibeth::UnpackKernel unpack_;
-  alignas(64) std::array<std::uint16_t, wibeth::kAdcCount> scratch_{};
+  std::array<std::uint16_t, Frame::kTicks> discarded_row_{};  // the non-collection channels of a collection block
 };
 
 }  // namespace larsel::daq

@@ -89,9 +89,10 @@ void encode_header(const Header& header, MutableFrameView frame);
 /// kernel gives identical output.
 struct UnpackKernel {
   void (*run)(FrameView frame, MutableAdcView adc) noexcept;
-  /// Only the channel blocks of `blocks` (bit b: channels 8b..8b+7, as the frame builder needs the collection
-  /// channels only); the other channels of `adc` are left as they were.
-  void (*run_blocks)(FrameView frame, MutableAdcView adc, std::uint8_t blocks) noexcept;
+  /// The channel blocks of `blocks` (bit b: channels 8b..8b+7), channel-major: rows[c][t] = channel c at sample
+  /// t (t < 64) for every channel c of those blocks; the other rows are not used. The frame builder's step: the
+  /// rows of the collection wires in the image, straight from the bytes.
+  void (*run_rows)(FrameView frame, std::uint8_t blocks, std::uint16_t* const rows[kChannels]) noexcept;
   core::KernelSet set;  // the kernel set it is compiled for
   const char* name;     // "avx2", "baseline"
 };
