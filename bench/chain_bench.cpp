@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_kernel_sets.hpp"
 #include "larsel/bench/bench_stats.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/channel_map.hpp"
@@ -111,22 +112,6 @@ class Chain {
   daq::FrameBuilder builder_;  // last: its sink uses the members above
 };
 
-/// The kernel sets to time: the named ones (each must run on this CPU), or every one this CPU runs, highest first.
-std::vector<core::KernelSet> sets_to_time(const std::vector<std::string>& names) {
-  std::vector<core::KernelSet> sets;
-  for (const std::string& name : names) {
-    const std::optional<core::KernelSet> set = core::parse_kernel_set(name);
-    if (!set || !core::cpu_supports(*set)) throw std::invalid_argument(fmt::format("bench chain: this CPU cannot run kernel set '{}'", name));
-    sets.push_back(*set);
-  }
-  if (sets.empty()) {
-    for (const core::KernelSet set : core::kKernelSets) {
-      if (core::cpu_supports(set)) sets.insert(sets.begin(), set);
-    }
-  }
-  return sets;
-}
-
 /// A kernel set's figures over its rounds.
 struct SetFigures {
   std::vector<double> frame_us, round_means;
@@ -168,7 +153,7 @@ nlohmann::ordered_json run_chain_bench(const ChainBenchOptions& o) {
   std::vector<std::byte> datagrams = simulate_datagrams(map, face, periods);
   const std::size_t period_bytes = daq::kStreamsPerFace * daq::wibeth::kFrameBytes;
   std::vector<std::unique_ptr<Chain>> chains;
-  for (const core::KernelSet set : sets_to_time(o.kernel_sets)) chains.push_back(std::make_unique<Chain>(set, map, face, file, threshold));
+  for (const core::KernelSet set : kernel_sets_to_time(o.kernel_sets, "bench chain")) chains.push_back(std::make_unique<Chain>(set, map, face, file, threshold));
   std::vector<SetFigures> figures(chains.size());
   for (unsigned round = 0; round < std::max(1u, o.rounds); ++round) {
     for (std::size_t c = 0; c < chains.size(); ++c) {  // the kernel sets in turn: the machine's drift hits them all

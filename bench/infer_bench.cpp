@@ -18,6 +18,7 @@
 #include <opencv2/dnn.hpp>
 #include <fmt/format.h>
 
+#include "bench_kernel_sets.hpp"
 #include "larsel/bench/bench_stats.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
@@ -207,23 +208,6 @@ nlohmann::ordered_json kernel_set_summary(core::KernelSet set, const SetTimings&
   return j;
 }
 
-/// The kernel sets to time: the named ones (each must run on this CPU), or every one this CPU runs, highest first.
-std::vector<core::KernelSet> kernel_sets_to_time(const std::vector<std::string>& names) {
-  std::vector<core::KernelSet> sets;
-  for (const std::string& name : names) {
-    const std::optional<core::KernelSet> set = core::parse_kernel_set(name);
-    if (!set) throw std::invalid_argument(fmt::format("bench infer: '{}' is not a kernel set (baseline, avx2, avx512, avx512vnni)", name));
-    if (!core::cpu_supports(*set)) throw std::invalid_argument(fmt::format("bench infer: this CPU cannot run the {} kernels", name));
-    sets.push_back(*set);
-  }
-  if (sets.empty()) {
-    for (const core::KernelSet set : core::kKernelSets) {
-      if (core::cpu_supports(set)) sets.insert(sets.begin(), set);
-    }
-  }
-  return sets;
-}
-
 /// A kernel set's twin and preprocessor.
 struct KernelSetRun {
   core::KernelSet set;
@@ -269,7 +253,7 @@ nlohmann::ordered_json summary_with_rounds(const Timed& t) {
 
 nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
   models::ModelFile file = models::load_model(o.model_path);
-  const std::vector<core::KernelSet> sets = kernel_sets_to_time(o.kernel_sets);
+  const std::vector<core::KernelSet> sets = kernel_sets_to_time(o.kernel_sets, "bench infer");
   const BenchFrames frames = simulate_frames(file, std::max(1u, o.distinct_frames));
   float sink = 0;
   std::vector<std::unique_ptr<KernelSetRun>> runs;

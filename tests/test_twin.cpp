@@ -7,6 +7,8 @@
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "larsel/fpga/twin.hpp"
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
@@ -284,7 +286,7 @@ TEST_CASE("larsel bench infer times the twin of every kernel set, the float netw
 TEST_CASE("Every kernel set's twin equals the integer reference on freshly compressed models of other shapes", "[twin][compress]") {
   using larsel::test::run_larsel;
   const larsel::test::TempDir dir;
-  const auto quoted = [](const std::filesystem::path& p) { return "'" + p.string() + "'"; };
+  const auto quoted = [](const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); };
   REQUIRE(run_larsel("simulate --signal 60 --background 120 --seed 41 --out " + quoted(dir / "sim.h5")).exit_code == 0);
   // From the shipped teacher (8, 16, 16): more filters and a dense layer twice the shipped one's; fewer filters,
   // an odd count among them (a channel pair with one channel).

@@ -1,5 +1,7 @@
 #include "larsel/core/cpu_info.hpp"
 
+#include "cpu_features.hpp"
+
 #include <cstring>
 #include <thread>
 
@@ -31,26 +33,13 @@ std::string brand_string() {
 }
 
 std::vector<std::string> vector_features() {
+  static constexpr const char* kReported[] = {"sse4.2",   "avx",      "avx2",     "fma",        "bmi2",
+                                              "avx512f",  "avx512bw", "avx512cd", "avx512dq",   "avx512vl",
+                                              "avx512vnni", "avx512vbmi", "avxvnni"};
   std::vector<std::string> present;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  const auto add = [&](bool has, const char* feature) {
-    if (has) present.emplace_back(feature);
-  };
-  add(__builtin_cpu_supports("sse4.2"), "sse4.2");
-  add(__builtin_cpu_supports("avx"), "avx");
-  add(__builtin_cpu_supports("avx2"), "avx2");
-  add(__builtin_cpu_supports("fma"), "fma");
-  add(__builtin_cpu_supports("bmi2"), "bmi2");
-  add(__builtin_cpu_supports("avx512f"), "avx512f");
-  add(__builtin_cpu_supports("avx512bw"), "avx512bw");
-  add(__builtin_cpu_supports("avx512cd"), "avx512cd");
-  add(__builtin_cpu_supports("avx512dq"), "avx512dq");
-  add(__builtin_cpu_supports("avx512vl"), "avx512vl");
-  add(__builtin_cpu_supports("avx512vnni"), "avx512vnni");
-  add(__builtin_cpu_supports("avx512vbmi"), "avx512vbmi");
-  add(__builtin_cpu_supports("avxvnni"), "avxvnni");
-#endif
+  for (const char* feature : kReported) {
+    if (cpu_has_feature(feature)) present.emplace_back(feature);
+  }
   return present;
 }
 

@@ -1,5 +1,7 @@
 #include "larsel/core/kernel_set.hpp"
 
+#include "cpu_features.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -22,11 +24,14 @@ std::vector<const char*> features_added_by(KernelSet set) {
   return {};
 }
 
+
+}  // namespace
+
 #if defined(__x86_64__)
-bool has_feature(const char* feature) {
+bool cpu_has_feature(std::string_view f) {
   __builtin_cpu_init();
-  // __builtin_cpu_supports takes a string literal only: one case per name used above.
-  const std::string_view f(feature);
+  // __builtin_cpu_supports takes a string literal only: one case per name.
+  if (f == "sse4.2") return __builtin_cpu_supports("sse4.2");
   if (f == "avx") return __builtin_cpu_supports("avx");
   if (f == "avx2") return __builtin_cpu_supports("avx2");
   if (f == "fma") return __builtin_cpu_supports("fma");
@@ -40,13 +45,12 @@ bool has_feature(const char* feature) {
   if (f == "avx512vl") return __builtin_cpu_supports("avx512vl");
   if (f == "avx512vnni") return __builtin_cpu_supports("avx512vnni");
   if (f == "avx512vbmi") return __builtin_cpu_supports("avx512vbmi");
+  if (f == "avxvnni") return __builtin_cpu_supports("avxvnni");
   return false;
 }
 #else
-bool has_feature(const char*) { return false; }  // only the baseline kernels are built off x86-64
+bool cpu_has_feature(std::string_view) { return false; }  // only the baseline kernels are built off x86-64
 #endif
-
-}  // namespace
 
 std::string_view name(KernelSet set) noexcept {
   switch (set) {
@@ -70,7 +74,7 @@ std::vector<std::string> missing_features(KernelSet set) {
   for (const KernelSet level : kKernelSets) {
     if (level > set) break;
     for (const char* feature : features_added_by(level)) {
-      if (!has_feature(feature)) missing.emplace_back(feature);
+      if (!cpu_has_feature(feature)) missing.emplace_back(feature);
     }
   }
   return missing;

@@ -1,8 +1,8 @@
 #pragma once
-// The channel update after each frame, as inline code compiled into each
-// kernel's translation unit so the loops over the 480 wires vectorise with
-// that kernel's instruction set. Integer arithmetic only, so every build
-// gives the same bits.
+// The channel update after each frame. Inline code, always included before a
+// kernel's ISA region (larsel/core/isa_region.hpp), so every translation unit
+// holds the same baseline copy and the linker may keep any one. Integer
+// arithmetic only, so every build gives the same bits.
 #include <algorithm>
 #include <cmath>
 

@@ -18,7 +18,6 @@
 #include <cstring>
 #include <utility>  // index_sequence
 
-#include "channel_update.hpp"
 #include "fused_common.hpp"
 #include "larsel/core/isa_region.hpp"
 
@@ -37,21 +36,7 @@ struct Scratch {
 };
 static_assert(sizeof(Scratch) <= kScratchBytes);
 
-/// What the passes read and write, as plain pointers so that stores to one array do not make the compiler
-/// reload the others.
-struct Context {
-  const FusedTables& tables;
-  Scratch& scratch;
-  const std::uint16_t* adc;
-  std::int16_t* sign_sums;   // FrameStatistics::sign_sum
-  std::int16_t* noise_sums;  // FrameStatistics::clipped_abs_sum
-  std::uint8_t* image;
-  std::size_t columns;       // of the image
-  std::int16_t* denoised;    // null when not wanted
-  std::int16_t* filtered;    // null when not wanted
-  unsigned min_run;          // threshold.min_ticks_over
-  DownsizeConfig downsize;
-};
+using Context = FusedContext<Scratch>;
 
 /// A wire's 64 ticks as int16, 16 per register: v[k] holds ticks 16k..16k+15.
 struct Ticks {
@@ -275,25 +260,11 @@ void process_frame(Context c) {
 
 }  // namespace
 
-void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, const FrameOutputs& outputs, FrameStatistics& stats,
-                 std::byte* scratch) {
-  Scratch& s = *reinterpret_cast<Scratch*>(scratch);
-  fill_tables(state, s.tables);
-  auto or_null = [](std::span<std::int16_t> plane) { return plane.empty() ? nullptr : plane.data(); };
-  const Context c{s.tables, s, adc.data(), stats.sign_sum.data(), stats.clipped_abs_sum.data(),
-                  outputs.image.data(), plan.config.output_columns(), or_null(outputs.denoised), or_null(outputs.filtered),
-                  plan.config.threshold.min_ticks_over, plan.config.downsize};
-  const PreprocessConfig& config = plan.config;
-  if (!config.coherent.enabled) {
-    process_frame<kFusedUncoherentBlock, false>(c);
-  } else if (config.coherent.group_wires == 16) {
-    process_frame<16, true>(c);
-  } else if (config.coherent.group_wires == 24) {
-    process_frame<24, true>(c);
-  } else {
-    process_frame<32, true>(c);
-  }
-  update_channels(config, stats, state);
+void fused_frame(const KernelPlan& plan, ChannelState& state, FrameAdc adc, const FrameOutputs& outputs,
+                 FrameStatistics& stats, std::byte* scratch) {
+  run_fused_frame<Scratch>(plan, state, adc, outputs, stats, scratch, [](Context c, auto wires, auto coherent) {
+    process_frame<decltype(wires)::value, decltype(coherent)::value>(c);
+  });
 }
 
 }  // namespace larsel::preprocess::detail::LARSEL_ISA
