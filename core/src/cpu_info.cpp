@@ -1,9 +1,9 @@
 #include "larsel/core/cpu_info.hpp"
 
-#include "cpu_features.hpp"
-
 #include <cstring>
 #include <thread>
+
+#include "cpu_features.hpp"
 
 #if defined(__x86_64__)
 #include <cpuid.h>

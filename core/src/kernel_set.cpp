@@ -1,13 +1,13 @@
 #include "larsel/core/kernel_set.hpp"
 
-#include "cpu_features.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "cpu_features.hpp"
 
 namespace larsel::core {
 namespace {
@@ -23,7 +23,6 @@ std::vector<const char*> features_added_by(KernelSet set) {
   }
   return {};
 }
-
 
 }  // namespace
 
