@@ -43,7 +43,9 @@ void add_bench_command(CLI::App& app, Action& action) {
   ingest->add_option("--rate-steps", o->rate_steps, "Rates tried per receiver")->check(CLI::Range(1, 50))->capture_default_str();
   ingest->add_option("--refine-steps", o->refine_steps, "Bisection steps per receiver")->check(CLI::Range(0, 20))->capture_default_str();
   ingest->add_option("--decode-repeats", o->decode_repeats, "Decode passes")->check(CLI::Range(1, 10000))->capture_default_str();
-  ingest->add_option("--socket-buffer", o->socket_buffer_bytes, "Receive buffer for both receivers, bytes")->capture_default_str();
+  ingest->add_option("--socket-buffer", o->socket_buffer_bytes, "Receive buffer for both receivers, bytes")
+      ->check(CLI::Range(65536, 1 << 30))
+      ->capture_default_str();
   ingest->add_flag("--skip-loopback", o->skip_loopback, "Only the in-memory measurements");
   ingest->add_option("--out", *out, "Also write the JSON to this file");
   ingest->callback([&action, o, out] { action = [o, out] { emit_json(bench::run_ingest_bench(*o), *out); return 0; }; });
@@ -51,8 +53,10 @@ void add_bench_command(CLI::App& app, Action& action) {
   auto* simulate = bench->add_subcommand("simulate", "Physics simulation frames/s per core (background, signal) and HDF5 writing");
   auto so = std::make_shared<bench::SimulateBenchOptions>();
   auto sim_out = std::make_shared<std::string>();
-  simulate->add_option("--background-frames", so->background_frames, "Background frames per repeat")->capture_default_str();
-  simulate->add_option("--signal-frames", so->signal_frames, "Signal frames per repeat")->capture_default_str();
+  simulate->add_option("--background-frames", so->background_frames, "Background frames per repeat")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  simulate->add_option("--signal-frames", so->signal_frames, "Signal frames per repeat")->check(CLI::Range(1, 10'000'000))->capture_default_str();
   simulate->add_option("--repeats", so->repeats, "Repeats; medians are quoted")->check(CLI::Range(1, 1000))->capture_default_str();
   simulate->add_option("--out", *sim_out, "Also write the JSON to this file");
   simulate->add_option("--fixture", so->fixture_dir, "ProtoDUNE-HD fixture folder: add its collection noise figures for comparison")

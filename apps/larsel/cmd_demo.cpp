@@ -135,7 +135,7 @@ void add_demo_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--config", o->config_path, "YAML config overriding the embedded default (see --print-config)");
   cmd->add_flag("--print-config", o->print_config, "Print the embedded default config and exit");
-  cmd->add_option("--seconds", o->seconds, "Override emulator.seconds")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seconds", o->seconds, "Override emulator.seconds")->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--speed", o->speed, "Override emulator.speed")->check(CLI::Range(1e-6, 1000.0));
   cmd->add_flag("--json", o->json, "Print the reports as JSON");
   cmd->callback([&action, o] { action = [o] { return run_demo(*o); }; });

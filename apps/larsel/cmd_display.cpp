@@ -190,11 +190,14 @@ void add_display_command(CLI::App& app, Action& action) {
   cmd->add_option("--out", options->output, "Image to write (.png recommended)")
       ->required()
       ->check(image_format_validator());
-  auto* index = cmd->add_option("--index", options->index, "Frame to display (default 0)");
+  auto* index = cmd->add_option("--index", options->index, "Frame to display (default 0)")->check(CLI::Range(0, 1'000'000'000));
   auto* grid = cmd->add_option("--grid", options->grid, "Contact sheet of N frames with a shared colour scale")
                    ->check(CLI::Range(1, 100));
   index->excludes(grid);
-  cmd->add_option("--first", options->first, "First frame of the contact sheet")->needs(grid)->capture_default_str();
+  cmd->add_option("--first", options->first, "First frame of the contact sheet")
+      ->needs(grid)
+      ->check(CLI::Range(0, 1'000'000'000))
+      ->capture_default_str();
   cmd->add_option("--columns", options->columns, "Panels per row of the contact sheet (default about sqrt(N))")
       ->needs(grid)
       ->check(CLI::Range(1, 16));
@@ -206,6 +209,7 @@ void add_display_command(CLI::App& app, Action& action) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--warmup", options->warmup, "Frames preprocessed before the shown one, for --preprocess")
       ->needs(pre)
+      ->check(CLI::Range(0, 100'000))
       ->capture_default_str();
   add_style_options(*cmd, *options);
   cmd->callback([&action, options] { action = [options] { return run_display(*options); }; });

@@ -66,13 +66,15 @@ void add_emulate_command(CLI::App& app, Action& action) {
   auto* speed = cmd->add_option("--speed", c.speed, "Rate as a fraction of the real 30,517.6 frames/s per stream")
                     ->check(CLI::Range(1e-6, 1000.0))->capture_default_str();
   cmd->add_flag("--max", c.max_rate, "Send as fast as possible (no pacing)")->excludes(speed);
-  cmd->add_option("--frames", c.periods, "Frame periods to send (one 7200-B frame per stream each; 0 = no limit)")->capture_default_str();
-  cmd->add_option("--seconds", c.seconds, "Stop after this many seconds (0 = no limit)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--frames", c.periods, "Frame periods to send (one 7200-B frame per stream each; 0 = no limit; 1e12 = a year)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--seconds", c.seconds, "Stop after this many seconds (0 = no limit)")->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--drop", c.faults.drop, "Probability to drop a datagram")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--reorder", c.faults.reorder, "Probability to send a datagram after its stream's next one")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--duplicate", c.faults.duplicate, "Probability to send a datagram twice")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--corrupt", c.faults.corrupt, "Probability to damage a datagram (length or header)")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed", c.seed, "Seed for noise and fault injection")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "Seed for noise and fault injection")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--pool-periods", c.pool_periods, "Preloaded frame periods, looped")->check(CLI::Range(2, 100000))->capture_default_str();
   cmd->add_option("--source", o->source, "Waveforms: physics (LArTPC simulation) or noise (pedestal + Gaussian)")
       ->check(CLI::IsMember({"physics", "noise"}))->capture_default_str();

@@ -166,9 +166,11 @@ void add_eval_command(CLI::App& app, Action& action) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Directory for report.json and the PNG plots");
   cmd->add_option("--background-frames", o->background_frames,
-                  "Also simulate this many background frames on the fly (1e-5 needs ~1e6), with the data's simulation config")
+                  "Also simulate this many background frames on the fly (1e-5 needs ~1e6; at most 1e7, 2 KB of memory each), "
+                  "with the data's simulation config")
+      ->check(CLI::Range(0, 10'000'000))
       ->capture_default_str();
-  cmd->add_option("--background-seed", o->background_seed, "Seed of those frames")->capture_default_str();
+  cmd->add_option("--background-seed", o->background_seed, "Seed of those frames")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--cache-dir", o->cache_dir, "Where preprocessed images are cached ('' for none)")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->callback([&action, o] { action = [o] { return run_eval(*o); }; });

@@ -71,9 +71,13 @@ void add_export_hls_command(CLI::App& app, Action& action) {
   cmd->add_option("--platform", o->hls.platform, "Alveo platform for v++")->capture_default_str();
   cmd->add_option("--test-data", o->test_data, "Simulated data set (larsel simulate) for the testbench; default: simulated background")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--test-frames", o->test_frames, "Preprocessed testbench frames (at most)")->capture_default_str();
-  cmd->add_option("--stress-frames", o->stress_frames, "Extra frames of random pixels (saturation paths)")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the simulated and random frames")->capture_default_str();
+  cmd->add_option("--test-frames", o->test_frames, "Preprocessed testbench frames (at most)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--stress-frames", o->stress_frames, "Extra frames of random pixels (saturation paths)")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the simulated and random frames")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads for the simulation")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->callback([&action, o] { action = [o] { return run_export_hls(*o); }; });
 }

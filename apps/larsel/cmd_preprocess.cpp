@@ -109,7 +109,9 @@ void add_preprocess_command(CLI::App& app, Action& action) {
   cmd->add_option("IN", o->input, "Simulated data set (HDF5, from larsel simulate)")->check(CLI::ExistingFile);
   cmd->add_option("--out", o->output, "Preprocessed data set to write (HDF5)");
   cmd->add_option("--config", o->config_path, "Preprocess YAML (see --print-config)")->check(CLI::ExistingFile);
-  cmd->add_option("--warmup", o->warmup, "Frames run first to settle the streaming pedestals and noise")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Frames run first to settle the streaming pedestals and noise")
+      ->check(CLI::Range(0, 100'000))
+      ->capture_default_str();
   cmd->add_option("--quality", o->quality_path, "Write the quality report (JSON) from per-pixel truth, re-simulated from the file");
   cmd->add_flag("--scalar", o->scalar, "Use the scalar reference instead of the optimised kernel");
   cmd->add_flag("!--no-denoised", o->keep_denoised, "Do not store the 480 x 64 denoised frames, only the images");

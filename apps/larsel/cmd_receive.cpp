@@ -51,16 +51,24 @@ void add_receive_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("receive", "Receive WIBEth UDP streams and build 480x64 collection images per face");
   auto o = std::make_shared<ReceiveOptions>();
   cmd->add_option("--listen", o->config.listen, "Address to bind, HOST:PORT")->capture_default_str();
-  auto* frames = cmd->add_option("--frames", o->limits.frames, "Stop after this many images (images still open are flushed too)");
-  cmd->add_option("--seconds", o->limits.seconds, "Stop after this many seconds")->excludes(frames)->check(CLI::PositiveNumber);
+  auto* frames = cmd->add_option("--frames", o->limits.frames, "Stop after this many images (images still open are flushed too)")
+                     ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000'000}));
+  cmd->add_option("--seconds", o->limits.seconds, "Stop after this many seconds")
+      ->excludes(frames)
+      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--idle-seconds", o->limits.idle_seconds, "Stop when data has flowed and then paused this long")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--faces", o->faces, "Faces to build (the first N of the channel map)")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--channel-map", o->channel_map, "PD2HD 13-column channel map (default: built-in emulated detector)")->check(CLI::ExistingFile);
-  cmd->add_option("--timeout-us", o->timeout_us, "Emit an image incomplete this long after its first datagram")->capture_default_str();
+  cmd->add_option("--timeout-us", o->timeout_us, "Emit an image incomplete this long after its first datagram")
+      ->check(CLI::Range(100, 10'000'000))
+      ->capture_default_str();
   cmd->add_option("--window", o->config.builder.window_frames, "Image periods held open per face")
       ->check(CLI::Range(2u, daq::kMaxWindowFrames))->capture_default_str();
-  cmd->add_option("--socket-buffer", o->config.socket_buffer_bytes, "Kernel receive buffer, bytes")->capture_default_str();
+  cmd->add_option("--socket-buffer", o->config.socket_buffer_bytes, "Kernel receive buffer, bytes")
+      ->check(CLI::Range(65536, 1 << 30))
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print rates and counters as JSON");
   cmd->callback([&action, o] { action = [o] { return run_receive(*o); }; });
 }

@@ -83,9 +83,9 @@ void add_score_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"twin", "csim", "float", "xrt"}));
   cmd->add_option("--hls-project", o->hls_project, "csim: a project written by larsel export-hls");
   cmd->add_option("--xclbin", o->xclbin, "xrt: the kernel binary (make -C PROJECT xclbin)");
-  cmd->add_option("--device", o->backend.device_index, "xrt: card index")->capture_default_str();
+  cmd->add_option("--device", o->backend.device_index, "xrt: card index")->check(CLI::Range(0, 63))->capture_default_str();
   cmd->add_option("--batch", o->backend.batch_frames, "xrt: frames per kernel run")->check(CLI::Range(1, 1'000'000))->capture_default_str();
-  cmd->add_option("--frames", o->max_frames, "Score at most this many frames (0: all)")->capture_default_str();
+  cmd->add_option("--frames", o->max_frames, "Score at most this many frames (0: all)")->check(CLI::Range(0, 1'000'000'000))->capture_default_str();
   cmd->add_option("--out", o->out, "CSV of frame, label, logit");
   cmd->callback([&action, o] { action = [o] { return run_score(*o); }; });
 }

@@ -60,10 +60,12 @@ int run_simulate(const SimulateOptions& o) {
 void add_simulate_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("simulate", "Write a labelled data set of simulated 480x64 collection frames (HDF5)");
   auto o = std::make_shared<SimulateOptions>();
-  cmd->add_option("--signal", o->signal, "Frames with a supernova-like nu_e CC interaction (frames 0..N-1)");
-  cmd->add_option("--background", o->background, "Frames with radiological backgrounds and noise only");
+  cmd->add_option("--signal", o->signal, "Frames with a supernova-like nu_e CC interaction (frames 0..N-1)")
+      ->check(CLI::Range(0, 1'000'000'000));
+  cmd->add_option("--background", o->background, "Frames with radiological backgrounds and noise only")
+      ->check(CLI::Range(0, 1'000'000'000));
   cmd->add_option("--out", o->out, "Output HDF5 file (written as OUT.tmp, renamed when complete)");
-  cmd->add_option("--seed", o->seed, "Run seed: frame i depends only on (seed, i)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Run seed: frame i depends only on (seed, i)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--config", o->config_path, "Simulation YAML (see --print-config for every key)")->check(CLI::ExistingFile);
   cmd->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_flag("--print-config", o->print_config, "Print the effective configuration and exit");

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    fmt::print(stderr, "larsel: usage error: {}\n", e.what());
     return kExitUsage;
   }
   setup_logging(log_level);
