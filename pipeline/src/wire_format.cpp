@@ -1,6 +1,11 @@
 #include "larsel/pipeline/wire_format.hpp"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,14 +21,44 @@ nlohmann::json parse(std::string_view text, std::string_view what) {
   }
 }
 
+/// An integer field: a JSON integer within T's range. nlohmann's get<T>() would cast instead (-1 wraps,
+/// 1.5 truncates, 1e300 is undefined behaviour).
+template <typename T>
+T integer_value(const nlohmann::json& value, const char* name, std::string_view what) {
+  if (value.is_number_unsigned() && std::in_range<T>(value.get<std::uint64_t>())) return static_cast<T>(value.get<std::uint64_t>());
+  if (value.is_number_integer() && std::in_range<T>(value.get<std::int64_t>())) return static_cast<T>(value.get<std::int64_t>());
+  throw std::runtime_error(fmt::format("{} header: field '{}' is not an integer in [{}, {}] ({})", what, name,
+                                       std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), value.dump()));
+}
+
+/// A floating-point field: a finite JSON number that T holds (a double beyond a float's range does not convert).
+template <typename T>
+T floating_value(const nlohmann::json& value, const char* name, std::string_view what) {
+  const double number = value.is_number() ? value.get<double>() : NAN;
+  if (!std::isfinite(number) || std::abs(number) > static_cast<double>(std::numeric_limits<T>::max())) {
+    throw std::runtime_error(fmt::format("{} header: field '{}' is not a finite number that fits a {} ({})", what, name,
+                                         sizeof(T) == sizeof(float) ? "float" : "double", value.dump()));
+  }
+  return static_cast<T>(number);
+}
+
 template <typename T>
 T field(const nlohmann::json& j, const char* name, std::string_view what) {
   const auto it = j.find(name);
   if (it == j.end()) throw std::runtime_error(fmt::format("{} header: no field '{}'", what, name));
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
+  if (std::is_arithmetic_v<T> && !it->is_number()) {
     throw std::runtime_error(fmt::format("{} header: field '{}' has the wrong type ({})", what, name, it->dump()));
+  }
+  if constexpr (std::is_integral_v<T>) {
+    return integer_value<T>(*it, name, what);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return floating_value<T>(*it, name, what);
+  } else {
+    try {
+      return it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw std::runtime_error(fmt::format("{} header: field '{}' has the wrong type ({})", what, name, it->dump()));
+    }
   }
 }
 
@@ -32,9 +67,10 @@ void check_format(const nlohmann::json& j, std::string_view expected, std::strin
   if (format != expected) throw std::runtime_error(fmt::format("{} header: format '{}', expected '{}'", what, format, expected));
 }
 
-float optional_float(const nlohmann::json& j, const char* name) {
+/// NaN when absent or not a number (unknown truth); a number beyond a float's range is malformed.
+float optional_float(const nlohmann::json& j, const char* name, std::string_view what) {
   const auto it = j.find(name);
-  return it == j.end() || !it->is_number() ? NAN : it->get<float>();
+  return it == j.end() || !it->is_number() ? NAN : floating_value<float>(*it, name, what);
 }
 
 }  // namespace
@@ -93,8 +129,8 @@ FrameHeader parse_frame_header(std::string_view text) {
   h.flags = field<std::uint8_t>(j, "flags", what);
   h.arrival_to_decision_us = field<double>(j, "arrival_to_decision_us", what);
   if (const auto truth = j.find("truth"); truth != j.end() && truth->is_object()) {
-    h.truth_visible_energy_mev = optional_float(*truth, "visible_energy_mev");
-    h.truth_nu_energy_mev = optional_float(*truth, "nu_energy_mev");
+    h.truth_visible_energy_mev = optional_float(*truth, "visible_energy_mev", what);
+    h.truth_nu_energy_mev = optional_float(*truth, "nu_energy_mev", what);
   }
   return h;
 }
