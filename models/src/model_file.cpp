@@ -1,6 +1,7 @@
 #include "larsel/models/model_file.hpp"
 
 #include <cmath>
+#include <span>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -54,14 +55,50 @@ void write_weights(H5::H5File& file, Network& network) {
   }
 }
 
-void read_weights(const H5::H5File& file, Network& network, const std::string& where) {
+/// Throws naming the file and the path when `path` is absent. H5Lexists fails, rather than say no, when a
+/// parent group is missing, so every group on the way is looked up in turn.
+void require_path(const H5::H5File& file, const std::string& path, const char* what, const std::string& where) {
+  for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string group = path.substr(0, slash);
+    if (!file.nameExists(group)) throw std::runtime_error(fmt::format("{}: the group /{} is missing (it holds /{})", where, group, path));
+  }
+  if (!file.nameExists(path)) throw std::runtime_error(fmt::format("{}: the {} /{} is missing", where, what, path));
+}
+
+/// A quantized layer's weights and biases are stored as exact values of their declared ap_fixed format:
+/// one off its grid or outside its range means the file was edited or is corrupt.
+void check_fixed_point(std::span<const float> values, const FixedPointFormat& format, const std::string& name, const std::string& where) {
+  for (const float value : values) {
+    const double raw = std::ldexp(static_cast<double>(value), format.fractional_bits());
+    if (raw != std::trunc(raw)) {
+      throw std::runtime_error(fmt::format("{}: /{} holds {}, which is off the grid of its declared format {} (steps of {})", where, name,
+                                           value, format.to_string(), format.lsb()));
+    }
+    if (raw < static_cast<double>(format.min_raw()) || raw > static_cast<double>(format.max_raw())) {
+      throw std::runtime_error(fmt::format("{}: /{} holds {}, which is outside the range [{}, {}] of its declared format {}", where, name,
+                                           value, format.min_value(), format.max_value(), format.to_string()));
+    }
+  }
+}
+
+/// The declared format of tensor `p` of layer `index`, if the layer is quantized (weights and bias).
+const FixedPointFormat* declared_format(const Architecture& architecture, std::size_t index, const Parameter& p) {
+  const auto& quantization = architecture.layers.at(index).quantization;
+  if (!quantization) return nullptr;
+  if (p.name == "weights") return &quantization->weight;
+  if (p.name == "bias") return &quantization->bias;
+  return nullptr;
+}
+
+void read_weights(const H5::H5File& file, Model& model, const std::string& where) {
+  Network& network = model.network();
   for (std::size_t i = 0; i < network.layers().size(); ++i) {
     Layer& layer = *network.layers()[i];
     std::vector<Parameter> tensors = layer.parameters();
     for (const Parameter& b : layer.buffers()) tensors.push_back(b);
     for (const Parameter& p : tensors) {
       const std::string name = fmt::format("weights/layer{}_{}/{}", i, layer.kind(), p.name);
-      if (!file.nameExists(name)) throw std::runtime_error(fmt::format("{}: /{} is missing", where, name));
+      require_path(file, name, "dataset", where);
       const H5::DataSet set = file.openDataSet(name);
       const H5::DataSpace space = set.getSpace();
       std::vector<hsize_t> dims(static_cast<std::size_t>(space.getSimpleExtentNdims()));
@@ -74,6 +111,7 @@ void read_weights(const H5::H5File& file, Network& network, const std::string& w
       if (!std::all_of(p.values->begin(), p.values->end(), [](float v) { return std::isfinite(v); })) {
         throw std::runtime_error(fmt::format("{}: /{} holds values that are not finite", where, name));
       }
+      if (const FixedPointFormat* format = declared_format(model.architecture(), i, p)) check_fixed_point(*p.values, *format, name, where);
     }
   }
 }
@@ -127,7 +165,7 @@ ModelFile read_model(const H5::H5File& file, const std::string& where) {
     throw std::runtime_error(fmt::format("{}: the preprocess configuration makes {}x{} images, the network takes {}x{}", where,
                                          config.output_rows(), config.output_columns(), input.height, input.width));
   }
-  read_weights(file, m.model.network(), where);
+  read_weights(file, m.model, where);
   return m;
 }
 
