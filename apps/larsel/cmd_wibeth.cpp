@@ -1,4 +1,4 @@
-// larsel wibeth decode FILE [--out OUT.h5] [--json]
+// larsel wibeth decode FILE [--out OUT.h5] [--det-id N] [--json]: frames validated as the UDP receiver does
 #include <set>
 #include <tuple>
 
@@ -15,8 +15,19 @@ namespace {
 struct DecodeOptions {
   std::string input;
   std::string output;
+  unsigned det_id = daq::wibeth::kDetIdHdTpc;  // frames of another detector are skipped, as the receiver does
   bool json = false;
 };
+
+/// "2 daq_version, 1 det_id": the frames validation skipped, per reason.
+std::string skipped_text(const daq::DecodedFrames& d) {
+  std::string text;
+  for (std::size_t fault = 1; fault < d.skipped.size(); ++fault) {
+    if (d.skipped[fault] == 0) continue;
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", d.skipped[fault], daq::wibeth::name(static_cast<daq::wibeth::HeaderFault>(fault)));
+  }
+  return text;
+}
 
 nlohmann::ordered_json summary_json(const daq::WibEthBuffer& buffer, const daq::DecodedFrames& d,
                                     const std::vector<daq::ChannelSummary>& channels) {
@@ -29,6 +40,11 @@ nlohmann::ordered_json summary_json(const daq::WibEthBuffer& buffer, const daq::
                      {"source_id", buffer.fragment->source_id}};
   }
   j["frames"] = d.headers.size();
+  j["frames_skipped"] = d.skipped_total();
+  auto& skipped = j["frames_skipped_by_reason"] = nlohmann::ordered_json::object();
+  for (std::size_t fault = 1; fault < d.skipped.size(); ++fault) {
+    skipped[daq::wibeth::name(static_cast<daq::wibeth::HeaderFault>(fault))] = d.skipped[fault];
+  }
   auto& frames = j["frame_headers"] = nlohmann::ordered_json::array();
   for (const auto& h : d.headers) {
     frames.push_back({{"det_id", h.det_id}, {"crate_id", h.crate_id}, {"slot_id", h.slot_id},
@@ -50,6 +66,10 @@ void print_summary(const DecodeOptions& o, const daq::WibEthBuffer& buffer, cons
                buffer.frame_count);
   } else {
     fmt::print("{}: {} concatenated WIBEth frames\n", o.input, buffer.frame_count);
+  }
+  if (d.skipped_total() > 0) {
+    fmt::print("  {} frames skipped, their headers invalid for det_id {} ({}); {} decoded\n", d.skipped_total(), o.det_id,
+               skipped_text(d), d.headers.size());
   }
   std::set<std::tuple<int, int, int, int>> ids;
   std::size_t seq_jumps = 0, ts_jumps = 0;
@@ -82,7 +102,11 @@ int run_decode(const DecodeOptions& o) {
   const auto bytes = daq::read_binary_file(o.input);
   const daq::WibEthBuffer buffer = daq::locate_wibeth_frames(bytes, o.input);
   for (const auto& w : buffer.warnings) spdlog::warn("{}: {}", o.input, w);
-  const daq::DecodedFrames decoded = daq::decode_frames(buffer);
+  const daq::DecodedFrames decoded = daq::decode_frames(buffer, static_cast<std::uint8_t>(o.det_id));
+  if (decoded.headers.empty()) {
+    throw std::runtime_error(fmt::format("{}: no valid WIBEth frame: all {} headers fail the receiver's validation for det_id {} ({})",
+                                         o.input, buffer.frame_count, o.det_id, skipped_text(decoded)));
+  }
   const auto channels = daq::summarize_channels(decoded);
   if (o.json) {
     fmt::print("{}\n", summary_json(buffer, decoded, channels).dump(2));
@@ -107,6 +131,10 @@ void add_wibeth_command(CLI::App& app, Action& action) {
   decode->add_option("FILE", options->input, "Fragment (.bin with 72-byte FragmentHeader) or raw frames")->required();
   decode->add_option("--out", options->output,
                      "Write HDF5: adc (int16 [64 channels][ticks]), timestamp, seq_id, stream_id, crate_id, slot_id");
+  decode->add_option("--det-id", options->det_id,
+                     "Detector id the frames must carry (3: HD TPC); frames failing the UDP receiver's header validation are skipped")
+      ->check(CLI::Range(0, 63))
+      ->capture_default_str();
   decode->add_flag("--json", options->json, "Print the summary as JSON");
   decode->callback([&action, options] { action = [options] { return run_decode(*options); }; });
 }

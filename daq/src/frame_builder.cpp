@@ -57,8 +57,7 @@ void FrameBuilder::on_datagram(std::span<const std::byte> datagram, std::size_t 
   }
   const wibeth::FrameView frame(datagram.data(), wibeth::kFrameBytes);
   const wibeth::Header header = wibeth::decode_header(frame);
-  if (header.daq_version != 0 || header.det_id != config_.det_id || (header.stream_id & wibeth::kInvalidStreamBits) ||
-      header.timestamp > kMaxTimestamp) {
+  if (wibeth::header_fault(header, config_.det_id) != wibeth::HeaderFault::none) {
     counters_.malformed_header.add();
     return;
   }

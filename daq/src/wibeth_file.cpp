@@ -31,21 +31,36 @@ std::vector<std::byte> read_binary_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-DecodedFrames decode_frames(const WibEthBuffer& buffer) {
+std::size_t DecodedFrames::skipped_total() const noexcept {
+  std::size_t total = 0;
+  for (const std::size_t n : skipped) total += n;
+  return total;
+}
+
+DecodedFrames decode_frames(const WibEthBuffer& buffer, std::optional<std::uint8_t> valid_for_det_id) {
   using namespace wibeth;
   DecodedFrames out;
-  out.ticks = buffer.frame_count * kSamples;
+  std::vector<std::size_t> kept;  // the frames decoded, in file order
+  kept.reserve(buffer.frame_count);
+  for (std::size_t f = 0; f < buffer.frame_count; ++f) {
+    const Header header = decode_header(FrameView(buffer.frames.data() + f * kFrameBytes, kFrameBytes));
+    const HeaderFault fault = valid_for_det_id ? header_fault(header, *valid_for_det_id) : HeaderFault::none;
+    if (fault != HeaderFault::none) {
+      ++out.skipped[static_cast<std::size_t>(fault)];
+      continue;
+    }
+    kept.push_back(f);
+    out.headers.push_back(header);
+  }
+  out.ticks = kept.size() * kSamples;
   out.adc.resize(kChannels * out.ticks);
-  out.headers.reserve(buffer.frame_count);
   std::vector<std::uint16_t> adc(kAdcCount);
   const UnpackKernel unpack = unpack_kernel(core::selected_kernel_set());
-  for (std::size_t f = 0; f < buffer.frame_count; ++f) {
-    const FrameView frame(buffer.frames.data() + f * kFrameBytes, kFrameBytes);
-    out.headers.push_back(decode_header(frame));
-    unpack.run(frame, MutableAdcView(adc.data(), kAdcCount));
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    unpack.run(FrameView(buffer.frames.data() + kept[k] * kFrameBytes, kFrameBytes), MutableAdcView(adc.data(), kAdcCount));
     for (std::size_t t = 0; t < kSamples; ++t) {
       for (std::size_t c = 0; c < kChannels; ++c) {
-        out.adc[c * out.ticks + f * kSamples + t] = static_cast<std::int16_t>(adc[t * kChannels + c]);
+        out.adc[c * out.ticks + k * kSamples + t] = static_cast<std::int16_t>(adc[t * kChannels + c]);
       }
     }
   }
@@ -87,6 +102,19 @@ std::vector<T> per_frame(const DecodedFrames& d, F field) {
   return out;
 }
 
+/// Rethrows the exception being handled as one line naming `path`.
+[[noreturn]] void throw_write_error(const std::filesystem::path& path) {
+  try {
+    throw;
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error(fmt::format("{}: cannot write HDF5: {}", path.string(), e.getDetailMsg()));
+  } catch (const std::filesystem::filesystem_error& e) {
+    throw std::runtime_error(fmt::format("{}: cannot write HDF5: {}", path.string(), e.code().message()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: cannot write HDF5: {}", path.string(), e.what()));
+  }
+}
+
 }  // namespace
 
 void write_decoded_hdf5(const std::filesystem::path& path, const DecodedFrames& d, const WibEthBuffer& buffer,
@@ -115,12 +143,10 @@ void write_decoded_hdf5(const std::filesystem::path& path, const DecodedFrames& 
       }
     }
     std::filesystem::rename(tmp, path);
-  } catch (const H5::Exception& e) {
+  } catch (...) {
     std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error(fmt::format("{}: cannot write HDF5: {}", path.string(), e.getDetailMsg()));
-  } catch (const std::filesystem::filesystem_error& e) {
-    throw std::runtime_error(fmt::format("{}: cannot write HDF5: {}", path.string(), e.what()));
+    std::filesystem::remove(tmp, ec);  // never left behind, whatever failed
+    throw_write_error(path);
   }
 }
 

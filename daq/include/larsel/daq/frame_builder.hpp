@@ -45,9 +45,8 @@ class FrameBuilder {
   FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
                ReceiveCounters& counters, Sink sink, FrameBuilderConfig config = {});
 
-  /// Timestamps above this are impossible (2^62 ticks of 16 ns = 2300 years
-  /// after 1970): rejected as malformed so that no arithmetic can wrap.
-  static constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
+  /// Timestamps above this are rejected as malformed (wibeth::header_fault).
+  static constexpr std::uint64_t kMaxTimestamp = wibeth::kMaxTimestamp;
   /// Datagrams off the current timeline that agree with each other, in a
   /// row, before the face moves to their timeline.
   static constexpr unsigned kResyncConfirmations = 3;

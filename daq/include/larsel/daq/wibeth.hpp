@@ -79,7 +79,32 @@ struct Header {
   bool operator==(const Header&) const = default;
 };
 
-/// Decode both headers. Never fails: every bit pattern is a valid Header.
+/// Timestamps above this are impossible (2^62 ticks of 16 ns = 2300 years after 1970): rejected as
+/// malformed so that no arithmetic can wrap.
+inline constexpr std::uint64_t kMaxTimestamp = std::uint64_t{1} << 62;
+
+/// Why a header is not one of this detector's WIBEth frames (none: it is). The UDP receiver's
+/// validation, which `larsel wibeth decode` applies to files too.
+enum class HeaderFault : std::uint8_t { none, daq_version, det_id, stream_id, timestamp };
+inline constexpr std::size_t kHeaderFaultKinds = 5;
+
+/// The first fault of `header` for a detector with `det_id`: DAQEth version not 0, another det_id,
+/// a stream_id with invalid bits (kInvalidStreamBits), or a timestamp above kMaxTimestamp.
+constexpr HeaderFault header_fault(const Header& header, std::uint8_t det_id) noexcept {
+  if (header.daq_version != 0) return HeaderFault::daq_version;
+  if (header.det_id != det_id) return HeaderFault::det_id;
+  if ((header.stream_id & kInvalidStreamBits) != 0) return HeaderFault::stream_id;
+  if (header.timestamp > kMaxTimestamp) return HeaderFault::timestamp;
+  return HeaderFault::none;
+}
+
+/// "daq_version", "det_id", "stream_id", "timestamp" ("none").
+constexpr const char* name(HeaderFault fault) noexcept {
+  constexpr const char* kNames[kHeaderFaultKinds] = {"none", "daq_version", "det_id", "stream_id", "timestamp"};
+  return kNames[static_cast<std::size_t>(fault)];
+}
+
+/// Decode both headers. Never fails: every bit pattern is a valid Header (header_fault() judges it).
 Header decode_header(FrameView frame) noexcept;
 /// Encode both headers into the first 32 bytes. Throws std::invalid_argument
 /// naming the field when a value does not fit its bit width.
