@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "larsel/daq/yaml_section.hpp"
+
 namespace larsel::app {
 namespace {
 
@@ -93,9 +95,9 @@ std::string_view default_demo_config_yaml() { return kDefaultYaml; }
 DemoConfig parse_demo_config(const std::string& yaml_text, const std::string& source) {
   YAML::Node root;
   try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
+    root = daq::load_yaml(yaml_text, source);  // syntax errors and duplicate keys
+  } catch (const daq::ConfigError& e) {
+    throw std::runtime_error(e.what());  // as every other error of the demo's config: exit 1
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   check_keys(root, source, {"emulator", "receiver"});

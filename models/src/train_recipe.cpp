@@ -46,18 +46,15 @@ void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
   if (d.validation_fraction + d.test_fraction > 0.95) {
     throw ConfigError(fmt::format("{}: validation_fraction + test_fraction leave less than 5 % to train on", where));
   }
-  double split_seed = static_cast<double>(d.split_seed), warmup = static_cast<double>(d.warmup_frames);
-  s.read("split_seed", split_seed, 0, 9.0e15);
-  s.read("warmup_frames", warmup, 0, 100000);
-  d.split_seed = static_cast<std::uint64_t>(split_seed);
-  d.warmup_frames = static_cast<std::size_t>(warmup);
+  s.read("split_seed", d.split_seed, 0, 9'000'000'000'000'000);
+  s.read("warmup_frames", d.warmup_frames, 0, 100000);
   if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : s.child("cache_dir").as<std::string>();
 }
 
 void read_training(const YamlSection& s, TrainingConfig& t) {
-  double seed = static_cast<double>(t.seed), learning_rate = t.adam.learning_rate, decay = t.adam.weight_decay;
+  double learning_rate = t.adam.learning_rate, decay = t.adam.weight_decay;
   double signal_weight = t.class_weights.signal, background_weight = t.class_weights.background;
-  s.read("seed", seed, 0, 9.0e15);
+  s.read("seed", t.seed, 0, 9'000'000'000'000'000);
   s.read("max_epochs", t.max_epochs, 1, 10000);
   s.read("batch_size", t.batch_size, 2, 65536);
   s.read("patience", t.patience, 1, 10000);
@@ -66,7 +63,6 @@ void read_training(const YamlSection& s, TrainingConfig& t) {
   s.read("signal_weight", signal_weight, 1e-3, 1e3);
   s.read("background_weight", background_weight, 1e-3, 1e3);
   s.read("threads", t.threads, 1, 2);
-  t.seed = static_cast<std::uint64_t>(seed);
   t.adam.learning_rate = static_cast<float>(learning_rate);
   t.adam.weight_decay = static_cast<float>(decay);
   t.class_weights = {static_cast<float>(signal_weight), static_cast<float>(background_weight)};

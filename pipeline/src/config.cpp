@@ -93,9 +93,7 @@ void read_input(const YAML::Node& node, const std::string& where, InputConfig& i
   s.read("faces", in.faces, 1, 8);
   s.read("speed", in.speed, 1e-4, 100);
   s.read("max_rate", in.max_rate);
-  double seed = static_cast<double>(in.seed);
-  s.read("seed", seed, 0, 9e15);
-  in.seed = static_cast<std::uint64_t>(seed);
+  s.read("seed", in.seed, 0, 9'000'000'000'000'000);
   s.read("pool_frames", in.pool_frames, 1, 1u << 16);
   s.read("signal_pool_frames", in.signal_pool_frames, 1, 1u << 16);
   s.read("signal_rate_hz", in.signal_rate_hz, 0, 30000);
@@ -103,11 +101,9 @@ void read_input(const YAML::Node& node, const std::string& where, InputConfig& i
   const YamlSection u(s.child("udp"), where + ".udp", {"listen", "emulate", "socket_buffer_bytes", "incomplete_timeout_us", "window_frames"});
   read_value(u, s.child("udp"), "listen", where + ".udp", in.udp_listen);
   u.read("emulate", in.udp_emulate);
-  double buffer = static_cast<double>(in.udp_socket_buffer_bytes);
-  u.read("socket_buffer_bytes", buffer, 65536, 1 << 30);
-  in.udp_socket_buffer_bytes = static_cast<std::size_t>(buffer);
-  double timeout_us = static_cast<double>(in.builder.incomplete_timeout.count());
-  u.read("incomplete_timeout_us", timeout_us, 100, 10e6);
+  u.read("socket_buffer_bytes", in.udp_socket_buffer_bytes, 65536, 1 << 30);
+  auto timeout_us = static_cast<std::uint64_t>(in.builder.incomplete_timeout.count());
+  u.read("incomplete_timeout_us", timeout_us, 100, 10'000'000);
   in.builder.incomplete_timeout = std::chrono::microseconds(static_cast<std::int64_t>(timeout_us));
   u.read("window_frames", in.builder.window_frames, 2, daq::kMaxWindowFrames);
 }
@@ -167,13 +163,10 @@ void apply(const YAML::Node& root, const std::string& source, PipelineConfig& c)
   if (!root || root.IsNull()) return;
   const YamlSection top(root, source, {"run", "input", "model", "selection", "queues", "zmq", "hdf5", "monitoring"});
   const YamlSection run(top.child("run"), source + ": run", {"number", "seconds", "frames", "fail_on_loss"});
-  double number = static_cast<double>(c.run_number), frames = static_cast<double>(c.frames);
-  run.read("number", number, 0, 999'999);
+  run.read("number", c.run_number, 0, 999'999);
   run.read("seconds", c.seconds, 0, 1e7);
-  run.read("frames", frames, 0, 9e15);
+  run.read("frames", c.frames, 0, 9'000'000'000'000'000);
   run.read("fail_on_loss", c.fail_on_loss);
-  c.run_number = static_cast<std::uint64_t>(number);
-  c.frames = static_cast<std::uint64_t>(frames);
   read_input(top.child("input"), source + ": input", c.input);
   read_model_and_selection(top, source, c);
   const YamlSection q(top.child("queues"), source + ": queues", {"input_capacity", "stage_capacity", "recorder_capacity"});

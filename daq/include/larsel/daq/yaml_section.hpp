@@ -2,6 +2,9 @@
 // Strict reading of one mapping of a YAML configuration: unknown keys,
 // values of the wrong type and values out of range are ConfigErrors that name
 // the file, the section and the key. Absent keys keep their defaults.
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -14,13 +17,33 @@
 
 namespace larsel::daq {
 
-/// Parses `text`; a syntax error becomes a ConfigError naming `source` and the line.
+/// Throws a ConfigError naming `source`, the key and its line when a mapping anywhere in `node` holds
+/// the same key twice (yaml-cpp keeps both pairs, and a lookup silently takes the first).
+inline void reject_duplicate_keys(const YAML::Node& node, const std::string& source) {
+  if (node.IsSequence()) {
+    for (const auto& item : node) reject_duplicate_keys(item, source);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::set<std::string> keys;
+  for (const auto& item : node) {
+    if (item.first.IsScalar() && !keys.insert(item.first.Scalar()).second) {
+      throw ConfigError(fmt::format("{}: duplicate key '{}' at line {}", source, item.first.Scalar(), item.first.Mark().line + 1));
+    }
+    reject_duplicate_keys(item.second, source);
+  }
+}
+
+/// Parses `text`; a syntax error or a duplicate key becomes a ConfigError naming `source` and the line.
 inline YAML::Node load_yaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
   }
+  reject_duplicate_keys(root, source);
+  return root;
 }
 
 class YamlSection {
@@ -51,6 +74,25 @@ class YamlSection {
   void read(const char* key, int& value, int min, int max) const {
     if (!has(key)) return;
     value = integer<int>(node_[key], key, min, max);
+  }
+  /// Counts, seeds, sizes: exact for decimal digits beyond 2^53, and 1e6 is read too; a fraction, a
+  /// negative value or one outside [min, max] is an error naming the key.
+  void read(const char* key, std::uint64_t& value, std::uint64_t min, std::uint64_t max) const {
+    if (!has(key)) return;
+    const YAML::Node node = node_[key];
+    std::uint64_t exact = 0;
+    const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), exact);
+    if (!text.empty() && error == std::errc() && end == text.data() + text.size()) {
+      if (exact < min || exact > max) throw ConfigError(fmt::format("{}.{}: {} is outside [{}, {}]", where_, key, exact, min, max));
+      value = exact;
+      return;
+    }
+    const double v = number(node, key);
+    check_range(key, v, static_cast<double>(min), static_cast<double>(max));
+    check_whole(key, v);
+    if (v >= 0x1p64) throw ConfigError(fmt::format("{}.{}: {} is outside [{}, {}]", where_, key, v, min, max));
+    value = static_cast<std::uint64_t>(v);
   }
   void read(const char* key, bool& value) const {
     if (!has(key)) return;
@@ -101,10 +143,11 @@ class YamlSection {
   T integer(const YAML::Node& node, const char* key, T min, T max) const {
     const double v = number(node, key);
     check_range(key, v, min, max);
-    if (v != static_cast<double>(static_cast<long long>(v))) {
-      throw ConfigError(fmt::format("{}.{}: {} is not a whole number", where_, key, v));
-    }
+    check_whole(key, v);
     return static_cast<T>(v);
+  }
+  void check_whole(const char* key, double value) const {
+    if (value != std::trunc(value)) throw ConfigError(fmt::format("{}.{}: {} is not a whole number", where_, key, value));
   }
 
   YAML::Node node_;
