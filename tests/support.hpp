@@ -119,6 +119,7 @@ class BackgroundLarsel {
   BackgroundLarsel& operator=(const BackgroundLarsel&) = delete;
 
   [[nodiscard]] bool started() const { return pid_ > 0; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   void signal(int sig) const {
     if (pid_ > 0 && !finished_) ::kill(pid_, sig);
   }

@@ -269,6 +269,7 @@ zmq::socket_t connect_subscriber(zmq::context_t& context, const ListenOptions& o
   zmq::socket_t socket(context, zmq::socket_type::sub);
   socket.set(zmq::sockopt::rcvhwm, o.rcvhwm);  // before connect: the HWM is fixed when the pipe is created
   socket.set(zmq::sockopt::rcvtimeo, kReceiveTimeoutMs);
+  socket.set(zmq::sockopt::maxmsgsize, pipeline::wire::kMaxSubscriberPartBytes);  // a larger part disconnects the peer
   socket.set(zmq::sockopt::linger, 0);
   if (o.topics.empty()) socket.set(zmq::sockopt::subscribe, "");
   for (const std::string& topic : o.topics) socket.set(zmq::sockopt::subscribe, topic);

@@ -35,6 +35,7 @@ using Milliseconds = std::chrono::milliseconds;
 constexpr Milliseconds kPollInterval{100};    // signals and --seconds are noticed this promptly
 constexpr Milliseconds kQuietToStop{300};     // once stopping: quiet this long = what was published has arrived
 constexpr Milliseconds kMaxDrain{3000};       // ... but a stream that never pauses does not hold the exit
+constexpr Milliseconds kFlushInterval{1000};  // the open file is made durable this often
 constexpr std::size_t kMessagesPerWake = 256;  // then the stop conditions are checked again
 constexpr std::size_t kFramePixels = wire::kWires * wire::kTicks;
 constexpr std::size_t kShownTopicChars = 40;
@@ -72,6 +73,7 @@ class Recorder {
       : options_(o), writer_(o.recording, initial_run_info(o)), socket_(context_, zmq::socket_type::sub), aligned_adc_(kFramePixels) {
     socket_.set(zmq::sockopt::rcvhwm, o.rcvhwm);  // before connect: the HWM is fixed when the pipe is created
     socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::maxmsgsize, wire::kMaxSubscriberPartBytes);  // a larger part disconnects the peer
     socket_.set(zmq::sockopt::subscribe, wire::kTopicSelected);
     socket_.set(zmq::sockopt::subscribe, wire::kTopicRunInfo);
     try {
@@ -87,8 +89,13 @@ class Recorder {
     const auto start = Clock::now();
     std::optional<Clock::time_point> stopping_since;
     auto last_message = start;
+    auto last_flush = start;
     while (!frame_limit_reached()) {
       const auto now = Clock::now();
+      if (now - last_flush >= kFlushInterval) {
+        writer_.flush();  // frames older than this survive a crash of the recorder
+        last_flush = now;
+      }
       const bool time_up = options_.seconds > 0 && now - start >= std::chrono::duration<double>(options_.seconds);
       if (!stopping_since && (stop.load() || time_up)) {
         stopping_since = now;

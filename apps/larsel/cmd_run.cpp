@@ -70,6 +70,15 @@ void print_verdict(const ordered_json& s) {
   }
 }
 
+/// A recording that failed: what happened, what was not recorded, what is left to recover.
+void print_recording_failure(const ordered_json& s) {
+  const auto& r = s["recording"];
+  if (!r["failed"].get<bool>()) return;
+  fmt::print("  recording   FAILED ({} selected frames not recorded): {}\n", count(s["outputs"]["recorder_write_failed"].get<std::uint64_t>()),
+             r["error"].get<std::string>());
+  for (const auto& file : r["incomplete_files"]) fmt::print("  incomplete  {} (larsel recover closes it)\n", file.get<std::string>());
+}
+
 void print_summary(const ordered_json& s) {
   const auto& f = s["frames"];
   const double seconds = s["seconds"].get<double>();
@@ -108,7 +117,8 @@ void print_summary(const ordered_json& s) {
                count(o["metrics_messages"].get<std::uint64_t>()));
   }
   for (const auto& file : s["files"]) fmt::print("  file        {}\n", file.get<std::string>());
-  if (s["files"].empty()) fmt::print("  file        none (hdf5.enabled: false, or nothing selected)\n");
+  if (s["files"].empty() && !s["recording"]["failed"].get<bool>()) fmt::print("  file        none (hdf5.enabled: false, or nothing selected)\n");
+  print_recording_failure(s);
 }
 
 int run_pipeline(const RunOptions& o) {
@@ -130,6 +140,11 @@ int run_pipeline(const RunOptions& o) {
   if (o.json) fmt::print("{}\n", summary.dump(2));
   else print_summary(summary);
   const std::uint64_t lost = summary["frames_lost"].get<std::uint64_t>();
+  if (summary["recording"]["failed"].get<bool>() && config.hdf5.on_write_error == pipeline::OnWriteError::fail_run) {
+    std::fflush(stdout);
+    throw std::runtime_error(fmt::format("run {}: recording failed (hdf5.on_write_error: fail_run): {}", config.run_number,
+                                         summary["recording"]["error"].get<std::string>()));
+  }
   if (config.fail_on_loss && lost > 0) {
     std::fflush(stdout);  // the summary before the error line, whatever the streams are
     throw std::runtime_error(fmt::format("run {} lost {} frames (--fail-on-loss / run.fail_on_loss)", config.run_number, lost));

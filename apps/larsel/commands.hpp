@@ -29,5 +29,6 @@ void add_score_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
 void add_listen_command(CLI::App& app, Action& action);
 void add_record_command(CLI::App& app, Action& action);
+void add_recover_command(CLI::App& app, Action& action);
 
 }  // namespace larsel::app

@@ -1,5 +1,6 @@
 // larsel: real-time data selection for LArTPC readout.
 // Exit codes: 0 success, 1 runtime failure, 2 usage error.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -13,6 +14,7 @@
 #include "commands.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/errors.hpp"
+#include "larsel/pipeline/selected_frame_writer.hpp"
 
 namespace {
 
@@ -26,9 +28,22 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+/// The exit code, after a last check: when HDF5 holds a recording it could not close (a write error
+/// then a failed close), its shutdown at exit would crash on it, so the process ends with
+/// std::_Exit once the output is flushed (the file is what it was at its last flush).
+int finish(int code) {
+  if (!larsel::pipeline::hdf5_shutdown_would_crash()) return code;
+  std::fflush(nullptr);
+  spdlog::shutdown();
+  std::_Exit(code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (RLIMIT_FSIZE) then makes a write fail with EFBIG, a counted and reported
+  // write error, instead of killing the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"LArSel: real-time data selection for liquid-argon TPC readout", "larsel"};
   app.set_version_flag("--version", std::string("larsel ") + LARSEL_VERSION);
   app.require_subcommand(1);
@@ -46,6 +61,7 @@ int main(int argc, char** argv) {
   larsel::app::add_run_command(app, action);
   larsel::app::add_listen_command(app, action);
   larsel::app::add_record_command(app, action);
+  larsel::app::add_recover_command(app, action);
   larsel::app::add_demo_command(app, action);
   larsel::app::add_emulate_command(app, action);
   larsel::app::add_receive_command(app, action);
@@ -77,7 +93,7 @@ int main(int argc, char** argv) {
     if (!kernels.empty()) ::setenv(larsel::core::kKernelSetVariable, kernels.c_str(), 1);
     spdlog::debug("kernel set {} (this CPU runs up to {})", larsel::core::name(larsel::core::selected_kernel_set()),
                   larsel::core::name(larsel::core::best_kernel_set()));
-    return action ? action() : kExitUsage;
+    return finish(action ? action() : kExitUsage);
   } catch (const larsel::daq::ConfigError& e) {  // option values checked after parsing
     fmt::print(stderr, "larsel: usage error: {}\n", e.what());
     return kExitUsage;
@@ -86,6 +102,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "larsel: error: {}\n", e.what());
-    return kExitRuntime;
+    return finish(kExitRuntime);
   }
 }

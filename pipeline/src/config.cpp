@@ -71,6 +71,7 @@ hdf5:
   max_file_mb: 1024         # rotate when a file's compressed frames pass this (0: never)
   max_file_seconds: 0       # rotate when a file is this old (0: never)
   compression: 1            # deflate level 0-9 (with shuffle)
+  on_write_error: stop_recording  # disk full / I/O error: stop_recording (keep deciding, count recorder_write_failed) or fail_run
 monitoring:
   interval_s: 1             # metrics message (and log line) period
   log: true                 # log a one-line status every interval
@@ -140,13 +141,13 @@ void read_outputs(const YamlSection& top, const std::string& source, PipelineCon
   read_value(z, top.child("zmq"), "push", zw, c.zmq.push);
   z.read("publish_hwm", c.zmq.publish_hwm, 1, 10'000'000);
   z.read("push_hwm", c.zmq.push_hwm, 1, 10'000'000);
-  z.read("decision_batch", c.zmq.decision_batch, 1, 1u << 20);
+  z.read("decision_batch", c.zmq.decision_batch, 1, wire::kMaxDecisionsPerMessage);
   z.read("decision_flush_s", c.zmq.decision_flush_s, 0.001, 60);
   z.read("wait_for_subscribers", c.zmq.wait_for_subscribers, 0, 1000);
   z.read("wait_timeout_s", c.zmq.wait_timeout_s, 0, 3600);
   z.read("linger_ms", c.zmq.linger_ms, 0, 600'000);
   const std::string hw = source + ": hdf5";
-  const YamlSection h(top.child("hdf5"), hw, {"enabled", "directory", "max_file_mb", "max_file_seconds", "compression"});
+  const YamlSection h(top.child("hdf5"), hw, {"enabled", "directory", "max_file_mb", "max_file_seconds", "compression", "on_write_error"});
   h.read("enabled", c.hdf5.enabled);
   std::string directory = c.hdf5.recording.directory.string();
   read_value(h, top.child("hdf5"), "directory", hw, directory);
@@ -154,6 +155,8 @@ void read_outputs(const YamlSection& top, const std::string& source, PipelineCon
   h.read("max_file_mb", c.hdf5.recording.max_file_mb, 0, 1e7);
   h.read("max_file_seconds", c.hdf5.recording.max_file_seconds, 0, 1e7);
   h.read("compression", c.hdf5.recording.compression_level, 0, 9);
+  h.read_choice("on_write_error", c.hdf5.on_write_error,
+                std::map<std::string, OnWriteError>{{"stop_recording", OnWriteError::stop_recording}, {"fail_run", OnWriteError::fail_run}});
   const YamlSection mon(top.child("monitoring"), source + ": monitoring", {"interval_s", "log"});
   mon.read("interval_s", c.metrics_interval_s, 0.05, 3600);
   mon.read("log", c.log_metrics);
@@ -229,7 +232,8 @@ std::string to_yaml(const PipelineConfig& c) {
   out << YAML::Key << "hdf5" << YAML::Value << YAML::BeginMap << YAML::Key << "enabled" << YAML::Value << c.hdf5.enabled << YAML::Key
       << "directory" << YAML::Value << r.directory.string() << YAML::Key << "max_file_mb" << YAML::Value << r.max_file_mb << YAML::Key
       << "max_file_seconds" << YAML::Value << r.max_file_seconds << YAML::Key << "compression" << YAML::Value << r.compression_level
-      << YAML::EndMap;
+      << YAML::Key << "on_write_error" << YAML::Value
+      << (c.hdf5.on_write_error == OnWriteError::fail_run ? "fail_run" : "stop_recording") << YAML::EndMap;
   out << YAML::Key << "monitoring" << YAML::Value << YAML::BeginMap << YAML::Key << "interval_s" << YAML::Value << c.metrics_interval_s
       << YAML::Key << "log" << YAML::Value << c.log_metrics << YAML::EndMap;
   out << YAML::EndMap;

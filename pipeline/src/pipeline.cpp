@@ -114,6 +114,8 @@ struct Pipeline::Impl {
   Impl(const PipelineConfig& c, const std::string& version);
   void make_queues();
   void make_stages();
+  [[nodiscard]] nlohmann::ordered_json summary(nlohmann::ordered_json s, double seconds, const RecorderReport& recording, const ThreadCpu& cpu,
+                                               double process_cpu) const;
 };
 
 Pipeline::Impl::Impl(const PipelineConfig& c, const std::string& version)
@@ -161,7 +163,7 @@ void Pipeline::Impl::make_stages() {
   for (unsigned w = 0; w < config.model.workers; ++w) backends.push_back(fpga::make_backend(options, model.model));
   publisher = std::make_unique<Publisher>(config.zmq, config.run_number, metrics.output);
   if (config.hdf5.enabled) {
-    recorder = std::make_unique<RecorderStage>(config.hdf5.recording, run_info, config.recorder_queue_capacity, metrics.output);
+    recorder = std::make_unique<RecorderStage>(config.hdf5, run_info, config.recorder_queue_capacity, metrics.output);
     metrics.recorder_queue = &recorder->occupancy();
   }
 }
@@ -186,10 +188,47 @@ std::uint64_t frames_lost(const nlohmann::ordered_json& s) {
   return lost + (sent > complete + incomplete ? sent - complete - incomplete : 0);
 }
 
-nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
+namespace {
+
+/// Stops the source when the caller asks (a signal) or when the recorder says a write error must end the run.
+class StopRelay {
+ public:
+  StopRelay(const std::atomic<bool>& requested, const RecorderStage* recorder)
+      : thread_([this, &requested, recorder] {
+          while (!done_.load(std::memory_order_acquire)) {
+            if (requested.load() || (recorder != nullptr && recorder->run_must_stop())) stop_.store(true);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }) {}
+  ~StopRelay() {
+    done_.store(true, std::memory_order_release);
+    thread_.join();
+  }
+  StopRelay(const StopRelay&) = delete;
+  StopRelay& operator=(const StopRelay&) = delete;
+  [[nodiscard]] const std::atomic<bool>& stop() const { return stop_; }
+
+ private:
+  std::atomic<bool> stop_{false}, done_{false};
+  std::thread thread_;  // last: starts once the flags exist
+};
+
+nlohmann::ordered_json recording_json(const PipelineConfig& config, const RecorderReport& report) {
+  nlohmann::ordered_json incomplete = nlohmann::json::array();
+  for (const auto& f : report.incomplete_files) incomplete.push_back(f.string());
+  return {{"enabled", config.hdf5.enabled},
+          {"failed", !report.error.empty()},
+          {"error", report.error},
+          {"on_write_error", config.hdf5.on_write_error == OnWriteError::fail_run ? "fail_run" : "stop_recording"},
+          {"incomplete_files", incomplete}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop_requested) {
   Impl& p = *impl_;
   if (p.config.zmq.wait_for_subscribers > 0) {
-    const auto seen = p.publisher->wait_for_subscribers(p.config.zmq.wait_for_subscribers, std::chrono::duration<double>(p.config.zmq.wait_timeout_s), stop);
+    const auto seen = p.publisher->wait_for_subscribers(p.config.zmq.wait_for_subscribers, std::chrono::duration<double>(p.config.zmq.wait_timeout_s), stop_requested);
     spdlog::info("{} of {} subscriptions present; taking data", seen, p.config.zmq.wait_for_subscribers);
   }
   p.run_info.start_time_unix_ns = unix_ns();
@@ -205,41 +244,48 @@ nlohmann::ordered_json Pipeline::run(const std::atomic<bool>& stop) {
   }
   ThreadCpu cpu;
   const double process_cpu_start = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
-  std::vector<std::thread> threads;
-  threads.push_back(guarded_thread(error, error_mutex, cpu, nullptr, {}, [&] { selector.run(); }));
-  for (unsigned w = 0; w < p.config.model.workers; ++w) {
-    threads.push_back(guarded_thread(error, error_mutex, cpu, &p.workers.done[w], {p.workers.out[w].get()}, [&, w] {
-      run_inference_worker(w, preprocess_done, *p.backends[w], p.slots, p.workers, p.metrics);
+  {
+    const StopRelay relay(stop_requested, p.recorder.get());
+    std::vector<std::thread> threads;
+    threads.push_back(guarded_thread(error, error_mutex, cpu, nullptr, {}, [&] { selector.run(); }));
+    for (unsigned w = 0; w < p.config.model.workers; ++w) {
+      threads.push_back(guarded_thread(error, error_mutex, cpu, &p.workers.done[w], {p.workers.out[w].get()}, [&, w] {
+        run_inference_worker(w, preprocess_done, *p.backends[w], p.slots, p.workers, p.metrics);
+      }));
+    }
+    std::vector<FrameQueue*> worker_inputs;
+    for (const auto& q : p.workers.in) worker_inputs.push_back(q.get());
+    threads.push_back(guarded_thread(error, error_mutex, cpu, &preprocess_done, worker_inputs, [&] {
+      run_preprocess_stage(p.preprocess_in, source_done, p.preprocessors, p.slots, p.workers, p.metrics, preprocess_done);
     }));
+    const SourceOutput output{p.slots, p.free_slots, p.preprocess_in, p.metrics.source, p.config.input.max_rate};
+    threads.push_back(guarded_thread(error, error_mutex, cpu, &source_done, {&p.preprocess_in}, [&] { p.source->run(relay.stop(), output); }));
+    for (auto it = threads.rbegin(); it != threads.rend(); ++it) it->join();  // source first, selector last
   }
-  std::vector<FrameQueue*> worker_inputs;
-  for (const auto& q : p.workers.in) worker_inputs.push_back(q.get());
-  threads.push_back(guarded_thread(error, error_mutex, cpu, &preprocess_done, worker_inputs, [&] {
-    run_preprocess_stage(p.preprocess_in, source_done, p.preprocessors, p.slots, p.workers, p.metrics, preprocess_done);
-  }));
-  const SourceOutput output{p.slots, p.free_slots, p.preprocess_in, p.metrics.source, p.config.input.max_rate};
-  threads.push_back(guarded_thread(error, error_mutex, cpu, &source_done, {&p.preprocess_in}, [&] { p.source->run(stop, output); }));
-  for (auto it = threads.rbegin(); it != threads.rend(); ++it) it->join();  // source first, selector last
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  std::vector<std::filesystem::path> files;
-  if (p.recorder) files = p.recorder->finish();
+  const RecorderReport recording = p.recorder ? p.recorder->finish() : RecorderReport{};
   const double process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_start;
   if (error) std::rethrow_exception(error);
   p.publisher->publish_metrics(selector.metrics_now(false));  // the final snapshot, counted in the summary
-  nlohmann::ordered_json summary = selector.metrics_now(false);
-  summary["run"] = p.config.run_number;
-  summary["seconds"] = seconds;
-  summary["threshold_logit"] = p.threshold;
-  summary["model"] = {{"file", p.model_path}, {"sha1", p.run_info.model_hash}, {"backend", p.config.model.backend}, {"workers", p.config.model.workers}};
-  summary["source"] = p.source->report();
-  summary["publish_endpoint"] = p.publisher->publish_endpoint();
+  return p.summary(selector.metrics_now(false), seconds, recording, cpu, process_cpu);
+}
+
+nlohmann::ordered_json Pipeline::Impl::summary(nlohmann::ordered_json s, double seconds, const RecorderReport& recording, const ThreadCpu& cpu,
+                                               double process_cpu) const {
+  s["run"] = config.run_number;
+  s["seconds"] = seconds;
+  s["threshold_logit"] = threshold;
+  s["model"] = {{"file", model_path}, {"sha1", run_info.model_hash}, {"backend", config.model.backend}, {"workers", config.model.workers}};
+  s["source"] = source->report();
+  s["publish_endpoint"] = publisher->publish_endpoint();
   nlohmann::ordered_json names = nlohmann::json::array();
-  for (const auto& f : files) names.push_back(f.string());
-  summary["files"] = names;
-  summary["cpu"] = cpu_summary(cpu, process_cpu, summary);
-  summary["capacity"] = p.capacity.to_json();
-  summary["frames_lost"] = frames_lost(summary);
-  return summary;
+  for (const auto& f : recording.files) names.push_back(f.string());
+  s["files"] = names;
+  s["recording"] = recording_json(config, recording);
+  s["cpu"] = cpu_summary(cpu, process_cpu, s);
+  s["capacity"] = capacity.to_json();
+  s["frames_lost"] = frames_lost(s);
+  return s;
 }
 
 }  // namespace larsel::pipeline

@@ -33,7 +33,8 @@ ordered_json drops_json(const PipelineMetrics& m) {
   return {{"source_no_free_slot", m.source.dropped_no_free_slot.get()},
           {"source_queue_full", m.source.dropped_queue_full.get()},
           {"push_hwm", m.output.push_dropped_hwm.get()},
-          {"recorder_queue_full", m.output.recorder_dropped_queue_full.get()}};
+          {"recorder_queue_full", m.output.recorder_dropped_queue_full.get()},
+          {"recorder_write_failed", m.output.recorder_write_failed.get()}};
 }
 
 ordered_json interval_json(const PipelineMetrics& m, MetricsBaseline& b) {
@@ -97,7 +98,8 @@ ordered_json metrics_json(const PipelineMetrics& m, double uptime_s, MetricsBase
                   {"push_sent", m.output.push_sent.get()},
                   {"subscriptions", m.output.subscriptions.load(std::memory_order_relaxed)},
                   {"recorder_queued", m.output.recorder_queued.get()},
-                  {"recorder_frames_written", m.output.recorder_frames_written.get()}};
+                  {"recorder_frames_written", m.output.recorder_frames_written.get()},
+                  {"recorder_write_failed", m.output.recorder_write_failed.get()}};
   j["truth"] = truth_json(m.selection);
   return j;
 }

@@ -41,7 +41,8 @@ struct OutputMetrics {
   Counter metrics_messages;
   Counter push_sent, push_dropped_hwm;  // PUSH: a full peer queue drops the frame for PUSH (counted)
   Counter recorder_queued, recorder_dropped_queue_full;
-  Counter recorder_frames_written;
+  Counter recorder_frames_written;  // selected frames written to a file
+  Counter recorder_write_failed;    // selected frames the recorder could not write (disk full, I/O error)
   std::atomic<std::uint64_t> subscriptions{0};  // current XPUB subscriptions (all topics)
 };
 

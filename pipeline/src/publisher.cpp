@@ -10,11 +10,17 @@
 namespace larsel::pipeline {
 namespace {
 
+constexpr int kSubscriptionHwm = 1000;  // subscription messages queued from peers before libzmq stops reading them
+
 std::unique_ptr<zmq::socket_t> bind_socket(zmq::context_t& context, zmq::socket_type type, const std::string& endpoint,
                                            const char* key, int hwm, int linger_ms, std::string& bound) {
   auto socket = std::make_unique<zmq::socket_t>(context, type);
   socket->set(zmq::sockopt::sndhwm, hwm);
   socket->set(zmq::sockopt::linger, linger_ms);
+  // Peers of a publisher only subscribe: anything longer than a subscription closes their connection
+  // before it is buffered (a hostile peer announcing a 300 MB frame otherwise grows the process by as much).
+  socket->set(zmq::sockopt::maxmsgsize, wire::kMaxSubscriptionBytes);
+  socket->set(zmq::sockopt::rcvhwm, kSubscriptionHwm);
   try {
     socket->bind(endpoint);
   } catch (const zmq::error_t& e) {

@@ -55,9 +55,13 @@ struct ZmqConfig {
   int linger_ms = 2000;
 };
 
+/// What a write error (disk full, I/O error) of the in-process recording does.
+enum class OnWriteError { stop_recording, fail_run };
+
 struct Hdf5OutputConfig {
   bool enabled = true;
   RecordingConfig recording;
+  OnWriteError on_write_error = OnWriteError::stop_recording;
 };
 
 struct PipelineConfig {

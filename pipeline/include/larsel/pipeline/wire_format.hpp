@@ -25,6 +25,13 @@ inline constexpr std::string_view kMetricsFormat = "larsel.metrics.v1";
 inline constexpr std::string_view kRunInfoFormat = "larsel.run.v1";
 inline constexpr std::size_t kWires = 480, kTicks = 64;
 inline constexpr std::size_t kFramePayloadBytes = kWires * kTicks * sizeof(std::uint16_t);
+/// Inbound size limits (ZMQ_MAXMSGSIZE, per message part: a peer announcing more is disconnected
+/// before anything is allocated). A subscriber takes parts up to the largest a LArSel publisher
+/// sends, a frame.decision batch of zmq.decision_batch <= 2^20 records of 32 bytes; a publisher's
+/// peers send only subscriptions (a flag byte and a topic prefix).
+inline constexpr std::size_t kMaxDecisionsPerMessage = std::size_t{1} << 20;
+inline constexpr std::int64_t kMaxSubscriberPartBytes = std::int64_t{32} << 20;
+inline constexpr std::int64_t kMaxSubscriptionBytes = 4096;
 
 enum class Decision : std::uint8_t { rejected = 0, selected = 1, prescaled = 2 };
 const char* decision_name(Decision decision) noexcept;
