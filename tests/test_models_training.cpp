@@ -2,11 +2,14 @@
 // training with early stopping, the model file (and its failures), metrics.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <random>
 
 #include <H5Cpp.h>
+#include <fmt/format.h>
 
 #include "larsel/daq/errors.hpp"
 #include "larsel/daq/hdf5_attributes.hpp"
@@ -184,6 +187,45 @@ TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[m
     larsel::daq::detail::write_string_attribute(h5, "architecture", R"({"layers": [{"conv2d": {"padding": 1}}]})");
   });
   CHECK_THROWS_WITH(load_model(dir / "badarch.h5"), Catch::Contains("badarch.h5") && Catch::Contains("filters: required"));
+}
+
+TEST_CASE("Quantized model files with weights off their ap_fixed grid or range, or without weights, are refused in one line",
+          "[models][model_file]") {
+  TempDir dir;
+  const std::filesystem::path shipped = std::filesystem::path(LARSEL_SOURCE_DIR) / "models/default-model.h5";
+  const ModelFile original = load_model(shipped);
+  REQUIRE(original.model.architecture().layers.at(0).quantization);
+  const FixedPointFormat format = original.model.architecture().layers[0].quantization->weight;
+  const std::string dataset = "weights/layer0_conv2d/weights";
+  const auto edited = [&](const char* name, const std::function<void(H5::H5File&)>& change) {
+    std::filesystem::copy_file(shipped, dir / name);
+    H5::H5File h5((dir / name).string(), H5F_ACC_RDWR);
+    change(h5);
+    return (dir / name).string();
+  };
+  const auto set_first_weight = [&](float value) {
+    return [&dataset, value](H5::H5File& h5) {
+      H5::DataSet set = h5.openDataSet(dataset);
+      std::vector<float> values(static_cast<std::size_t>(set.getSpace().getSimpleExtentNpoints()));
+      set.read(values.data(), H5::PredType::NATIVE_FLOAT);
+      values[0] = value;
+      set.write(values.data(), H5::PredType::NATIVE_FLOAT);
+    };
+  };
+  const float on_grid = static_cast<float>(format.lsb() * 3);
+  const float off_grid = std::nextafter(on_grid, 1.0f);
+  const std::string off = edited("off_grid.h5", set_first_weight(off_grid));
+  CHECK_THROWS_WITH(load_model(off), Catch::Equals(fmt::format("{}: /{} holds {}, which is off the grid of its declared format {} (steps of {})",
+                                                               off, dataset, off_grid, format.to_string(), format.lsb())));
+  const float too_large = static_cast<float>(format.max_value() * 4);
+  const std::string large = edited("out_of_range.h5", set_first_weight(too_large));
+  CHECK_THROWS_WITH(load_model(large), Catch::StartsWith(fmt::format("{}: /{} holds {}, which is outside the range", large, dataset, too_large)) &&
+                                           Catch::EndsWith("of its declared format " + format.to_string()));
+  CHECK_NOTHROW(load_model(edited("on_grid.h5", set_first_weight(on_grid))));
+  const std::string no_weights = edited("no_weights.h5", [](H5::H5File& h5) { h5.unlink("weights"); });
+  CHECK_THROWS_WITH(load_model(no_weights), Catch::Equals(no_weights + ": the group /weights is missing (it holds /" + dataset + ")"));
+  const std::string no_layer = edited("no_layer.h5", [](H5::H5File& h5) { h5.unlink("weights/layer0_conv2d"); });
+  CHECK_THROWS_WITH(load_model(no_layer), Catch::Contains("the group /weights/layer0_conv2d is missing"));
 }
 
 TEST_CASE("Working points, Wilson intervals and the ROC area on known scores", "[models][metrics]") {

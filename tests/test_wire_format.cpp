@@ -78,3 +78,39 @@ TEST_CASE("the decision record has the documented 32-byte layout", "[wire]") {
   CHECK(offsetof(DecisionRecord, flags) == 29);
   CHECK(sizeof(DecisionRecord) == 32);
 }
+
+TEST_CASE("integer header fields must be JSON integers in range: out-of-range numbers are malformed, never cast", "[wire]") {
+  const std::string frame = to_json(FrameHeader{});
+  const auto with = [](std::string json, const std::string& field, const std::string& value) {
+    const std::string key = "\"" + field + "\":";
+    const auto at = json.find(key) + key.size();
+    json.replace(at, json.find_first_of(",}", at) - at, value);
+    return json;
+  };
+  for (const char* value : {"-1", "1e300", "1.5", "18446744073709551616", "-9223372036854775809"}) {
+    INFO(value);
+    CHECK_THROWS_WITH(parse_frame_header(with(frame, "message", value)),
+                      Catch::Contains("field 'message' is not an integer in [0, 18446744073709551615]"));
+    CHECK_THROWS_WITH(parse_frame_header(with(frame, "timestamp", value)), Catch::Contains("field 'timestamp'"));
+  }
+  CHECK_THROWS_WITH(parse_frame_header(with(frame, "face", "4294967296")), Catch::Contains("field 'face' is not an integer in [0, 4294967295]"));
+  CHECK_THROWS_WITH(parse_frame_header(with(frame, "flags", "256")), Catch::Contains("field 'flags' is not an integer in [0, 255]"));
+  CHECK_THROWS_WITH(parse_frame_header(with(frame, "missing_streams", "-3")), Catch::Contains("field 'missing_streams'"));
+  CHECK(parse_frame_header(with(frame, "message", "18446744073709551615")).message == 18446744073709551615ULL);
+  CHECK(parse_frame_header(with(frame, "flags", "255")).flags == 255);
+
+  FrameHeader truth;
+  truth.flags = flag::truth_known;
+  truth.truth_visible_energy_mev = 5.0f;
+  const std::string json = to_json(truth);
+  std::string huge = json;
+  huge.replace(huge.find("\"visible_energy_mev\":5.0"), 24, "\"visible_energy_mev\":1e300");
+  CHECK_THROWS_WITH(parse_frame_header(huge), Catch::Contains("field 'visible_energy_mev' is not a finite number that fits a float"));
+
+  const std::string decisions = to_json(DecisionBatchHeader{1, 2, 3});
+  CHECK_THROWS_WITH(parse_decision_header(with(decisions, "count", "-1")), Catch::Contains("field 'count'"));
+  CHECK_THROWS_WITH(parse_decision_header(with(decisions, "message", "2.5")), Catch::Contains("field 'message'"));
+  const std::string info = to_json(RunInfo{});
+  CHECK_THROWS_WITH(parse_run_info(with(info, "prescale", "-1")), Catch::Contains("field 'prescale'"));
+  CHECK_THROWS_WITH(parse_run_info(with(info, "start_time_unix_ns", "1e300")), Catch::Contains("field 'start_time_unix_ns'"));
+}
