@@ -33,6 +33,29 @@
   "avx2,fma,bmi,bmi2,lzcnt,popcnt,f16c,movbe,avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx512vnni,avx512vbmi,prefer-vector-width=512"
 
 #define LARSEL_ISA_PRAGMA(text) _Pragma(#text)
+#if defined(__clang__)
+// Clang ignores `#pragma GCC target`; its equivalent gives every function declared in the region the
+// target attribute (the fuzz build, tests/fuzz, compiles the kernels with clang). Clang has no
+// prefer-vector-width target option: its sets are GCC's without it.
+#define LARSEL_ISA_CLANG_TARGET_PRAGMA(options) \
+  LARSEL_ISA_PRAGMA(clang attribute push(__attribute__((target(options))), apply_to = function))
+#define LARSEL_ISA_CLANG_avx512 "avx2,fma,bmi,bmi2,lzcnt,popcnt,f16c,movbe,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+#if LARSEL_ISA_LEVEL == 0
+#define LARSEL_ISA_BEGIN
+#define LARSEL_ISA_END
+#elif LARSEL_ISA_LEVEL == 1
+#define LARSEL_ISA_BEGIN LARSEL_ISA_CLANG_TARGET_PRAGMA(LARSEL_ISA_TARGET_avx2)
+#elif LARSEL_ISA_LEVEL == 2
+#define LARSEL_ISA_BEGIN LARSEL_ISA_CLANG_TARGET_PRAGMA(LARSEL_ISA_CLANG_avx512)
+#elif LARSEL_ISA_LEVEL == 3
+#define LARSEL_ISA_BEGIN LARSEL_ISA_CLANG_TARGET_PRAGMA(LARSEL_ISA_CLANG_avx512 ",avx512vnni,avx512vbmi")
+#else
+#error "LARSEL_ISA_LEVEL must be 0-3"
+#endif
+#if LARSEL_ISA_LEVEL > 0
+#define LARSEL_ISA_END _Pragma("clang attribute pop")
+#endif
+#else
 #define LARSEL_ISA_TARGET_PRAGMA(options) LARSEL_ISA_PRAGMA(GCC target(options))
 
 #if LARSEL_ISA_LEVEL == 0
@@ -47,6 +70,7 @@
 #error "LARSEL_ISA_LEVEL must be 0-3"
 #endif
 #define LARSEL_ISA_END _Pragma("GCC pop_options")
+#endif  // __clang__
 
 namespace larsel::core {
 /// The kernel set this translation unit is being compiled for (internal linkage: one value per unit).
