@@ -315,3 +315,41 @@ TEST_CASE("a peer announcing a 300 MB message to the publisher is cut off withou
   REQUIRE(r.exit_code == 0);
   CHECK(json::parse(r.out)["frames"]["decided"].get<std::uint64_t>() > 0);
 }
+
+TEST_CASE("a flood of idle and junk connections to the publisher leaves the run deciding every frame", "[reliability]") {
+  TempDir dir;
+  const int port = larsel::test::free_tcp_port();
+  std::string text = run_config(dir / "data", port, "");
+  text.replace(text.find("seconds: 0"), 10, "seconds: 6");
+  const auto config = write_text(dir / "run.yaml", text);
+  BackgroundLarsel run({"run", "--config", config.string(), "--json", "--no-hdf5"});
+  REQUIRE(wait_for_log(run, "publishing on", std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::uint64_t before_kb = peak_resident_kb(run.pid());
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> connections;
+  for (int i = 0; i < 400; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      ::close(fd);
+      continue;
+    }
+    if (i % 2 == 0) ::send(fd, "GET / HTTP/1.1\r\n\r\n", 18, MSG_NOSIGNAL);  // junk instead of a ZMTP greeting
+    connections.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::uint64_t after_kb = peak_resident_kb(run.pid());
+  for (const int fd : connections) ::close(fd);
+  const auto r = run.wait(std::chrono::seconds(60));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json s = json::parse(r.out);
+  INFO(connections.size() << " connections; peak resident " << before_kb << " kB before, " << after_kb << " kB with them");
+  CHECK(connections.size() > 300);
+  CHECK(after_kb < before_kb + 50'000);
+  CHECK(s["frames"]["accepted"] == s["frames"]["decided"]);
+  CHECK(s["frames_lost"] == 0);
+}

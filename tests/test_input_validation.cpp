@@ -92,6 +92,10 @@ TEST_CASE("Negative, fractional and too large counts are usage errors in one lin
       {"bench ingest --socket-buffer -1", "--socket-buffer"},
       {"bench simulate --background-frames 1.5", "--background-frames"},
       {"wibeth decode " + data + " --det-id 64", "--det-id"},
+      {"record --connect tcp://127.0.0.1:1 --out " + out + " --frames -1", "--frames"},
+      {"record --connect tcp://127.0.0.1:1 --out " + out + " --run -1", "--run"},
+      {"listen tcp://127.0.0.1:1 --count -1", "--count"},
+      {"listen tcp://127.0.0.1:1 --delay-ms -1", "--delay-ms"},
   };
   for (const auto& [args, option] : cases) {
     INFO(args);

@@ -350,13 +350,16 @@ void add_listen_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<ListenOptions>();
   cmd->add_option("endpoint", o->endpoint, "Publisher endpoint, e.g. tcp://127.0.0.1:5556")->required();
   cmd->add_option("--topic", o->topics, "Topic prefix to subscribe to (repeatable; default: all)")->allow_extra_args(false);
-  cmd->add_option("--count", o->count, "Stop after this many messages (0: no limit)")->capture_default_str();
-  cmd->add_option("--seconds", o->seconds, "Stop after this many seconds (0: no limit)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  // Signed ranges: "-1" is refused instead of wrapping to 2^64 - 1.
+  cmd->add_option("--count", o->count, "Stop after this many messages (0: no limit)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000'000}))->capture_default_str();
+  cmd->add_option("--seconds", o->seconds, "Stop after this many seconds (0: no limit)")->check(CLI::Range(0.0, 1e7))->capture_default_str();
   cmd->add_option("--idle-seconds", o->idle_seconds, "Stop after this long without a message, once one arrived (0: never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 1e7))
       ->capture_default_str();
-  cmd->add_option("--delay-ms", o->delay_ms, "Sleep after each message (a deliberately slow consumer)")->capture_default_str();
-  cmd->add_option("--rcvhwm", o->rcvhwm, "Receive high-water mark in messages (0: unlimited)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--delay-ms", o->delay_ms, "Sleep after each message (a deliberately slow consumer)")
+      ->check(CLI::Range(0, 3'600'000))->capture_default_str();
+  cmd->add_option("--rcvhwm", o->rcvhwm, "Receive high-water mark in messages (0: unlimited)")->check(CLI::Range(0, 10'000'000))->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No line per message, only the summary");
   cmd->add_flag("--json", o->json, "Print the summary as one JSON object on stdout (message lines go to stderr)");
   cmd->callback([&action, o] { action = [o] { return run_listen(*o); }; });

@@ -288,16 +288,19 @@ void add_record_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<RecordOptions>();
   cmd->add_option("--connect", o->endpoint, "ZeroMQ endpoint of the publisher, e.g. tcp://127.0.0.1:5556")->required();
   cmd->add_option("--out", o->recording.directory, "Directory of the HDF5 files (created if needed)")->required();
-  auto* run = cmd->add_option("--run", o->run, "Run number of the files (default: from run.info, else 0)");
+  // Signed ranges: "-1" is refused instead of wrapping to 2^64 - 1.
+  auto* run = cmd->add_option("--run", o->run, "Run number of the files (default: from run.info, else 0)")
+                  ->check(CLI::Range(std::int64_t{0}, std::int64_t{999'999}));
   cmd->add_option("--max-file-mb", o->recording.max_file_mb, "Start a new file once one holds this many MB (0: never)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::Range(0.0, 1e7))->capture_default_str();
   cmd->add_option("--max-file-seconds", o->recording.max_file_seconds, "Start a new file once one is this old (0: never)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::Range(0.0, 1e7))->capture_default_str();
   cmd->add_option("--compression", o->recording.compression_level, "Deflate level 0-9 (0: no compression)")->check(CLI::Range(0, 9))->capture_default_str();
-  cmd->add_option("--frames", o->frames, "Stop after recording this many frames");
-  cmd->add_option("--seconds", o->seconds, "Stop after this many seconds, then record until the socket is quiet")->check(CLI::PositiveNumber);
+  cmd->add_option("--frames", o->frames, "Stop after recording this many frames")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000'000}));
+  cmd->add_option("--seconds", o->seconds, "Stop after this many seconds, then record until the socket is quiet")->check(CLI::Range(1e-3, 1e7));
   cmd->add_option("--rcvhwm", o->rcvhwm, "Messages the socket queues before the publisher drops (0: no limit)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::Range(0, 10'000'000))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([&action, o, run] {
     o->run_given = run->count() > 0;
