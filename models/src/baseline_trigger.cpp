@@ -57,7 +57,7 @@ std::uint64_t hit_mask(const std::int16_t* samples, std::int16_t threshold) noex
 BaselineConfig::Score read_score(const nlohmann::json& value) {
   if (value == "charge") return BaselineConfig::Score::charge;
   if (value == "size") return BaselineConfig::Score::size;
-  bad_field(kScoreKey, "must be \"charge\" or \"size\", got " + value.dump());
+  bad_field(kScoreKey, "must be \"charge\" or \"size\", got " + detail::shown(value));
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ nlohmann::json to_json(const BaselineConfig& config) {
 }
 
 BaselineConfig baseline_config_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw std::invalid_argument("baseline trigger config: expected an object, got " + json.dump());
+  if (!json.is_object()) throw std::invalid_argument("baseline trigger config: expected an object, got " + detail::shown(json));
   BaselineConfig config;
   for (const auto& [key, value] : json.items()) {
     if (key == kThresholdKey) {

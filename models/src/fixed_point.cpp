@@ -270,7 +270,7 @@ Mode read_mode(const nlohmann::json& value, std::string_view key,
     if (value.is_string() && value.get<std::string>() == name) return mode;
     allowed += (allowed.empty() ? "\"" : ", \"") + std::string(name) + "\"";
   }
-  bad_field(key, "must be one of " + allowed + ", got " + value.dump());
+  bad_field(key, "must be one of " + allowed + ", got " + detail::shown(value));
 }
 
 }  // namespace
@@ -359,7 +359,7 @@ nlohmann::json to_json(const FixedPointFormat& format) {
 }
 
 FixedPointFormat fixed_point_format_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw std::invalid_argument("fixed-point format: expected an object, got " + json.dump());
+  if (!json.is_object()) throw std::invalid_argument("fixed-point format: expected an object, got " + detail::shown(json));
   FixedPointFormat format;
   for (const auto& [key, value] : json.items()) {
     if (key == kWidthKey) {
@@ -371,7 +371,7 @@ FixedPointFormat fixed_point_format_from_json(const nlohmann::json& json) {
     } else if (key == kOverflowKey) {
       format.overflow = read_mode(value, kOverflowKey, kOverflowNames);
     } else if (key == kSignedKey) {
-      if (!value.is_boolean()) bad_field(kSignedKey, "must be true or false, got " + value.dump());
+      if (!value.is_boolean()) bad_field(kSignedKey, "must be true or false, got " + detail::shown(value));
       format.is_signed = value.get<bool>();
     } else {
       bad_field(key, "is not a known key");

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "larsel/daq/errors.hpp"
+#include "json_fields.hpp"
 
 namespace larsel::models {
 
@@ -25,7 +26,7 @@ FixedPointFormat format_from_json(const json& j, const std::string& where) {
     throw ConfigError(fmt::format("{}: {}", where, e.what()));
   }
   throw ConfigError(fmt::format("{}: expected an HLS type such as \"ap_fixed<8,3,AP_RND,AP_SAT>\" or a mapping, got {}",
-                                where, j.dump()));
+                                where, detail::shown(j)));
 }
 
 LayerQuantization layer_quantization_from_json(const json& j, const std::string& where) {

@@ -11,6 +11,7 @@
 #include "larsel/daq/hdf5_attributes.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/models/layers.hpp"
+#include "json_fields.hpp"
 
 namespace larsel::models {
 namespace {
@@ -138,7 +139,7 @@ std::uint64_t format_version(const H5::H5File& file, const std::string& where) {
 
 Shape shape_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_array() || j.size() != 3 || !std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number_integer() && v > 0 && v < 100000; })) {
-    throw std::runtime_error(fmt::format("{}: input_shape {} is not [channels, rows, columns]", where, j.dump()));
+    throw std::runtime_error(fmt::format("{}: input_shape {} is not [channels, rows, columns]", where, detail::shown(j)));
   }
   return {j[0].get<int>(), j[1].get<int>(), j[2].get<int>()};
 }

@@ -11,18 +11,32 @@ namespace {
 using daq::ConfigError;
 using daq::YamlSection;
 
+/// A YAML string as a JSON one. JSON text is UTF-8: a string that is not is refused here, naming
+/// its line, rather than later by json::dump with a type_error (found by fuzz_yaml_config).
+nlohmann::json json_text(const std::string& text, const YAML::Node& node, const std::string& source) {
+  nlohmann::json value = text;
+  try {
+    (void)value.dump();
+  } catch (const nlohmann::json::type_error&) {
+    throw ConfigError(fmt::format("{}: line {}: a string that is not valid UTF-8", source, node.Mark().line + 1));
+  }
+  return value;
+}
+
 /// A YAML tree as JSON (integers, then floats, then booleans, else strings),
 /// so the architecture has one strict reader for the YAML recipe and the model file.
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
   if (!node || node.IsNull()) return nullptr;
   if (node.IsSequence()) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& item : node) out.push_back(yaml_to_json(item));
+    for (const auto& item : node) out.push_back(yaml_to_json(item, source));
     return out;
   }
   if (node.IsMap()) {
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+    for (const auto& item : node) {
+      out[json_text(item.first.as<std::string>(), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
+    }
     return out;
   }
   long long integer = 0;
@@ -31,7 +45,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   if (YAML::convert<long long>::decode(node, integer)) return integer;
   if (YAML::convert<double>::decode(node, real)) return real;
   if (YAML::convert<bool>::decode(node, boolean)) return boolean;
-  return node.Scalar();
+  return json_text(node.Scalar(), node, source);
 }
 
 void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
@@ -83,7 +97,7 @@ TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& 
     text << top.child("preprocess");
     r.preprocess = preprocess::parse_preprocess_config(top.child("preprocess").IsNull() ? "" : text.c_str(), source + ": preprocess");
   }
-  if (top.has("architecture")) r.architecture = architecture_from_json(yaml_to_json(top.child("architecture")), source);
+  if (top.has("architecture")) r.architecture = architecture_from_json(yaml_to_json(top.child("architecture"), source), source);
   read_training(YamlSection(top.child("training"), source + ": training",
                             {"seed", "max_epochs", "batch_size", "patience", "learning_rate", "weight_decay",
                              "signal_weight", "background_weight", "threads"}),

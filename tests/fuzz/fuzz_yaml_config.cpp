@@ -32,12 +32,6 @@ auto parse_or_reject(Parse parse, const std::string& text, std::string_view what
   } catch (const daq::ConfigError& e) {
     require_message(e, what);
     return std::nullopt;
-  } catch (const nlohmann::json::type_error& e) {
-    // Known finding, reported, open (docs/reliability.md): the recipes' error messages dump a YAML
-    // string holding invalid UTF-8 with nlohmann::json::dump, which throws type_error 316 instead of
-    // the ConfigError. Allowed so that fuzzing goes on; test_fuzz_regressions.cpp reproduces it.
-    if (e.id != 316) finding(std::string(what) + ": a json type_error instead of a ConfigError: " + e.what());
-    return std::nullopt;
   } catch (const std::exception& e) {
     finding(std::string(what) + ": a " + typeid(e).name() + " instead of a ConfigError: " + e.what());
   }
