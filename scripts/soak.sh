@@ -145,27 +145,27 @@ hdf5:
   max_file_seconds: $rotate_s
 EOF
 
+# wait_for_run_log TEXT TRIES: polls run.log every 0.1 s until TEXT appears (true) or the run exits.
+wait_for_run_log() {
+  for _ in $(seq "$2"); do
+    grep -q "$1" "$work/run.log" && return 0
+    kill -0 "${pids[run]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q "$1" "$work/run.log"
+}
+
 echo "soak: larsel run (udp 127.0.0.1:$udp_port, publishing $endpoint)"
 "$bin" run --config "$work/soak.yaml" --json > "$work/run.json" 2> "$work/run.log" &
 pids[run]=$!
-for _ in $(seq 600); do
-  grep -q "udp input: receiving on" "$work/run.log" && break
-  kill -0 "${pids[run]}" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q "udp input: receiving on" "$work/run.log" || { tail -5 "$work/run.log" >&2; die "larsel run did not start (run.log)"; }
+wait_for_run_log "udp input: receiving on" 600 || { tail -5 "$work/run.log" >&2; die "larsel run did not start (run.log)"; }
 
 "$bin" listen "$endpoint" --json --quiet > "$work/listen.json" 2> "$work/listen.log" &
 pids[listen]=$!
 "$bin" record --connect "$endpoint" --out "$work/record-h5" --max-file-seconds "$rotate_s" --max-file-mb "$rotate_mb" --json \
   > "$work/record.json" 2> "$work/record.log" &
 pids[record]=$!
-for _ in $(seq 1300); do
-  grep -q "taking data" "$work/run.log" && break
-  kill -0 "${pids[run]}" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q "taking data" "$work/run.log" || { tail -5 "$work/run.log" >&2; die "larsel run did not start taking data (run.log)"; }
+wait_for_run_log "taking data" 1300 || { tail -5 "$work/run.log" >&2; die "larsel run did not start taking data (run.log)"; }
 grep -m1 "taking data" "$work/run.log" | sed 's/^/soak: run: /'
 grep -m1 "capacity:" "$work/run.log" | sed 's/^/soak: run: /' || true
 

@@ -169,6 +169,16 @@ class BackgroundLarsel {
   bool finished_ = false;
 };
 
+/// Waits until `process` has logged `text` on stderr; false if `timeout` passed first.
+inline bool wait_for_log(const BackgroundLarsel& process, const std::string& text, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (process.err().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 inline int free_tcp_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -22,6 +23,7 @@
 
 using larsel::test::BackgroundLarsel;
 using larsel::test::TempDir;
+using larsel::test::wait_for_log;
 using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -55,13 +57,15 @@ fs::path write_text(const fs::path& path, const std::string& text) {
   return path;
 }
 
-bool wait_for_log(const BackgroundLarsel& process, const std::string& text, std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (process.err().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+/// A 6 s run of run_config() without recording, started; returns once it publishes.
+std::unique_ptr<BackgroundLarsel> start_short_run(const TempDir& dir, int port) {
+  std::string text = run_config(dir / "data", port, "");
+  text.replace(text.find("seconds: 0"), 10, "seconds: 6");
+  const auto config = write_text(dir / "run.yaml", text);
+  auto run = std::make_unique<BackgroundLarsel>(std::vector<std::string>{"run", "--config", config.string(), "--json", "--no-hdf5"});
+  REQUIRE(wait_for_log(*run, "publishing on", std::chrono::seconds(60)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  return run;
 }
 
 std::vector<fs::path> files_with(const fs::path& dir, const std::string& suffix) {
@@ -295,13 +299,8 @@ TEST_CASE("a write error with hdf5.on_write_error: fail_run ends the run early w
 TEST_CASE("a peer announcing a 300 MB message to the publisher is cut off without the process growing", "[reliability]") {
   TempDir dir;
   const int port = larsel::test::free_tcp_port();
-  std::string text = run_config(dir / "data", port, "");
-  text.replace(text.find("seconds: 0"), 10, "seconds: 6");
-  const auto config = write_text(dir / "run.yaml", text);
-  BackgroundLarsel run({"run", "--config", config.string(), "--json", "--no-hdf5"});
-  REQUIRE(wait_for_log(run, "publishing on", std::chrono::seconds(60)));
-  const pid_t pid = run.pid();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto run = start_short_run(dir, port);
+  const pid_t pid = run->pid();
   const std::uint64_t before_kb = peak_resident_kb(pid);
   const std::size_t sent = send_oversized_zmtp_message(port, std::size_t{300} << 20);
   INFO(sent << " bytes of the 300 MB frame went out before the publisher closed the connection");
@@ -310,7 +309,7 @@ TEST_CASE("a peer announcing a 300 MB message to the publisher is cut off withou
   INFO("peak resident " << before_kb << " kB before, " << after_kb << " kB after");
   CHECK(sent < (std::size_t{300} << 20));
   CHECK(after_kb < before_kb + 20'000);
-  const auto r = run.wait(std::chrono::seconds(60));
+  const auto r = run->wait(std::chrono::seconds(60));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(json::parse(r.out)["frames"]["decided"].get<std::uint64_t>() > 0);
@@ -319,13 +318,8 @@ TEST_CASE("a peer announcing a 300 MB message to the publisher is cut off withou
 TEST_CASE("a flood of idle and junk connections to the publisher leaves the run deciding every frame", "[reliability]") {
   TempDir dir;
   const int port = larsel::test::free_tcp_port();
-  std::string text = run_config(dir / "data", port, "");
-  text.replace(text.find("seconds: 0"), 10, "seconds: 6");
-  const auto config = write_text(dir / "run.yaml", text);
-  BackgroundLarsel run({"run", "--config", config.string(), "--json", "--no-hdf5"});
-  REQUIRE(wait_for_log(run, "publishing on", std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const std::uint64_t before_kb = peak_resident_kb(run.pid());
+  const auto run = start_short_run(dir, port);
+  const std::uint64_t before_kb = peak_resident_kb(run->pid());
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -341,9 +335,9 @@ TEST_CASE("a flood of idle and junk connections to the publisher leaves the run 
     connections.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  const std::uint64_t after_kb = peak_resident_kb(run.pid());
+  const std::uint64_t after_kb = peak_resident_kb(run->pid());
   for (const int fd : connections) ::close(fd);
-  const auto r = run.wait(std::chrono::seconds(60));
+  const auto r = run->wait(std::chrono::seconds(60));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const json s = json::parse(r.out);

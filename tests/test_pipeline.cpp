@@ -17,6 +17,7 @@
 
 using larsel::test::BackgroundLarsel;
 using larsel::test::TempDir;
+using larsel::test::wait_for_log;
 using nlohmann::json;
 
 namespace {
@@ -155,16 +156,6 @@ TEST_CASE("larsel run through UDP: emulator -> receiver -> pipeline, frames in =
 }
 
 namespace {
-
-/// Waits until `process` has logged `text` on stderr (or `timeout` passed).
-bool wait_for_log(const BackgroundLarsel& process, const std::string& text, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (process.err().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 json json_of(const larsel::test::ProcessResult& r, const char* who) {
   INFO(who << " exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);

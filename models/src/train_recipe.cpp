@@ -35,7 +35,10 @@ nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
   if (node.IsMap()) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& item : node) {
-      out[json_text(item.first.as<std::string>(), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
+      if (!item.first.IsScalar()) {  // found by fuzz_yaml_config: as<std::string>() would throw a YAML bad conversion
+        throw ConfigError(fmt::format("{}: line {}: a key must be a name, not a list or a mapping", source, item.first.Mark().line + 1));
+      }
+      out[json_text(item.first.Scalar(), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
     }
     return out;
   }
