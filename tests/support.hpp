@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -168,6 +169,30 @@ class BackgroundLarsel {
   pid_t pid_ = -1;
   bool finished_ = false;
 };
+
+/// A short `larsel run` configuration: the in-process emulator at a tenth of real time with small pools
+/// (fast to simulate) and 300 Hz of signal (many selected frames), publishing on 127.0.0.1:`port` and
+/// recording into `data`. `hdf5_keys` (indented lines) join the hdf5 section, `extra` (whole sections) ends it.
+inline std::string emulator_run_config(const std::filesystem::path& data, int port, double seconds, const std::string& hdf5_keys = "",
+                                       const std::string& extra = "") {
+  return fmt::format(R"(run:
+  seconds: {}
+input:
+  kind: emulator
+  speed: 0.1
+  pool_frames: 48
+  signal_pool_frames: 16
+  signal_rate_hz: 300
+  seed: 3
+zmq:
+  publish: tcp://127.0.0.1:{}
+hdf5:
+  directory: {}
+{}monitoring:
+  interval_s: 0.25
+{})",
+                     seconds, port, data.string(), hdf5_keys.empty() ? "" : hdf5_keys + "\n", extra);
+}
 
 /// Waits until `process` has logged `text` on stderr; false if `timeout` passed first.
 inline bool wait_for_log(const BackgroundLarsel& process, const std::string& text, std::chrono::seconds timeout) {

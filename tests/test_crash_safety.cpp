@@ -30,38 +30,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// A run at a tenth of real time with many selected frames (signal_rate_hz), publishing on `port`.
-std::string run_config(const fs::path& data, int port, const std::string& extra) {
-  return fmt::format(R"(run:
-  seconds: 0
-input:
-  kind: emulator
-  speed: 0.1
-  pool_frames: 48
-  signal_pool_frames: 16
-  signal_rate_hz: 300
-  seed: 5
-zmq:
-  publish: tcp://127.0.0.1:{}
-hdf5:
-  directory: {}
-{}
-monitoring:
-  interval_s: 0.25
-)",
-                     port, data.string(), extra);
-}
-
 fs::path write_text(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
 }
 
-/// A 6 s run of run_config() without recording, started; returns once it publishes.
+/// A 6 s run of emulator_run_config() without recording, started; returns once it publishes.
 std::unique_ptr<BackgroundLarsel> start_short_run(const TempDir& dir, int port) {
-  std::string text = run_config(dir / "data", port, "");
-  text.replace(text.find("seconds: 0"), 10, "seconds: 6");
-  const auto config = write_text(dir / "run.yaml", text);
+  const auto config = write_text(dir / "run.yaml", larsel::test::emulator_run_config(dir / "data", port, 6));
   auto run = std::make_unique<BackgroundLarsel>(std::vector<std::string>{"run", "--config", config.string(), "--json", "--no-hdf5"});
   REQUIRE(wait_for_log(*run, "publishing on", std::chrono::seconds(60)));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -157,11 +133,9 @@ TEST_CASE("SIGKILL mid-run: the file being written holds every frame published o
           "[reliability]") {
   TempDir dir;
   const int port = larsel::test::free_tcp_port();
-  std::string extra = "  max_file_mb: 0";
-  const auto config = write_text(dir / "run.yaml", run_config(dir / "data", port, extra));
-  std::string text = larsel::test::slurp(config);
+  std::string text = larsel::test::emulator_run_config(dir / "data", port, 0, "  max_file_mb: 0");
   text.replace(text.find("zmq:\n"), 5, "zmq:\n  wait_for_subscribers: 1\n");
-  write_text(config, text);
+  const auto config = write_text(dir / "run.yaml", text);
 
   zmq::context_t context;
   zmq::socket_t subscriber(context, zmq::socket_type::sub);
@@ -232,9 +206,7 @@ TEST_CASE("a full disk mid-run: the run goes on deciding, counts what it could n
   const fs::path mount = dir / "disk", kept = dir / "kept";
   fs::create_directories(mount);
   fs::create_directories(kept);
-  std::string text = run_config(mount / "data", port, "  max_file_mb: 0.25");
-  text.replace(text.find("seconds: 0"), 10, "seconds: 4");
-  const auto config = write_text(dir / "run.yaml", text);
+  const auto config = write_text(dir / "run.yaml", larsel::test::emulator_run_config(mount / "data", port, 4, "  max_file_mb: 0.25"));
   // A 1.5 MB tmpfs in a private mount namespace; what it holds is copied out before the namespace ends.
   const std::string command = fmt::format(
       "unshare -m --propagation private sh -c 'mount -t tmpfs -o size=1536k tmpfs {0} && \"{1}\" run --config {2} --json >{3} 2>{4}; "
@@ -274,9 +246,8 @@ TEST_CASE("a full disk mid-run: the run goes on deciding, counts what it could n
 TEST_CASE("a write error with hdf5.on_write_error: fail_run ends the run early with one error line", "[reliability]") {
   TempDir dir;
   const int port = larsel::test::free_tcp_port();
-  std::string text = run_config(dir / "data", port, "  max_file_mb: 0\n  on_write_error: fail_run");
-  text.replace(text.find("seconds: 0"), 10, "seconds: 30");
-  const auto config = write_text(dir / "run.yaml", text);
+  const auto config =
+      write_text(dir / "run.yaml", larsel::test::emulator_run_config(dir / "data", port, 30, "  max_file_mb: 0\n  on_write_error: fail_run"));
   // A file-size limit (RLIMIT_FSIZE) is a write error anyone can cause: EFBIG once a file passes 1 MB
   // (larsel ignores SIGXFSZ, which would otherwise kill it).
   const std::string command = fmt::format("sh -c 'ulimit -f 1000; exec \"{}\" run --config {} --json' >{} 2>{}",

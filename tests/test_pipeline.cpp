@@ -24,25 +24,9 @@ namespace {
 
 constexpr std::size_t kPixels = larsel::daq::Frame::kPixels;
 
-/// A short in-process run: small pools (fast to simulate), a publisher on a free port, recording in `dir`.
+/// A 2 s in-process run recording in `dir`/data (support.hpp).
 std::string run_config(const TempDir& dir, int port, const std::string& extra) {
-  return fmt::format(R"(run:
-  seconds: 2
-input:
-  kind: emulator
-  speed: 0.1
-  pool_frames: 48
-  signal_pool_frames: 16
-  signal_rate_hz: 300
-  seed: 3
-zmq:
-  publish: tcp://127.0.0.1:{}
-hdf5:
-  directory: {}
-monitoring:
-  interval_s: 0.25
-{})",
-                     port, (dir / "data").string(), extra);
+  return larsel::test::emulator_run_config(dir / "data", port, 2, "", extra);
 }
 
 std::filesystem::path write_text(const TempDir& dir, const std::string& name, const std::string& text) {

@@ -1,7 +1,5 @@
 #include "hdf5_handle.hpp"
 
-#include "larsel/pipeline/selected_frame_writer.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <stdexcept>
@@ -14,23 +12,15 @@ void silence_errors_on_this_thread() noexcept { H5Eset_auto2(H5E_DEFAULT, nullpt
 
 namespace {
 /// Process-wide, as the HDF5 library's own state is: set once, never cleared.
-std::atomic<bool>& unclosable_file_seen() {
+std::atomic<bool>& unclosable_file_flag() {
   static std::atomic<bool> seen{false};
   return seen;
 }
 }  // namespace
 
-void note_unclosable_file() noexcept { unclosable_file_seen().store(true); }
+void note_unclosable_file() noexcept { unclosable_file_flag().store(true); }
 
-}  // namespace larsel::pipeline::hdf5
-
-namespace larsel::pipeline {
-
-bool hdf5_shutdown_would_crash() noexcept { return hdf5::unclosable_file_seen().load(); }
-
-}  // namespace larsel::pipeline
-
-namespace larsel::pipeline::hdf5 {
+bool unclosable_file_seen() noexcept { return unclosable_file_flag().load(); }
 
 std::string innermost_error() {
   std::string message;

@@ -56,6 +56,7 @@ void silence_errors_on_this_thread() noexcept;
 /// Records that a file's close failed: HDF5 1.10 keeps it half-closed, and closing it again (at the
 /// latest when the library shuts down at exit) crashes in H5F__close_cb. See hdf5_shutdown_would_crash().
 void note_unclosable_file() noexcept;
+[[nodiscard]] bool unclosable_file_seen() noexcept;
 
 /// The innermost message of the calling thread's HDF5 error stack (often the system error), or "".
 std::string innermost_error();

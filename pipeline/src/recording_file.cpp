@@ -169,6 +169,8 @@ void write_file_attributes(hid_t file, const FileAttributes& a, std::string_view
   if (!a.recovered.empty()) hdf5::replace_string_attribute(file, "recovered", a.recovered, where);
 }
 
+void sync_directory_of(const fs::path& path) { sync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path()); }
+
 void sync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error(fmt::format("{}: opening to sync failed: {}", path.string(), std::strerror(errno)));
@@ -285,7 +287,7 @@ void RecordingFile::write_final_attributes() {
   const Handle access = file_access(where);
   file_ = Handle(check(H5Fopen(where.c_str(), H5F_ACC_RDWR, access.get()), where, "reopening to write the final attributes"), H5Fclose);
   write_file_attributes(file_.get(), attributes_, where);
-  if (!file_.release()) check(-1, where, "closing the file");
+  close_handles();
 }
 
 void RecordingFile::finish(const wire::RunInfo& run, std::optional<WallTime> stop) {
@@ -307,18 +309,19 @@ void RecordingFile::finish(const wire::RunInfo& run, std::optional<WallTime> sto
   if (error) {
     throw std::runtime_error(fmt::format("{}: renaming to {} failed: {}", temporary_path_.string(), final_path_.string(), error.message()));
   }
-  sync_path(final_path_.parent_path().empty() ? fs::path(".") : final_path_.parent_path());
+  sync_directory_of(final_path_);
   finished_ = true;
 }
 
 void RecordingFile::abandon() noexcept {
   if (broken_ && file_.valid()) detach_from_disk(file_.get());
-  // Released once each; after detach_from_disk() closing only writes into memory, so it normally
-  // succeeds. When it still fails (the file-size limit, RLIMIT_FSIZE, applies to memory files too),
-  // the library holds a half-closed file that its shutdown would close again and crash on.
-  const bool frames_closed = frames_.release();
-  const bool metadata_closed = metadata_.release();
-  if (!file_.release() || !frames_closed || !metadata_closed) hdf5::note_unclosable_file();
+  // After detach_from_disk() closing only writes into memory, so it normally succeeds. When it still
+  // fails (the file-size limit, RLIMIT_FSIZE, applies to memory files too), close_handles() notes
+  // the half-closed file that the library's shutdown would close again and crash on.
+  try {
+    close_handles();
+  } catch (const std::exception&) {
+  }
 }
 
 }  // namespace larsel::pipeline

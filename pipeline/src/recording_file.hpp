@@ -121,5 +121,7 @@ void write_file_attributes(hid_t file, const FileAttributes& a, std::string_view
 
 /// fsync of a path (file or directory); throws std::runtime_error naming it on failure.
 void sync_path(const std::filesystem::path& path);
+/// fsync of the directory holding `path` (after a rename or a removal in it).
+void sync_directory_of(const std::filesystem::path& path);
 
 }  // namespace larsel::pipeline

@@ -153,7 +153,7 @@ RecoveryReport recover_recording(const fs::path& writing_file) {
     out.finish(attributes.run, stop);
   }
   fs::remove(writing_file);
-  sync_path(report.recovered.parent_path().empty() ? fs::path(".") : report.recovered.parent_path());
+  sync_directory_of(report.recovered);
   return report;
 }
 

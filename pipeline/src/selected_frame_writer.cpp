@@ -220,4 +220,6 @@ const std::vector<std::filesystem::path>& SelectedFrameWriter::files() const noe
 
 const std::vector<std::filesystem::path>& SelectedFrameWriter::abandoned_files() const noexcept { return impl_->abandoned_files; }
 
+bool hdf5_shutdown_would_crash() noexcept { return hdf5::unclosable_file_seen(); }
+
 }  // namespace larsel::pipeline
