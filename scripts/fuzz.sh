@@ -2,7 +2,7 @@
 # Runs the libFuzzer harnesses of tests/fuzz (docs/reliability.md).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each harness (or the TARGETs: wibeth frame_builder
-#                                           wire_format yaml_config) for SECONDS (60)
+#                                           wire_format yaml_config model_file) for SECONDS (60)
 #   scripts/fuzz.sh --build-only            configure and build the fuzz tree, run nothing
 #
 # Builds build/fuzz with clang if needed (LARSEL_FUZZ_BUILD overrides the directory,
@@ -10,14 +10,15 @@
 # corpus (tests/fuzz/corpus/<target>/, never written to); what it adds stays in the copy. One line
 # per harness: runs, exec/s, crashes. A crash makes the script exit 1 and names the saved input
 # (build/fuzz/artifacts/<target>/crash-*): make it a regression (tests/fuzz/regressions/<target>/).
+# LARSEL_FUZZ_SEED=N fixes libFuzzer's seed (CTest uses 1, so a CI run is reproducible: the same
+# mutations in the same order); unset, every run explores from a fresh seed.
 # Without clang or libFuzzer (Debian: clang, libclang-rt-14-dev) it prints
 # "skipped: clang/libFuzzer not found" and exits 0.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${LARSEL_FUZZ_BUILD:-$root/build/fuzz}"
 jobs="${LARSEL_FUZZ_JOBS:-2}"
-# model_file: not yet built with clang (tests/fuzz/CMakeLists.txt says why).
-all_targets=(wibeth frame_builder wire_format yaml_config)
+all_targets=(wibeth frame_builder wire_format yaml_config model_file)
 
 build_only=false
 seconds=60
@@ -70,7 +71,9 @@ run_target() {
   cp "$root/tests/fuzz/corpus/$t/"* "$corpus/"
   local status=0
   # -rss_limit_mb: the model harness writes HDF5 files; -timeout: one input taking longer is a finding.
-  "$build/fuzz_$t" "$corpus" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=20 \
+  local seed=()
+  [ -n "${LARSEL_FUZZ_SEED:-}" ] && seed=(-seed="$LARSEL_FUZZ_SEED")
+  "$build/fuzz_$t" "$corpus" "${seed[@]}" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=20 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
   local runs rate
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"

@@ -226,3 +226,24 @@ TEST_CASE("Integer keys of YAML configs refuse fractions and negatives, naming t
   CHECK(parse_pipeline_config("run:\n  frames: 1e3\n", "c.yaml").frames == 1000);
   CHECK(larsel::models::parse_train_recipe("data:\n  warmup_frames: 7\n", "t.yaml").data.warmup_frames == 7);
 }
+
+// Found by fuzz_yaml_config (CI, a compression recipe): yaml-cpp's "bad conversion" escaped where a list or a
+// mapping stood in place of a key or a file name.
+TEST_CASE("A list or a mapping where a YAML config wants a name is a ConfigError naming the place and its line",
+          "[config][validation]") {
+  using larsel::models::parse_compress_recipe;
+  CHECK_THAT(yaml_error([] { larsel::pipeline::parse_pipeline_config("run:\n  [seconds]: 1\n", "c.yaml"); }),
+             Catch::Equals("c.yaml: run: line 2: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { parse_compress_recipe("quantization:\n  weight:\n    {width: 8}: 1\n", "q.yaml"); }),
+             Catch::Equals("q.yaml: quantization.weight: line 3: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { parse_compress_recipe("quantization:\n  layers:\n    [conv1]: {}\n", "q.yaml"); }),
+             Catch::Equals("q.yaml: quantization.layers: line 3: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { parse_compress_recipe("pruning:\n  keep:\n    [conv1]: 4\n", "p.yaml"); }),
+             Catch::Equals("p.yaml: pruning.keep: line 3: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { larsel::models::parse_train_recipe("data:\n  files:\n    - {a: b}\n", "t.yaml"); }),
+             Catch::Equals("t.yaml: data.files: line 3: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { larsel::models::parse_train_recipe("data:\n  cache_dir: [x]\n", "t.yaml"); }),
+             Catch::Equals("t.yaml: data.cache_dir: line 2: expected a name or a value, not a list or a mapping"));
+  CHECK_THAT(yaml_error([] { larsel::models::parse_train_recipe("architecture:\n  {a: 1}: 2\n", "t.yaml"); }),
+             Catch::Equals("t.yaml: line 2: expected a name or a value, not a list or a mapping"));
+}

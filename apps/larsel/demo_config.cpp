@@ -39,7 +39,7 @@ void check_keys(const YAML::Node& node, const std::string& where, const std::set
   if (!node) return;
   if (!node.IsMap()) throw std::runtime_error(fmt::format("{}: expected a mapping", where));
   for (const auto& item : node) {
-    const auto key = item.first.as<std::string>();
+    const auto key = daq::scalar_text(item.first, where);
     if (!allowed.contains(key)) throw std::runtime_error(fmt::format("{}.{}: unknown key", where, key));
   }
 }
@@ -104,7 +104,7 @@ DemoConfig parse_demo_config(const std::string& yaml_text, const std::string& so
   DemoConfig config;
   read_emulator(root["emulator"], source + ": emulator", config.emulator);
   if (root["emulator"] && root["emulator"]["source"]) {
-    config.source = root["emulator"]["source"].as<std::string>();
+    config.source = daq::scalar_text(root["emulator"]["source"], source + ": emulator.source");
     if (config.source != "physics" && config.source != "noise") {
       throw std::runtime_error(fmt::format("{}: emulator.source: '{}' is not physics or noise", source, config.source));
     }

@@ -24,7 +24,7 @@ FormatChoice read_format(const YAML::Node& node, const FormatChoice& fallback, c
   if (!node.IsMap()) throw ConfigError(fmt::format("{}: expected an HLS type or a mapping", where));
   nlohmann::json j = to_json(fallback.format);
   for (const auto& item : node) {
-    const auto key = item.first.as<std::string>();
+    const auto key = daq::scalar_text(item.first, where);
     const YAML::Node& value = item.second;
     if (key == "integer" && value.IsScalar() && value.Scalar() == "auto") {
       choice.auto_integer = true;
@@ -51,7 +51,7 @@ void read_quantization(const YamlSection& s, QuantizationRecipe& q, const std::s
   if (!layers || layers.IsNull()) return;
   if (!layers.IsMap()) throw ConfigError(fmt::format("{}.layers: expected a mapping of layer name to formats", where));
   for (const auto& item : layers) {
-    const auto name = item.first.as<std::string>();
+    const auto name = daq::scalar_text(item.first, where + ".layers");
     const std::string at = fmt::format("{}.layers.{}", where, name);
     const YamlSection layer(item.second, at, {"weight", "bias", "output"});
     QuantizationRecipe::LayerOverride o;
@@ -79,15 +79,17 @@ void read_pruning(const YamlSection& s, CompressRecipe& r, const std::string& wh
   const YAML::Node keep = s.child("keep");
   if (!keep || keep.IsNull()) return;
   if (!keep.IsMap()) throw ConfigError(fmt::format("{}.keep: expected a mapping of layer name to kept count", where));
-  const YamlSection counts(keep, where + ".keep", [&] {
+  const std::string at = where + ".keep";
+  const YamlSection counts(keep, at, [&] {
     std::set<std::string> names;
-    for (const auto& item : keep) names.insert(item.first.as<std::string>());
+    for (const auto& item : keep) names.insert(daq::scalar_text(item.first, at));
     return names;
   }());
   for (const auto& item : keep) {
+    const std::string name = item.first.Scalar();  // a scalar: the section checked every key
     int count = 0;
-    counts.read(item.first.as<std::string>().c_str(), count, 1, 65536);
-    g.keep[item.first.as<std::string>()] = count;
+    counts.read(name.c_str(), count, 1, 65536);
+    g.keep[name] = count;
   }
 }
 
@@ -121,7 +123,7 @@ void read_finetune_and_distillation(const YamlSection& top, CompressRecipe& r, c
 
 }  // namespace
 
-CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::string& source) {
+CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::string& source) try {
   const YAML::Node root = daq::load_yaml(yaml_text, source);
   CompressRecipe r;
   if (root.IsNull()) return r;
@@ -151,6 +153,8 @@ CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::st
                     r.quantization, source + ": quantization");
   read_finetune_and_distillation(top, r, source);
   return r;
+} catch (const YAML::Exception& e) {
+  throw daq::config_error_from(e, source);
 }
 
 namespace {

@@ -35,10 +35,8 @@ nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
   if (node.IsMap()) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& item : node) {
-      if (!item.first.IsScalar()) {  // found by fuzz_yaml_config: as<std::string>() would throw a YAML bad conversion
-        throw ConfigError(fmt::format("{}: line {}: a key must be a name, not a list or a mapping", source, item.first.Mark().line + 1));
-      }
-      out[json_text(item.first.Scalar(), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
+      // found by fuzz_yaml_config: a list or a mapping as a key was a YAML bad conversion
+      out[json_text(daq::scalar_text(item.first, source), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
     }
     return out;
   }
@@ -56,7 +54,7 @@ void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
     const YAML::Node files = s.child("files");
     if (!files.IsSequence()) throw ConfigError(fmt::format("{}.files: expected a list of HDF5 files", where));
     d.files.clear();
-    for (const auto& f : files) d.files.push_back(f.as<std::string>());
+    for (const auto& f : files) d.files.push_back(daq::scalar_text(f, where + ".files"));
   }
   s.read("validation_fraction", d.validation_fraction, 0.0, 0.9);
   s.read("test_fraction", d.test_fraction, 0.0, 0.9);
@@ -65,7 +63,7 @@ void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
   }
   s.read("split_seed", d.split_seed, 0, 9'000'000'000'000'000);
   s.read("warmup_frames", d.warmup_frames, 0, 100000);
-  if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : s.child("cache_dir").as<std::string>();
+  if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : daq::scalar_text(s.child("cache_dir"), where + ".cache_dir");
 }
 
 void read_training(const YamlSection& s, TrainingConfig& t) {
@@ -87,7 +85,7 @@ void read_training(const YamlSection& s, TrainingConfig& t) {
 
 }  // namespace
 
-TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& source) {
+TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& source) try {
   const YAML::Node root = daq::load_yaml(yaml_text, source);
   TrainRecipe r;
   if (root.IsNull()) return r;
@@ -106,6 +104,8 @@ TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& 
                              "signal_weight", "background_weight", "threads"}),
                 r.training);
   return r;
+} catch (const YAML::Exception& e) {
+  throw daq::config_error_from(e, source);
 }
 
 nlohmann::json to_json(const TrainRecipe& r) {

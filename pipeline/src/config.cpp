@@ -183,7 +183,7 @@ void apply(const YAML::Node& root, const std::string& source, PipelineConfig& c)
 
 std::string_view default_config_yaml() { return kDefaultYaml; }
 
-PipelineConfig parse_pipeline_config(std::string_view yaml_text, const std::string& source) {
+PipelineConfig parse_pipeline_config(std::string_view yaml_text, const std::string& source) try {
   PipelineConfig c;
   apply(daq::load_yaml(std::string(kDefaultYaml), "embedded default config"), "embedded default config", c);
   apply(daq::load_yaml(std::string(yaml_text), source), source, c);
@@ -191,6 +191,8 @@ PipelineConfig parse_pipeline_config(std::string_view yaml_text, const std::stri
     throw ConfigError(fmt::format("{}: input.faces: the udp input builds one face (got {})", source, c.input.faces));
   }
   return c;
+} catch (const YAML::Exception& e) {
+  throw daq::config_error_from(e, source);
 }
 
 std::string to_yaml(const PipelineConfig& c) {

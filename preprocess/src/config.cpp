@@ -43,7 +43,7 @@ void read_downsize(const YamlSection& s, DownsizeConfig& d, const std::string& w
 std::size_t PreprocessConfig::output_rows() const noexcept { return Frame::kWires / downsize.wires; }
 std::size_t PreprocessConfig::output_columns() const noexcept { return Frame::kTicks / downsize.ticks; }
 
-PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std::string& source) {
+PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std::string& source) try {
   const YAML::Node root = daq::load_yaml(yaml_text, source);
   PreprocessConfig c;
   if (root.IsNull()) return c;
@@ -64,6 +64,8 @@ PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std
   read_downsize(YamlSection(top.child("downsize"), source + ": downsize", {"wires", "ticks", "mode", "shift"}),
                 c.downsize, source + ": downsize");
   return c;
+} catch (const YAML::Exception& e) {
+  throw daq::config_error_from(e, source);
 }
 
 std::string to_yaml(const PreprocessConfig& c) {

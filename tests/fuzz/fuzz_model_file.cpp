@@ -208,7 +208,9 @@ void write_tensor(H5::Group& group, const std::string& name, const std::vector<h
     set.write(values.data(), H5::PredType::NATIVE_DOUBLE);
   } else {  // integer storage: written from integers (HDF5 has no defined conversion of NaN to them)
     std::vector<std::int64_t> integers(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) integers[i] = std::isfinite(values[i]) ? static_cast<std::int16_t>(values[i]) : 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {  // clamped first: a float beyond int16 is UB to convert
+      integers[i] = std::isfinite(values[i]) ? static_cast<std::int16_t>(std::clamp(values[i], -32768.0, 32767.0)) : 0;
+    }
     set.write(integers.data(), H5::PredType::NATIVE_INT64);
   }
 }

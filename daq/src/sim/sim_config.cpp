@@ -32,7 +32,7 @@ void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
 
 }  // namespace
 
-SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source) {
+SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source) try {
   const YAML::Node root = load_yaml(yaml_text, source);
   SimConfig c;
   if (root.IsNull()) return c;
@@ -58,6 +58,8 @@ SimConfig parse_sim_config(const std::string& yaml_text, const std::string& sour
   b.read("ar42_bq_per_kg", c.background.ar42_bq_per_kg, 0, 1000);
   b.read("neutron_captures_per_s", c.background.neutron_captures_per_s, 0, 1e7);
   return c;
+} catch (const YAML::Exception& e) {
+  throw config_error_from(e, source);
 }
 
 std::string to_yaml(const SimConfig& c) {

@@ -34,6 +34,20 @@ inline void reject_duplicate_keys(const YAML::Node& node, const std::string& sou
   }
 }
 
+/// The text of a mapping key or of a scalar value; a list or a mapping in its place is a ConfigError naming
+/// `where` and the line (yaml-cpp's as<std::string>() would throw a bare "bad conversion" instead).
+inline std::string scalar_text(const YAML::Node& node, const std::string& where) {
+  if (node.IsScalar()) return node.Scalar();
+  throw ConfigError(fmt::format("{}: line {}: expected a name or a value, not a list or a mapping", where, node.Mark().line + 1));
+}
+
+/// The last line of defence of a config parser (its function-try-block): a yaml-cpp exception no reader
+/// anticipated, as a ConfigError naming `source` and the line.
+inline ConfigError config_error_from(const YAML::Exception& e, const std::string& source) {
+  if (e.mark.is_null()) return ConfigError(fmt::format("{}: {}", source, e.msg));
+  return ConfigError(fmt::format("{}: line {}: {}", source, e.mark.line + 1, e.msg));
+}
+
 /// Parses `text`; a syntax error or a duplicate key becomes a ConfigError naming `source` and the line.
 inline YAML::Node load_yaml(const std::string& text, const std::string& source) {
   YAML::Node root;
@@ -54,7 +68,7 @@ class YamlSection {
     if (!node_ || node_.IsNull()) return;
     if (!node_.IsMap()) throw ConfigError(fmt::format("{}: expected a mapping", where_));
     for (const auto& item : node_) {
-      const auto key = item.first.as<std::string>();
+      const auto key = scalar_text(item.first, where_);
       if (!keys.contains(key)) throw ConfigError(fmt::format("{}.{}: unknown key", where_, key));
     }
   }

@@ -47,11 +47,13 @@ constexpr std::vector<Pair> odd_even_merge_sort(std::size_t size) {
 /// the real comparators on physical slots and the slot finally at each position.
 constexpr std::vector<CompareExchange> fold_padding(const std::vector<Pair>& pairs, std::size_t inputs, std::size_t size,
                                           std::vector<std::size_t>& slot_at) {
-  std::vector<char> infinite(size, 0);
-  slot_at.resize(size);
+  // Filled element by element: clang 14 rejects libstdc++'s sized construction of trivial elements in a
+  // constant expression (it assigns to not-yet-constructed objects).
+  std::vector<char> infinite;
+  slot_at.clear();
   for (std::size_t p = 0; p < size; ++p) {
-    slot_at[p] = p;
-    infinite[p] = p >= inputs;
+    slot_at.push_back(p);
+    infinite.push_back(p >= inputs);
   }
   std::vector<CompareExchange> steps;
   for (const auto& [lo, hi] : pairs) {
@@ -69,7 +71,8 @@ constexpr std::vector<CompareExchange> fold_padding(const std::vector<Pair>& pai
 /// Drops comparators none of whose results reach `outputs`, and marks results nobody reads.
 constexpr std::vector<CompareExchange> prune(const std::vector<CompareExchange>& steps, std::size_t slots,
                                              std::size_t lower, std::size_t upper) {
-  std::vector<char> live(slots, 0);
+  std::vector<char> live;
+  for (std::size_t s = 0; s < slots; ++s) live.push_back(0);  // not live(slots, 0): see fold_padding
   live[lower] = live[upper] = 1;
   std::vector<CompareExchange> kept;
   for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
