@@ -320,8 +320,10 @@ check("receiver: each datagram in exactly one outcome", outcomes == r["datagrams
       f"accepted + malformed_size + malformed_header + unknown_stream + timestamp_misaligned + timestamp_jump + late + duplicate "
       f"+ pool_exhausted = {n(outcomes)} vs received {n(r['datagrams_received'])}")
 built = r["frames_complete"] + r["frames_incomplete"] + r["frames_without_data"]
-check("receiver: every period sent was built", built == periods,
-      f"complete {n(r['frames_complete'])} + incomplete {n(r['frames_incomplete'])} + without data {r['frames_without_data']} = {n(built)} vs {n(periods)} periods sent")
+accounted = built + r["periods_skipped"]  # periods a resync passed over (a burst loss longer than the window)
+check("receiver: every period sent is accounted for (built or skipped)", accounted == periods,
+      f"complete {n(r['frames_complete'])} + incomplete {n(r['frames_incomplete'])} + without data {r['frames_without_data']} "
+      f"+ skipped {n(r['periods_skipped'])} = {n(accounted)} vs {n(periods)} periods sent")
 check("receiver: stream frames lost = 20 x periods built - accepted", r["stream_frames_lost"] == STREAMS * built - r["datagrams_accepted"],
       f"{n(r['stream_frames_lost'])} vs {n(STREAMS * built - r['datagrams_accepted'])}")
 S = max(socket_drops, 0)
@@ -350,7 +352,8 @@ check("faults: drop -> frames_incomplete = periods hit by a drop or corruption (
       f"{n(r['frames_incomplete'])} (+ {r['frames_without_data']} without data) vs {n(exp_incomplete)} ({how})")
 check("faults: seq_gap = jumps the fault log predicts", (r["seq_gap"] == exp_gaps) if exact else r["seq_gap"] >= exp_gaps - S,
       f"{n(r['seq_gap'])} vs {n(exp_gaps)} ({how})")
-zero = {k: r[k] for k in ("unknown_stream", "timestamp_misaligned", "timestamp_jump", "late", "pool_exhausted", "seq_id_mismatch", "face_resyncs")}
+zero = {k: r[k] for k in ("unknown_stream", "timestamp_misaligned", "timestamp_jump", "late", "pool_exhausted", "seq_id_mismatch", "face_resyncs",
+                          "periods_skipped")}
 check("receiver: no anomaly the faults cannot cause", all(v == 0 for v in zero.values()), json.dumps(zero))
 
 # ---- the pipeline -------------------------------------------------------------------------------
@@ -374,11 +377,13 @@ check("pipeline: accepted = preprocessed = inferred = decided", fr["accepted"] =
       f"{n(fr['accepted'])}, {n(fr['preprocessed'])}, {n(inferred)}, {n(fr['decided'])}")
 not_complete = periods - r["frames_complete"]
 print(f"  periods sent that never became a complete image: {n(not_complete)} of {n(periods)} ({100.0 * not_complete / max(periods, 1):.4f} %): "
-      f"incomplete {n(r['frames_incomplete'])}, without data {n(r['frames_without_data'])}, not built at all {n(periods - built)}"
-      + (f" (skipped by {r['face_resyncs']} face resyncs, which do not count the gap: not in the run's frames_lost)" if periods != built else ""))
+      f"incomplete {n(r['frames_incomplete'])}, without data {n(r['frames_without_data'])}, skipped by {r['face_resyncs']} face resyncs "
+      f"{n(r['periods_skipped'])}, unaccounted {n(periods - accounted)}")
 check("pipeline: lost only what the faults destroyed (no source drop; periods not built complete = periods hit)",
       source_drops == 0 and not_complete == exp_incomplete and lost == exp_incomplete,
       f"source drops {n(source_drops)}; periods not complete {n(not_complete)}, the run's frames_lost {n(lost)}; the faults explain {n(exp_incomplete)}")
+check("pipeline: the run's frames_lost = source drops + periods sent that never became a complete image", lost == source_drops + not_complete,
+      f"{n(lost)} vs {n(source_drops)} + {n(not_complete)}")
 check("pipeline: selected + prescaled = published on frame.selected", out["selected_published"] == fr["selected"] + fr["prescaled"],
       f"{n(out['selected_published'])} vs {n(fr['selected'])} + {n(fr['prescaled'])}")
 

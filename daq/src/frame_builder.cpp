@@ -133,9 +133,20 @@ bool FrameBuilder::on_timeline(FaceState& face, std::uint64_t ts) {
   return false;
 }
 
+/// The image periods between the old timeline's next image and a new timeline on the same grid ahead of it:
+/// a burst loss longer than the window (the readout's clock runs on; those periods delivered nothing). A move
+/// back, onto another grid, before any image, or more than kMaxSkippedPeriods ahead is a new time base.
+std::uint64_t FrameBuilder::skipped_periods(const FaceState& face) const noexcept {
+  const std::uint64_t next = face.next_timestamp, target = face.resync_low;
+  if (!face.emitted_any || target <= next || (target - next) % kTicksPerFrame != 0) return 0;
+  const std::uint64_t periods = (target - next) / kTicksPerFrame;
+  return periods <= kMaxSkippedPeriods ? periods : 0;
+}
+
 void FrameBuilder::resync(FaceState& face) {
   while (face.pending_count > 0) step(face);
   counters_.face_resyncs.add();
+  counters_.periods_skipped.add(skipped_periods(face));
   face.first_timestamp = face.next_timestamp = face.resync_low;
   face.newest_timestamp = face.resync_high;
   face.resync_votes = 0;

@@ -8,7 +8,7 @@ std::uint64_t ReceiveCounters::anomalies() const noexcept {
   return malformed_size.get() + malformed_header.get() + unknown_stream.get() + duplicate.get() +
          out_of_order.get() + late.get() + seq_gap.get() + seq_id_mismatch.get() +
          timestamp_misaligned.get() + timestamp_jump.get() + stream_frames_lost.get() + frames_incomplete.get() +
-         frames_without_data.get() + pool_exhausted.get() + face_resyncs.get();
+         frames_without_data.get() + pool_exhausted.get() + face_resyncs.get() + periods_skipped.get();
 }
 
 nlohmann::ordered_json to_json(const ReceiveCounters& counters) {

@@ -183,7 +183,9 @@ std::uint64_t frames_lost(const nlohmann::ordered_json& s) {
   const auto& r = s["source"]["receiver"];
   const std::uint64_t complete = r["frames_complete"].get<std::uint64_t>(), incomplete = r["frames_incomplete"].get<std::uint64_t>();
   lost += incomplete;  // decided, but with streams missing
-  if (!s["source"].contains("emulator")) return lost + r["frames_without_data"].get<std::uint64_t>();
+  if (!s["source"].contains("emulator")) {  // an external sender: the periods the receiver knows it missed
+    return lost + r["frames_without_data"].get<std::uint64_t>() + r["periods_skipped"].get<std::uint64_t>();
+  }
   const std::uint64_t sent = s["source"]["emulator"]["periods_sent"].get<std::uint64_t>();  // every period the sender sent
   return lost + (sent > complete + incomplete ? sent - complete - incomplete : 0);
 }

@@ -67,7 +67,8 @@ class UdpSource final : public FrameSource {
   [[nodiscard]] DataClock data_clock() const override { return clock_; }
 
   [[nodiscard]] std::uint64_t frames_lost_on_input() const override {
-    return session_->counters().frames_incomplete.get() + session_->counters().frames_without_data.get();
+    const daq::ReceiveCounters& c = session_->counters();
+    return c.frames_incomplete.get() + c.frames_without_data.get() + c.periods_skipped.get();
   }
 
   [[nodiscard]] nlohmann::ordered_json report() const override {

@@ -166,6 +166,8 @@ class BuilderSession {
     require(streams_present_ == c.datagrams_accepted.get(), "accepted datagrams differ from the stream frames in emitted images");
     require(c.stream_frames_lost.get() == streams_missing_ + daq::kStreamsPerFace * c.frames_without_data.get(),
             "stream_frames_lost differs from the missing streams of emitted images and empty periods");
+    require(c.periods_skipped.get() <= daq::FrameBuilder::kMaxSkippedPeriods * c.face_resyncs.get(),
+            "periods_skipped exceeds its bound per resync");
     std::vector<daq::FrameHandle> all;  // every frame must be back in the pool
     for (std::size_t i = 0; i < setup_.pool_frames; ++i) all.push_back(pool_.acquire());
     require(std::all_of(all.begin(), all.end(), [](const daq::FrameHandle& f) { return f != nullptr; }),

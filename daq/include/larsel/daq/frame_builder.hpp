@@ -50,6 +50,8 @@ class FrameBuilder {
   /// Datagrams off the current timeline that agree with each other, in a
   /// row, before the face moves to their timeline.
   static constexpr unsigned kResyncConfirmations = 3;
+  /// A resync further ahead than 10 s of image periods is a new time base, not a loss (periods_skipped).
+  static constexpr std::uint64_t kMaxSkippedPeriods = 305'176;
   /// Timeout multiplier for an image of a face that has sent nothing newer.
   static constexpr int kSilentTimeoutFactor = 10;
 
@@ -95,6 +97,7 @@ class FrameBuilder {
   [[nodiscard]] std::uint64_t window_ticks() const noexcept { return std::uint64_t{config_.window_frames} * wibeth::kTicksPerFrame; }
   bool on_timeline(FaceState& face, std::uint64_t timestamp);
   void resync(FaceState& face);
+  [[nodiscard]] std::uint64_t skipped_periods(const FaceState& face) const noexcept;
   [[nodiscard]] bool seen_before(const StreamState& stream, std::uint64_t timestamp) const noexcept;
   static void mark_seen(StreamState& stream, std::uint64_t timestamp) noexcept;
   void record_continuity(StreamState& stream, const wibeth::Header& header);

@@ -33,7 +33,8 @@ using monitoring::Counter;
   X(frames_incomplete, "images emitted after the timeout with streams missing")                 \
   X(frames_without_data, "image periods skipped because no stream delivered anything")          \
   X(pool_exhausted, "datagrams dropped because no free frame was in the pool")                \
-  X(face_resyncs, "faces moved to a new timeline confirmed by 3 datagrams; gap not counted")
+  X(face_resyncs, "faces moved to a new timeline confirmed by 3 datagrams")                     \
+  X(periods_skipped, "image periods a resync ahead on the same grid passed over (<= 10 s)")
 
 struct ReceiveCounters {
 #define LARSEL_DECLARE_COUNTER(name, help) Counter name;
