@@ -55,7 +55,11 @@ check_toolchain() {
 }
 
 build_tree() {
-  if [ ! -f "$build/CMakeCache.txt" ]; then
+  # Configured every time (a second or two): a build directory from an older tree may lack a new harness's
+  # target, and make would only say "No rule to make target".
+  if [ -f "$build/CMakeCache.txt" ]; then
+    cmake "$build" >/dev/null
+  else
     cmake -S "$root/tests/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >/dev/null
   fi
   local names=()
