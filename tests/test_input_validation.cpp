@@ -13,6 +13,7 @@
 #include "larsel/daq/errors.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/daq/wibeth.hpp"
+#include "larsel/daq/yaml_section.hpp"
 #include "larsel/models/compress_recipe.hpp"
 #include "larsel/models/train_recipe.hpp"
 #include "larsel/pipeline/config.hpp"
@@ -246,4 +247,15 @@ TEST_CASE("A list or a mapping where a YAML config wants a name is a ConfigError
              Catch::Equals("t.yaml: data.cache_dir: line 2: expected a name or a value, not a list or a mapping"));
   CHECK_THAT(yaml_error([] { larsel::models::parse_train_recipe("architecture:\n  {a: 1}: 2\n", "t.yaml"); }),
              Catch::Equals("t.yaml: line 2: expected a name or a value, not a list or a mapping"));
+}
+
+// The parsers' last line of defence (their function-try-blocks): a yaml-cpp exception no reader anticipated.
+TEST_CASE("A yaml-cpp exception escaping a reader becomes a ConfigError naming the file and the line", "[config][validation]") {
+  std::string message = "(no exception)";
+  try {
+    (void)YAML::Load("run:\n  seconds: [1, 2]\n")["run"]["seconds"].as<double>();
+  } catch (const YAML::Exception& e) {
+    message = larsel::daq::config_error_from(e, "c.yaml").what();
+  }
+  CHECK(message == "c.yaml: line 2: bad conversion");
 }
