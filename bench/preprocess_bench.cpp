@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "larsel/bench/bench_stats.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
@@ -129,10 +130,7 @@ nlohmann::ordered_json measure_kernels(const PreprocessConfig& config, const Fra
 
 PreprocessConfig load_config(const std::string& path) {
   if (path.empty()) return {};
-  std::ifstream in(path);
-  std::stringstream text;
-  if (!(text << in.rdbuf())) throw std::runtime_error(fmt::format("{}: cannot read the preprocess configuration", path));
-  return preprocess::parse_preprocess_config(text.str(), path);
+  return preprocess::parse_preprocess_config(core::read_file(path, "the preprocess configuration"), path);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "larsel/daq/channel_map.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "support.hpp"
 
 using namespace larsel::daq;
@@ -76,7 +76,7 @@ TEST_CASE("malformed map files name the line", "[channel_map]") {
                     Catch::Contains("offline channel 5 is outside plane X's range"));
   CHECK_THROWS_WITH(ChannelMap::read_pd2hd(write(good + good)), Catch::Contains("appears twice"));
   CHECK_THROWS_WITH(ChannelMap::read_pd2hd(dir / "missing.txt"), Catch::Contains("cannot open"));
-  CHECK_THROWS_AS(ChannelMap::read_pd2hd(write(good)).face_layout(0), FormatError);  // 1 of 480 wires
+  CHECK_THROWS_AS(ChannelMap::read_pd2hd(write(good)).face_layout(0), larsel::core::FormatError);  // 1 of 480 wires
 }
 
 TEST_CASE("emulated map follows the PD2HD stream layout, 480 wires per face", "[channel_map]") {
@@ -94,5 +94,5 @@ TEST_CASE("emulated map follows the PD2HD stream layout, 480 wires per face", "[
   CHECK(face0.streams.front().key == StreamKey{1, 0, 0});
   CHECK(face0.streams.back().key == StreamKey{1, 2, 3});
   CHECK(map.face_layout(3).streams.front().key == StreamKey{2, 2, 64});
-  CHECK_THROWS_AS(ChannelMap::emulated(0), ConfigError);
+  CHECK_THROWS_AS(ChannelMap::emulated(0), larsel::core::ConfigError);
 }

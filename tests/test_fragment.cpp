@@ -1,7 +1,7 @@
 // DUNE-DAQ FragmentHeader parsing and where frames sit in a file.
 #include <catch2/catch.hpp>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/fragment.hpp"
 #include "larsel/daq/wibeth.hpp"
 #include "support.hpp"
@@ -58,7 +58,7 @@ TEST_CASE("FragmentHeader encode/decode round trip", "[fragment]") {
 
 TEST_CASE("garbage files get clear errors", "[fragment]") {
   std::vector<std::byte> bytes(7200 * 2 + 5);
-  CHECK_THROWS_MATCHES(locate_wibeth_frames(bytes, "odd.bin"), FormatError,
+  CHECK_THROWS_MATCHES(locate_wibeth_frames(bytes, "odd.bin"), larsel::core::FormatError,
                        Catch::Matchers::Message("odd.bin: file of 14405 bytes is not a whole number of 7200-byte "
                                                 "WIBEth frames (2 frames + 5 bytes)"));
   CHECK_THROWS_WITH(locate_wibeth_frames({}, "empty.bin"), Catch::Contains("empty.bin: no WIBEth frames"));

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "larsel/daq/emulator.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/frame_builder.hpp"
 #include "support.hpp"
 
@@ -288,7 +288,7 @@ TEST_CASE("a late datagram counts as late only", "[frame_builder]") {
   CHECK(h.counters.frames_incomplete.get() == 1);
   feed(h, datagram(period0, 5), FrameBuilder::Clock::now());  // and again: still late, not a second outcome
   CHECK(h.counters.late.get() + h.counters.duplicate.get() == 2);
-  CHECK_THROWS_AS(Harness(ChannelMap::emulated(1), 0, FrameBuilderConfig{.window_frames = 65}), ConfigError);
+  CHECK_THROWS_AS(Harness(ChannelMap::emulated(1), 0, FrameBuilderConfig{.window_frames = 65}), larsel::core::ConfigError);
 }
 
 TEST_CASE("an exhausted pool drops and counts, then building resumes without a resync", "[frame_builder]") {

@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/loss.hpp"

@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/daq/wibeth.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/yaml_section.hpp"
 #include "larsel/models/compress_recipe.hpp"
 #include "larsel/models/train_recipe.hpp"
 #include "larsel/pipeline/config.hpp"
@@ -62,7 +62,7 @@ std::vector<wb::Header> valid_headers() {
 std::string yaml_error(const std::function<void()>& parse) {
   try {
     parse();
-  } catch (const larsel::daq::ConfigError& e) {
+  } catch (const larsel::core::ConfigError& e) {
     return e.what();
   }
   return "(accepted)";
@@ -255,7 +255,7 @@ TEST_CASE("A yaml-cpp exception escaping a reader becomes a ConfigError naming t
   try {
     (void)YAML::Load("run:\n  seconds: [1, 2]\n")["run"]["seconds"].as<double>();
   } catch (const YAML::Exception& e) {
-    message = larsel::daq::config_error_from(e, "c.yaml").what();
+    message = larsel::core::config_error_from(e, "c.yaml").what();
   }
   CHECK(message == "c.yaml: line 2: bad conversion");
 }

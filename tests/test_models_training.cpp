@@ -11,8 +11,8 @@
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 #include "larsel/models/evaluation.hpp"
 #include "larsel/models/metrics.hpp"
 #include "larsel/models/model_file.hpp"
@@ -69,11 +69,10 @@ TEST_CASE("The default architecture fits the FPGA budget and round-trips through
 }
 
 TEST_CASE("Architecture and recipe errors name the layer or key", "[models][architecture]") {
-  using larsel::daq::ConfigError;
   const auto bad = [](const char* text) { return architecture_from_json(nlohmann::json::parse(text), "t.yaml"); };
   CHECK_THROWS_WITH(bad(R"({"layers": ["relu", {"conv3d": {}}]})"), Catch::Contains("layers[1]") && Catch::Contains("conv3d"));
   CHECK_THROWS_WITH(bad(R"({"layers": [{"conv2d": {"filters": 4, "stride": 2}}]})"), Catch::Contains("stride"));
-  CHECK_THROWS_AS(bad(R"({"layers": [{"dense": {"units": 0}}]})"), ConfigError);
+  CHECK_THROWS_AS(bad(R"({"layers": [{"dense": {"units": 0}}]})"), larsel::core::ConfigError);
   CHECK_THROWS_WITH(build_network(bad(R"({"layers": ["flatten", {"dense": {"units": 3}}]})"), {1, 8, 8}, 1),
                     Catch::Contains("not the one logit"));
   CHECK_THROWS_WITH(parse_train_recipe("training: {batch_size: 1}", "r.yaml"), Catch::Contains("batch_size"));
@@ -162,7 +161,7 @@ TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[m
   };
   edit("edited.h5", [](H5::H5File& h5) {
     h5.removeAttr("preprocess_config");
-    larsel::daq::detail::write_string_attribute(h5, "preprocess_config", "threshold: {sigmas: 3}\ndownsize: {wires: 30, ticks: 8}\n");
+    larsel::core::write_string_attribute(h5, "preprocess_config", "threshold: {sigmas: 3}\ndownsize: {wires: 30, ticks: 8}\n");
   });
   CHECK_THROWS_WITH(load_model(dir / "edited.h5"), Catch::Contains("does not match its hash"));
   edit("reshaped.h5", [](H5::H5File& h5) {
@@ -184,7 +183,7 @@ TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[m
   CHECK_THROWS_WITH(load_model(dir / "nan.h5"), Catch::Contains("nan.h5") && Catch::Contains("not finite"));
   edit("badarch.h5", [](H5::H5File& h5) {
     h5.removeAttr("architecture");
-    larsel::daq::detail::write_string_attribute(h5, "architecture", R"({"layers": [{"conv2d": {"padding": 1}}]})");
+    larsel::core::write_string_attribute(h5, "architecture", R"({"layers": [{"conv2d": {"padding": 1}}]})");
   });
   CHECK_THROWS_WITH(load_model(dir / "badarch.h5"), Catch::Contains("badarch.h5") && Catch::Contains("filters: required"));
 }

@@ -15,7 +15,7 @@
 #include "support.hpp"
 
 #include "channel_update.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/preprocess/median_network.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
@@ -281,11 +281,10 @@ TEST_CASE("Preprocess configuration reads back what it writes and names bad keys
   CHECK(to_yaml(back) == to_yaml(c));
   CHECK(back.output_rows() == 120);
   CHECK(back.output_columns() == 32);
-  using larsel::daq::ConfigError;
   CHECK_THROWS_WITH(parse_preprocess_config("threshold:\n  sigma: 3\n", "pre.yaml"), "pre.yaml: threshold.sigma: unknown key");
   CHECK_THROWS_WITH(parse_preprocess_config("downsize:\n  wires: 7\n", "pre.yaml"), Catch::Contains("does not divide 480"));
   CHECK_THROWS_WITH(parse_preprocess_config("pedestal:\n  method: mean\n", "pre.yaml"), Catch::Contains("not one of"));
-  CHECK_THROWS_AS(parse_preprocess_config("threshold: [1, 2", "pre.yaml"), ConfigError);
+  CHECK_THROWS_AS(parse_preprocess_config("threshold: [1, 2", "pre.yaml"), larsel::core::ConfigError);
   std::vector<std::uint8_t> wrong(10);
   Preprocessor pre(c);
   const Adc adc(Frame::kPixels, 100);

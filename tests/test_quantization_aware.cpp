@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/loss.hpp"

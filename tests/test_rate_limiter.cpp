@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "larsel/daq/emulator.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/rate_limiter.hpp"
 #include "larsel/daq/wibeth.hpp"
 
@@ -49,8 +49,8 @@ TEST_CASE("a slow rate sleeps rather than bursting, and a late caller does not c
   limiter.limit();
   CHECK(limiter.resets() == resets_before + 1);
   CHECK(limiter.lost() >= std::chrono::milliseconds(40));
-  CHECK_THROWS_AS(RateLimiter(0.0), ConfigError);
-  CHECK_THROWS_AS(RateLimiter(-5.0), ConfigError);
+  CHECK_THROWS_AS(RateLimiter(0.0), larsel::core::ConfigError);
+  CHECK_THROWS_AS(RateLimiter(-5.0), larsel::core::ConfigError);
 }
 
 TEST_CASE("emulator at --speed 0.01 sends 305 frames/s per stream over 1 s", "[rate_limiter][udp]") {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "larsel/daq/emulator.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/receive_session.hpp"
 #include "larsel/daq/sim/physics_source.hpp"
 #include "larsel/daq/sim/dataset.hpp"
@@ -284,7 +284,7 @@ TEST_CASE("simulation config: defaults round-trip through YAML, errors name the 
                     Catch::Contains("sim.yaml: noise.colection_pedestal: unknown key"));
   CHECK_THROWS_WITH(parse_sim_config("signal:\n  spectrum: flat\n", "sim.yaml"), Catch::Contains("signal.spectrum"));
   CHECK_THROWS_WITH(parse_sim_config("detector:\n  electron_lifetime_us: -5\n", "sim.yaml"), Catch::Contains("electron_lifetime_us"));
-  CHECK_THROWS_AS(parse_sim_config("noise: [1, 2\n", "sim.yaml"), ConfigError);
+  CHECK_THROWS_AS(parse_sim_config("noise: [1, 2\n", "sim.yaml"), larsel::core::ConfigError);
 }
 
 TEST_CASE("physics emulator over UDP: injected signal periods arrive where the truth file says", "[simulation][udp]") {
@@ -339,7 +339,7 @@ TEST_CASE("physics emulator over UDP: injected signal periods arrive where the t
   REQUIRE(signal_excess.size() > 10);
   INFO("median peak above pedestal: signal " << median(signal_excess) << ", background " << median(background_excess));
   CHECK(median(signal_excess) > 2 * median(background_excess));
-  CHECK_THROWS_AS(Emulator(ec, map, *std::make_unique<NoiseWaveformSource>(NoiseSourceConfig{})), ConfigError);
+  CHECK_THROWS_AS(Emulator(ec, map, *std::make_unique<NoiseWaveformSource>(NoiseSourceConfig{})), larsel::core::ConfigError);
 }
 
 TEST_CASE("reordered datagrams of signal periods keep their own timestamps", "[simulation][udp]") {

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/compressor.hpp"
 #include "larsel/models/evaluation.hpp"
@@ -99,7 +100,7 @@ double at_1e4_ge_5mev(const nlohmann::json& selection) {
 
 int run_compress(CompressOptions o) {
   models::CompressRecipe recipe = o.config_path.empty() ? models::CompressRecipe{}
-      : models::parse_compress_recipe(read_text_file(o.config_path, "compression config"), o.config_path);
+      : models::parse_compress_recipe(core::read_file(o.config_path, "compression config"), o.config_path);
   apply_overrides(o, recipe);
   if (o.print_config) return fmt::print("{}\n", models::to_json(recipe).dump(2)), 0;
   if (o.output.empty()) throw CLI::RequiredError("--out");

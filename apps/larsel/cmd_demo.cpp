@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "demo_config.hpp"
 #include "signal_stop.hpp"
 
@@ -48,7 +49,7 @@ void look_at(const daq::Frame& frame, ImageLook& look) {
 
 DemoConfig load_config(const DemoOptions& o) {
   if (o.config_path.empty()) return parse_demo_config(std::string(default_demo_config_yaml()), "embedded demo config");
-  return parse_demo_config(read_text_file(o.config_path, "config file"), o.config_path);
+  return parse_demo_config(core::read_file(o.config_path, "config file"), o.config_path);
 }
 
 /// The emulator on this thread, the receiver on another; the receiver drains

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "event_display.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
@@ -88,7 +89,7 @@ std::vector<float> expand_image(const preprocess::PreprocessConfig& config, std:
 std::vector<display::FrameView> before_and_after(const daq::sim::DatasetReader& reader, const DisplayOptions& o) {
   const auto config = o.preprocess_config.empty()
                           ? preprocess::PreprocessConfig{}
-                          : preprocess::parse_preprocess_config(read_text_file(o.preprocess_config, "preprocess config"),
+                          : preprocess::parse_preprocess_config(core::read_file(o.preprocess_config, "preprocess config"),
                                                                 o.preprocess_config);
   preprocess::Preprocessor pre(config);
   const std::size_t first = o.index - std::min(o.index, o.warmup), count = o.index - first + 1;

@@ -25,7 +25,7 @@
 #include <zmq_addon.hpp>
 
 #include "commands.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/pipeline/wire_format.hpp"
 #include "signal_stop.hpp"
 
@@ -276,7 +276,7 @@ zmq::socket_t connect_subscriber(zmq::context_t& context, const ListenOptions& o
   try {
     socket.connect(o.endpoint);
   } catch (const zmq::error_t& e) {
-    throw daq::ConfigError(fmt::format("cannot connect to '{}': {}", o.endpoint, e.what()));
+    throw core::ConfigError(fmt::format("cannot connect to '{}': {}", o.endpoint, e.what()));
   }
   return socket;
 }

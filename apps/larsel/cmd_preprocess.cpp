@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
@@ -61,7 +62,7 @@ void warm_up(preprocess::Preprocessor& pre, const daq::sim::DatasetReader& reade
 int run_preprocess(const PreprocessOptions& o) {
   const preprocess::PreprocessConfig config =
       o.config_path.empty() ? preprocess::PreprocessConfig{}
-                            : preprocess::parse_preprocess_config(read_text_file(o.config_path, "preprocess config"), o.config_path);
+                            : preprocess::parse_preprocess_config(core::read_file(o.config_path, "preprocess config"), o.config_path);
   if (o.print_config) return fmt::print("{}", preprocess::to_yaml(config)), 0;
   if (o.input.empty() || o.output.empty()) throw CLI::RequiredError("IN and --out");
   const daq::sim::DatasetReader reader(o.input);

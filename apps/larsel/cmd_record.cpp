@@ -20,7 +20,7 @@
 #include <zmq.hpp>
 
 #include "commands.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/pipeline/selected_frame_writer.hpp"
 #include "larsel/pipeline/wire_format.hpp"
 #include "signal_stop.hpp"
@@ -79,7 +79,7 @@ class Recorder {
     try {
       socket_.connect(o.endpoint);
     } catch (const zmq::error_t& e) {
-      throw daq::ConfigError(fmt::format("--connect '{}': {}", o.endpoint, e.what()));
+      throw core::ConfigError(fmt::format("--connect '{}': {}", o.endpoint, e.what()));
     }
     spdlog::info("recording {} from {} into {}", wire::kTopicSelected, o.endpoint, o.recording.directory.string());
   }

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/pipeline/pipeline.hpp"
 #include "signal_stop.hpp"
 
@@ -27,7 +28,7 @@ struct RunOptions {
 
 pipeline::PipelineConfig load_config(const RunOptions& o) {
   auto c = o.config_path.empty() ? pipeline::parse_pipeline_config("", "embedded default config")
-                                 : pipeline::parse_pipeline_config(read_text_file(o.config_path, "config file"), o.config_path);
+                                 : pipeline::parse_pipeline_config(core::read_file(o.config_path, "config file"), o.config_path);
   if (o.seconds >= 0) c.seconds = o.seconds;
   if (o.speed > 0) c.input.speed = o.speed;
   if (!o.out.empty()) c.hdf5.recording.directory = o.out;

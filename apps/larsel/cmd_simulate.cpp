@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "common.hpp"
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
@@ -22,19 +22,14 @@ struct SimulateOptions {
   bool print_config = false;
 };
 
-daq::sim::SimConfig load_sim_config(const std::string& path) {
-  if (path.empty()) return {};
-  return daq::sim::parse_sim_config(read_text_file(path, "simulation config"), path);
-}
-
 int run_simulate(const SimulateOptions& o) {
-  const daq::sim::SimConfig config = load_sim_config(o.config_path);
+  const daq::sim::SimConfig config = daq::sim::load_sim_config(o.config_path);
   if (o.print_config) {
     fmt::print("{}", daq::sim::to_yaml(config));
     return 0;
   }
   if (o.out.empty()) throw CLI::RequiredError("--out");
-  if (o.signal + o.background == 0) throw daq::ConfigError("nothing to simulate: give --signal and/or --background");
+  if (o.signal + o.background == 0) throw core::ConfigError("nothing to simulate: give --signal and/or --background");
   daq::sim::DatasetWriter writer(o.out, daq::sim::to_yaml(config), o.seed);
   const std::uint64_t total = o.signal + o.background, report_every = std::max<std::uint64_t>(total / 10, 1000);
   spdlog::info("simulating {} signal + {} background frames on {} threads (seed {})", o.signal, o.background, o.threads, o.seed);

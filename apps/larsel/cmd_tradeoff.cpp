@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/models/model_file.hpp"
 #include "model_summary.hpp"
 #include "plot.hpp"
@@ -39,7 +40,7 @@ nlohmann::json read_point(const std::string& spec) {
   }
   const std::string path = spec.substr(colon + 1);
   // Not const: a missing key reads as null (then a clear type error), never undefined behaviour.
-  nlohmann::json report = nlohmann::json::parse(read_text_file(path, "eval report"), nullptr, false);
+  nlohmann::json report = nlohmann::json::parse(core::read_file(path, "eval report"), nullptr, false);
   if (report.is_discarded() || !report.contains("cnn") || !report["cnn"].contains("at_1e-4") || !report.contains("model")) {
     throw std::runtime_error(fmt::format("{}: not a larsel eval report.json", path));
   }

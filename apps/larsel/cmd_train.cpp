@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/evaluation.hpp"
 #include "larsel/models/model_file.hpp"
@@ -48,7 +49,7 @@ nlohmann::json training_metadata(const models::TrainRecipe& recipe, const models
 
 int run_train(TrainOptions o) {
   models::TrainRecipe recipe = o.config_path.empty() ? models::TrainRecipe{}
-                                                     : models::parse_train_recipe(read_text_file(o.config_path, "training config"), o.config_path);
+                                                     : models::parse_train_recipe(core::read_file(o.config_path, "training config"), o.config_path);
   if (!o.data.empty()) recipe.data.files = o.data;
   if (!o.cache_dir.empty()) recipe.data.cache_dir = o.cache_dir;
   if (o.no_cache) recipe.data.cache_dir.clear();

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/physics_source.hpp"
 
 namespace larsel::app {
@@ -16,21 +16,11 @@ daq::ChannelMap load_channel_map(const std::string& path, unsigned faces) {
   return daq::ChannelMap::emulated((faces + 1) / 2);
 }
 
-std::string read_text_file(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open {}", path, what));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::unique_ptr<daq::WaveformSource> make_waveform_source(const std::string& kind, const std::string& sim_config_path,
                                                           std::uint64_t seed) {
   if (kind == "noise") return std::make_unique<daq::NoiseWaveformSource>(daq::NoiseSourceConfig{.seed = seed});
-  if (kind != "physics") throw daq::ConfigError(fmt::format("waveform source '{}': expected physics or noise", kind));
-  daq::sim::SimConfig config;
-  if (!sim_config_path.empty()) config = daq::sim::parse_sim_config(read_text_file(sim_config_path, "simulation config"), sim_config_path);
-  return std::make_unique<daq::sim::PhysicsWaveformSource>(config, seed);
+  if (kind != "physics") throw core::ConfigError(fmt::format("waveform source '{}': expected physics or noise", kind));
+  return std::make_unique<daq::sim::PhysicsWaveformSource>(daq::sim::load_sim_config(sim_config_path), seed);
 }
 
 daq::BurstConfig parse_burst(const std::string& text) {
@@ -39,7 +29,7 @@ daq::BurstConfig parse_burst(const std::string& text) {
   std::istringstream in(text);
   if (!(in >> burst.every_s >> colon1 >> burst.length_s >> colon2 >> burst.rate_hz) || colon1 != ':' || colon2 != ':' ||
       !in.eof() || burst.every_s <= 0 || burst.length_s <= 0 || burst.length_s > burst.every_s || burst.rate_hz < 0) {
-    throw daq::ConfigError(fmt::format("--burst '{}': expected EVERY:LENGTH:RATE with 0 < LENGTH <= EVERY seconds, RATE Hz", text));
+    throw core::ConfigError(fmt::format("--burst '{}': expected EVERY:LENGTH:RATE with 0 < LENGTH <= EVERY seconds, RATE Hz", text));
   }
   return burst;
 }

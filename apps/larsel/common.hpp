@@ -12,7 +12,6 @@
 namespace larsel::app {
 
 /// The whole text file at `path` (configuration files); throws naming it.
-std::string read_text_file(const std::string& path, const char* what);
 /// Logs that the preprocessed-image cache could not be written (train and eval go on without it).
 void warn_cache(const std::string& what);
 
@@ -23,7 +22,7 @@ daq::ChannelMap load_channel_map(const std::string& path, unsigned faces);
 /// `sim_config_path` if given) or "noise" (pedestals + Gaussian noise).
 std::unique_ptr<daq::WaveformSource> make_waveform_source(const std::string& kind, const std::string& sim_config_path,
                                                           std::uint64_t seed);
-/// "EVERY:LENGTH:RATE" (seconds, seconds, Hz) -> burst config; throws ConfigError.
+/// "EVERY:LENGTH:RATE" (seconds, seconds, Hz) -> burst config; throws core::ConfigError.
 daq::BurstConfig parse_burst(const std::string& text);
 
 nlohmann::ordered_json emulator_report(const daq::EmulatorStats& stats, std::size_t streams);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/yaml_section.hpp"
 
 namespace larsel::app {
 namespace {
@@ -39,7 +39,7 @@ void check_keys(const YAML::Node& node, const std::string& where, const std::set
   if (!node) return;
   if (!node.IsMap()) throw std::runtime_error(fmt::format("{}: expected a mapping", where));
   for (const auto& item : node) {
-    const auto key = daq::scalar_text(item.first, where);
+    const auto key = core::scalar_text(item.first, where);
     if (!allowed.contains(key)) throw std::runtime_error(fmt::format("{}.{}: unknown key", where, key));
   }
 }
@@ -95,8 +95,8 @@ std::string_view default_demo_config_yaml() { return kDefaultYaml; }
 DemoConfig parse_demo_config(const std::string& yaml_text, const std::string& source) {
   YAML::Node root;
   try {
-    root = daq::load_yaml(yaml_text, source);  // syntax errors and duplicate keys
-  } catch (const daq::ConfigError& e) {
+    root = core::load_yaml(yaml_text, source);  // syntax errors and duplicate keys
+  } catch (const core::ConfigError& e) {
     throw std::runtime_error(e.what());  // as every other error of the demo's config: exit 1
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
@@ -104,7 +104,7 @@ DemoConfig parse_demo_config(const std::string& yaml_text, const std::string& so
   DemoConfig config;
   read_emulator(root["emulator"], source + ": emulator", config.emulator);
   if (root["emulator"] && root["emulator"]["source"]) {
-    config.source = daq::scalar_text(root["emulator"]["source"], source + ": emulator.source");
+    config.source = core::scalar_text(root["emulator"]["source"], source + ": emulator.source");
     if (config.source != "physics" && config.source != "noise") {
       throw std::runtime_error(fmt::format("{}: emulator.source: '{}' is not physics or noise", source, config.source));
     }

@@ -13,7 +13,7 @@
 
 #include "commands.hpp"
 #include "larsel/core/kernel_set.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/pipeline/selected_frame_writer.hpp"
 
 namespace {
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     spdlog::debug("kernel set {} (this CPU runs up to {})", larsel::core::name(larsel::core::selected_kernel_set()),
                   larsel::core::name(larsel::core::best_kernel_set()));
     return finish(action ? action() : kExitUsage);
-  } catch (const larsel::daq::ConfigError& e) {  // option values checked after parsing
+  } catch (const larsel::core::ConfigError& e) {  // option values checked after parsing
     fmt::print(stderr, "larsel: usage error: {}\n", e.what());
     return kExitUsage;
   } catch (const CLI::ParseError& e) {  // option combinations checked after parsing

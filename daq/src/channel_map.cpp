@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::daq {
 namespace {
@@ -52,7 +52,7 @@ const char* plane_name(Plane plane) noexcept {
 void ChannelMap::insert(StreamKey key, unsigned channel, ChannelInfo info) {
   std::uint64_t& filled = filled_[key];
   if (filled & (std::uint64_t{1} << channel)) {
-    throw FormatError(fmt::format("channel map: crate {} slot {} stream {} channel {} appears twice",
+    throw core::FormatError(fmt::format("channel map: crate {} slot {} stream {} channel {} appears twice",
                                   key.crate, key.slot, key.stream, channel));
   }
   filled |= std::uint64_t{1} << channel;
@@ -61,7 +61,7 @@ void ChannelMap::insert(StreamKey key, unsigned channel, ChannelInfo info) {
 
 ChannelMap ChannelMap::read_pd2hd(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw FormatError(fmt::format("channel map {}: cannot open file", path.string()));
+  if (!in) throw core::FormatError(fmt::format("channel map {}: cannot open file", path.string()));
   ChannelMap map;
   std::string line;
   for (unsigned line_no = 1; std::getline(in, line); ++line_no) {
@@ -71,17 +71,17 @@ ChannelMap ChannelMap::read_pd2hd(const std::filesystem::path& path) {
     std::string apa_name, extra;
     if (!(fields >> offl >> crate >> apa_name >> wib >> link >> femb_on_link >> cebchan >> plane >>
           chan_in_plane >> femb >> asic >> asicchan >> wibframechan) || (fields >> extra)) {
-      throw FormatError(fmt::format("channel map {}:{}: expected 13 whitespace-separated columns",
+      throw core::FormatError(fmt::format("channel map {}:{}: expected 13 whitespace-separated columns",
                                     path.string(), line_no));
     }
     if (offl < 0 || crate < 0 || crate > 1023 || wib < 1 || wib > 16 || link < 0 || link > 1 ||
         plane < 0 || plane > 2 || wibframechan < 0 || wibframechan > 255) {
-      throw FormatError(fmt::format("channel map {}:{}: value out of range (crate 0-1023, wib 1-16, "
+      throw core::FormatError(fmt::format("channel map {}:{}: value out of range (crate 0-1023, wib 1-16, "
                                     "link 0-1, plane 0-2, wibframechan 0-255)", path.string(), line_no));
     }
     const auto pl = static_cast<Plane>(plane);
     if (!offline_matches_plane(static_cast<std::uint32_t>(offl), pl)) {
-      throw FormatError(fmt::format("channel map {}:{}: offline channel {} is outside plane {}'s range",
+      throw core::FormatError(fmt::format("channel map {}:{}: offline channel {} is outside plane {}'s range",
                                     path.string(), line_no, offl, plane_name(pl)));
     }
     // Online key from a WIBEth frame (PROVENANCE.md): wib = slot + 1,
@@ -91,12 +91,12 @@ ChannelMap ChannelMap::read_pd2hd(const std::filesystem::path& path) {
     map.insert(key, static_cast<unsigned>(wibframechan % 64),
                classify_offline(static_cast<std::uint32_t>(offl), pl));
   }
-  if (map.streams_.empty()) throw FormatError(fmt::format("channel map {}: no channels", path.string()));
+  if (map.streams_.empty()) throw core::FormatError(fmt::format("channel map {}: no channels", path.string()));
   return map;
 }
 
 ChannelMap ChannelMap::emulated(unsigned apas) {
-  if (apas == 0 || apas > 1023) throw ConfigError("emulated channel map: APA count must be 1-1023");
+  if (apas == 0 || apas > 1023) throw core::ConfigError("emulated channel map: APA count must be 1-1023");
   ChannelMap map;
   for (unsigned apa = 0; apa < apas; ++apa) {
     // 40 streams per APA in (slot, link, quarter) order; the first 20 feed face 0.
@@ -153,7 +153,7 @@ FaceLayout ChannelMap::face_layout(std::uint32_t face) const {
       const ChannelInfo& info = channels[c];
       if (!(filled_.at(key) >> c & 1) || info.plane != Plane::X || info.face != static_cast<std::int32_t>(face)) continue;
       if (n == kXChannelsPerStream) {
-        throw FormatError(fmt::format("channel map: crate {} slot {} stream {} has more than 24 X channels in face {}",
+        throw core::FormatError(fmt::format("channel map: crate {} slot {} stream {} has more than 24 X channels in face {}",
                                       key.crate, key.slot, key.stream, face));
       }
       stream.channel[n] = static_cast<std::uint8_t>(c);
@@ -162,19 +162,19 @@ FaceLayout ChannelMap::face_layout(std::uint32_t face) const {
     }
     if (n == 0) continue;
     if (n != kXChannelsPerStream) {
-      throw FormatError(fmt::format("channel map: crate {} slot {} stream {} has {} X channels in face {}, expected 24",
+      throw core::FormatError(fmt::format("channel map: crate {} slot {} stream {} has {} X channels in face {}, expected 24",
                                     key.crate, key.slot, key.stream, n, face));
     }
     layout.streams.push_back(stream);
   }
   for (unsigned wire = 0; wire < kWiresPerFace; ++wire) {
     if (hits[wire] != 1) {
-      throw FormatError(fmt::format("channel map: face {} wire {} is fed by {} channels, expected exactly 1",
+      throw core::FormatError(fmt::format("channel map: face {} wire {} is fed by {} channels, expected exactly 1",
                                     face, wire, hits[wire]));
     }
   }
   if (layout.streams.size() != kStreamsPerFace) {
-    throw FormatError(fmt::format("channel map: face {} has {} streams, expected 20", face, layout.streams.size()));
+    throw core::FormatError(fmt::format("channel map: face {} has {} streams, expected 20", face, layout.streams.size()));
   }
   return layout;
 }

@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "larsel/daq/address.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/rate_limiter.hpp"
 #include "larsel/daq/wibeth.hpp"
 
@@ -70,27 +70,27 @@ std::uint64_t wall_clock_ticks() {
 }
 
 void check_probability(double p, const char* name) {
-  if (!(p >= 0.0 && p <= 1.0)) throw ConfigError(fmt::format("emulator: --{} must be a probability in [0, 1], got {}", name, p));
+  if (!(p >= 0.0 && p <= 1.0)) throw core::ConfigError(fmt::format("emulator: --{} must be a probability in [0, 1], got {}", name, p));
 }
 
 void validate(const EmulatorConfig& c) {
-  if (c.faces == 0 || c.faces > 64) throw ConfigError(fmt::format("emulator: faces must be 1-64, got {}", c.faces));
-  if (!c.max_rate && !(c.speed > 0 && c.speed <= 1000)) throw ConfigError(fmt::format("emulator: speed must be in (0, 1000], got {}", c.speed));
-  if (c.pool_periods < 2) throw ConfigError("emulator: pool_periods must be at least 2 (reordering holds one period)");
-  if (c.seconds < 0) throw ConfigError("emulator: seconds must not be negative");
+  if (c.faces == 0 || c.faces > 64) throw core::ConfigError(fmt::format("emulator: faces must be 1-64, got {}", c.faces));
+  if (!c.max_rate && !(c.speed > 0 && c.speed <= 1000)) throw core::ConfigError(fmt::format("emulator: speed must be in (0, 1000], got {}", c.speed));
+  if (c.pool_periods < 2) throw core::ConfigError("emulator: pool_periods must be at least 2 (reordering holds one period)");
+  if (c.seconds < 0) throw core::ConfigError("emulator: seconds must not be negative");
   if (c.signal_rate_hz < 0 || c.burst.rate_hz < 0 || c.burst.every_s < 0 || c.burst.length_s < 0) {
-    throw ConfigError("emulator: signal rates and burst times must not be negative");
+    throw core::ConfigError("emulator: signal rates and burst times must not be negative");
   }
   if (c.signal_rate_hz * wibeth::kTicksPerFrame / wibeth::kClockHz > 1 || c.burst.rate_hz * wibeth::kTicksPerFrame / wibeth::kClockHz > 1) {
-    throw ConfigError("emulator: a signal rate above 30,517 Hz would need more than one signal per frame period");
+    throw core::ConfigError("emulator: a signal rate above 30,517 Hz would need more than one signal per frame period");
   }
-  if (c.signal_pool_periods == 0) throw ConfigError("emulator: signal_pool_periods must be at least 1");
+  if (c.signal_pool_periods == 0) throw core::ConfigError("emulator: signal_pool_periods must be at least 1");
   check_probability(c.faults.drop, "drop");
   check_probability(c.faults.reorder, "reorder");
   check_probability(c.faults.duplicate, "duplicate");
   check_probability(c.faults.corrupt, "corrupt");
   const double total = c.faults.drop + c.faults.reorder + c.faults.duplicate + c.faults.corrupt;
-  if (total > 1.0) throw ConfigError(fmt::format("emulator: fault probabilities add up to {} > 1", total));
+  if (total > 1.0) throw core::ConfigError(fmt::format("emulator: fault probabilities add up to {} > 1", total));
 }
 
 /// Encode one stream's frame from the face waveforms (headers get final
@@ -126,7 +126,7 @@ Emulator::Emulator(const EmulatorConfig& config, const ChannelMap& map, Waveform
   validate(config_);
   const auto faces = map.faces();
   if (faces.size() < config_.faces) {
-    throw ConfigError(fmt::format("emulator: {} faces requested but the channel map has {}", config_.faces, faces.size()));
+    throw core::ConfigError(fmt::format("emulator: {} faces requested but the channel map has {}", config_.faces, faces.size()));
   }
   impl_->target = parse_udp_endpoint(config_.target);
   preload(map, source);
@@ -185,7 +185,7 @@ void Emulator::preload(const ChannelMap& map, WaveformSource& source) {
   for (const FaceLayout& layout : layouts) face_ids_.push_back(layout.face);
   face_signal_.assign(layouts.size(), -1);
   if (!injects_signal(config_)) return;
-  if (!source.has_signal()) throw ConfigError("emulator: signal injection needs the physics waveform source");
+  if (!source.has_signal()) throw core::ConfigError("emulator: signal injection needs the physics waveform source");
   signal_truth_.resize(std::size_t{config_.signal_pool_periods} * layouts.size());
   encode_pool(map, layouts, config_.signal_pool_periods, signal_pool_, [&](std::size_t f, unsigned e, FaceWaveforms& w) {
     source.generate_signal(layouts[f].face, e, w, signal_truth_[e * layouts.size() + f]);

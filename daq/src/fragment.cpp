@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/wibeth.hpp"
 
 namespace larsel::daq {
@@ -82,7 +82,7 @@ WibEthBuffer locate_wibeth_frames(std::span<const std::byte> bytes, std::string_
   if (is_fragment) {
     const FragmentHeader h = decode_fragment_header(bytes.first<kFragmentHeaderBytes>());
     if (h.fragment_type != kFragmentTypeWibEth) {
-      throw FormatError(fmt::format("{}: fragment holds {} data (fragment_type {}), not WIBEth (12)",
+      throw core::FormatError(fmt::format("{}: fragment holds {} data (fragment_type {}), not WIBEth (12)",
                                     source, fragment_type_name(h.fragment_type), h.fragment_type));
     }
     if (h.version != kFragmentVersion) {
@@ -98,11 +98,11 @@ WibEthBuffer locate_wibeth_frames(std::span<const std::byte> bytes, std::string_
     payload = bytes.subspan(kFragmentHeaderBytes);
   }
   if (payload.empty()) {
-    throw FormatError(fmt::format("{}: no WIBEth frames ({} bytes{})", source, bytes.size(),
+    throw core::FormatError(fmt::format("{}: no WIBEth frames ({} bytes{})", source, bytes.size(),
                                   is_fragment ? " after the 72-byte FragmentHeader" : ""));
   }
   if (payload.size() % kFrameBytes != 0) {
-    throw FormatError(fmt::format(
+    throw core::FormatError(fmt::format(
         "{}: {} {} bytes is not a whole number of 7200-byte WIBEth frames ({} frames + {} bytes)",
         source, is_fragment ? "fragment payload of" : "file of", payload.size(),
         payload.size() / kFrameBytes, payload.size() % kFrameBytes));

@@ -1,11 +1,11 @@
 #include "larsel/daq/frame.hpp"
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::daq {
 
 FramePool::FramePool(std::size_t capacity) : frames_(capacity), free_(capacity) {
-  if (capacity == 0 || capacity > UINT32_MAX) throw ConfigError("frame pool capacity must be at least 1");
+  if (capacity == 0 || capacity > UINT32_MAX) throw core::ConfigError("frame pool capacity must be at least 1");
   for (std::uint32_t i = 0; i < capacity; ++i) free_.bounded_push(i);
 }
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::daq {
 
@@ -18,9 +18,9 @@ FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t>
     : pool_(pool), counters_(counters), sink_(std::move(sink)), config_(config),
       unpack_(wibeth::unpack_kernel(config.kernels ? *config.kernels : core::selected_kernel_set())) {
   if (config_.window_frames < 2 || config_.window_frames > kMaxWindowFrames) {
-    throw ConfigError(fmt::format("frame builder: window_frames must be 2-{}, got {}", kMaxWindowFrames, config_.window_frames));
+    throw core::ConfigError(fmt::format("frame builder: window_frames must be 2-{}, got {}", kMaxWindowFrames, config_.window_frames));
   }
-  if (faces.empty()) throw ConfigError("frame builder: no faces to build");
+  if (faces.empty()) throw core::ConfigError("frame builder: no faces to build");
   for (const std::uint32_t face : faces) {
     const FaceLayout layout = map.face_layout(face);  // validates 480 wires x 20 streams
     const auto face_slot = static_cast<std::uint32_t>(faces_.size());
@@ -31,7 +31,7 @@ FrameBuilder::FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t>
     for (std::size_t i = 0; i < layout.streams.size(); ++i) {
       const auto& s = layout.streams[i];
       if (!stream_index_.emplace(s.key.packed(), static_cast<std::uint32_t>(streams_.size())).second) {
-        throw ConfigError(fmt::format("frame builder: face {} listed twice", face));
+        throw core::ConfigError(fmt::format("frame builder: face {} listed twice", face));
       }
       StreamState stream;
       stream.face_slot = face_slot;

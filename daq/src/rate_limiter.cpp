@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::daq {
 
@@ -16,7 +16,7 @@ RateLimiter::RateLimiter(double rate_hz) : period_(0), deadline_(Clock::now()) {
 
 void RateLimiter::set_rate(double rate_hz) {
   if (!(rate_hz > 0) || !std::isfinite(rate_hz) || rate_hz > 1e9) {
-    throw ConfigError(fmt::format("rate limiter: rate {} Hz must be in (0, 1e9]", rate_hz));
+    throw core::ConfigError(fmt::format("rate limiter: rate {} Hz must be in (0, 1e9]", rate_hz));
   }
   period_ = std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(1e9 / rate_hz)));
 }

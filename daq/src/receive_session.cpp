@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::daq {
 
@@ -12,7 +12,7 @@ ReceiveSession::ReceiveSession(const ReceiveConfig& config, const ChannelMap& ma
       builder_(map, config.faces, pool_, counters_, std::move(on_frame), config.builder),
       batch_(std::max<std::size_t>(config.batch, 1)) {
   if (config.pool_frames <= config.builder.window_frames) {
-    throw ConfigError("receiver: pool_frames per face must exceed the builder's window_frames");
+    throw core::ConfigError("receiver: pool_frames per face must exceed the builder's window_frames");
   }
 }
 

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/wibeth.hpp"
 
 namespace larsel::daq {
 
 void WaveformSource::generate_signal(std::uint32_t, std::uint64_t, FaceWaveforms&, sim::FrameTruth&) {
-  throw ConfigError("this waveform source has no signal model: use the physics source to inject signal");
+  throw core::ConfigError("this waveform source has no signal model: use the physics source to inject signal");
 }
 
 NoiseWaveformSource::NoiseWaveformSource(const NoiseSourceConfig& config) : config_(config), rng_(config.seed) {}

@@ -8,12 +8,12 @@
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 
 namespace larsel::daq {
 
-using detail::write_string_attribute;
-using detail::write_u64_attribute;
+using core::write_string_attribute;
+using core::write_u64_attribute;
 
 std::vector<std::byte> read_binary_file(const std::filesystem::path& path) {
   std::error_code ec;

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "larsel/core/file_io.hpp"
 #include "larsel/fpga/backend.hpp"
 
 extern char** environ;
@@ -41,8 +42,7 @@ void build_kernel_library(const std::filesystem::path& project) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  std::ifstream file(log);
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string text = core::read_file(log, "the csim build log");
   if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
   throw std::runtime_error(fmt::format("csim backend: 'make -C {} csim-lib' failed (log {}): {}", dir, log.string(), text));
 }

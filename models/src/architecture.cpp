@@ -5,13 +5,12 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "json_fields.hpp"
 
 namespace larsel::models {
 namespace {
 
-using daq::ConfigError;
 using nlohmann::json;
 
 const std::map<std::string, LayerKind> kKinds = {
@@ -30,7 +29,7 @@ int read_int(const json& options, const char* key, int fallback, int min, int ma
   if (!options.contains(key)) return fallback;
   const json& v = options.at(key);
   if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
-    throw ConfigError(fmt::format("{}.{}: {} is not an integer in [{}, {}]", where, key, detail::shown(v), min, max));
+    throw core::ConfigError(fmt::format("{}.{}: {} is not an integer in [{}, {}]", where, key, detail::shown(v), min, max));
   }
   return v.get<int>();
 }
@@ -49,10 +48,10 @@ std::array<int, 2> read_pair(const json& options, const char* key, std::array<in
 
 void check_keys(const json& options, std::initializer_list<const char*> allowed, const std::string& where) {
   if (options.is_null()) return;
-  if (!options.is_object()) throw ConfigError(fmt::format("{}: expected a mapping of options", where));
+  if (!options.is_object()) throw core::ConfigError(fmt::format("{}: expected a mapping of options", where));
   for (const auto& item : options.items()) {
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return item.key() == a; })) {
-      throw ConfigError(fmt::format("{}.{}: unknown key", where, item.key()));
+      throw core::ConfigError(fmt::format("{}.{}: unknown key", where, item.key()));
     }
   }
 }
@@ -66,11 +65,11 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     name = entry.begin().key();
     options = entry.begin().value().is_null() ? json::object() : entry.begin().value();
   } else {
-    throw ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, detail::shown(entry)));
+    throw core::ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, detail::shown(entry)));
   }
   const auto kind = kKinds.find(name);
   if (kind == kKinds.end() || kind->second == LayerKind::gate) {  // gates are added by gate pruning, not written
-    throw ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm)", where, name));
+    throw core::ConfigError(fmt::format("{}: unknown layer '{}' (conv2d, dense, relu, maxpool, avgpool, flatten, batchnorm)", where, name));
   }
   LayerSpec spec;
   spec.kind = kind->second;
@@ -78,21 +77,21 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
   switch (spec.kind) {
     case LayerKind::conv2d: {
       check_keys(options, {"filters", "kernel", "padding", "quantization"}, at);
-      if (!options.contains("filters")) throw ConfigError(fmt::format("{}.filters: required", at));
+      if (!options.contains("filters")) throw core::ConfigError(fmt::format("{}.filters: required", at));
       spec.filters = read_int(options, "filters", 0, 1, 1024, at);
       const auto k = read_pair(options, "kernel", {3, 3}, at);
       spec.kernel_height = k[0], spec.kernel_width = k[1];
       if (options.contains("padding") && !options.at("padding").is_string()) {
-        throw ConfigError(fmt::format("{}.padding: {} is not same or valid", at, detail::shown(options.at("padding"))));
+        throw core::ConfigError(fmt::format("{}.padding: {} is not same or valid", at, detail::shown(options.at("padding"))));
       }
       const std::string padding = options.value("padding", std::string("same"));
-      if (padding != "same" && padding != "valid") throw ConfigError(fmt::format("{}.padding: '{}' is not same or valid", at, padding));
+      if (padding != "same" && padding != "valid") throw core::ConfigError(fmt::format("{}.padding: '{}' is not same or valid", at, padding));
       spec.padding = padding == "same" ? Padding::same : Padding::valid;
       break;
     }
     case LayerKind::dense:
       check_keys(options, {"units", "quantization"}, at);
-      if (!options.contains("units")) throw ConfigError(fmt::format("{}.units: required", at));
+      if (!options.contains("units")) throw core::ConfigError(fmt::format("{}.units: required", at));
       spec.units = read_int(options, "units", 0, 1, 65536, at);
       break;
     case LayerKind::maxpool:
@@ -130,18 +129,18 @@ Architecture default_architecture() {
 
 Architecture architecture_from_json(const json& j, const std::string& source) {
   const std::string where = source + ": architecture";
-  if (!j.is_object()) throw ConfigError(fmt::format("{}: expected a mapping with input_scale and layers", where));
+  if (!j.is_object()) throw core::ConfigError(fmt::format("{}: expected a mapping with input_scale and layers", where));
   check_keys(j, {"input_scale", "layers"}, where);
   Architecture a;
   if (j.contains("input_scale")) {
     const json& s = j.at("input_scale");
     if (!s.is_number() || !(s.get<double>() > 0) || s.get<double>() > 1e3) {
-      throw ConfigError(fmt::format("{}.input_scale: {} is not a positive number", where, detail::shown(s)));
+      throw core::ConfigError(fmt::format("{}.input_scale: {} is not a positive number", where, detail::shown(s)));
     }
     a.input_scale = s.get<float>();
   }
   if (!j.contains("layers") || !j.at("layers").is_array() || j.at("layers").empty()) {
-    throw ConfigError(fmt::format("{}.layers: expected a non-empty list of layers", where));
+    throw core::ConfigError(fmt::format("{}.layers: expected a non-empty list of layers", where));
   }
   for (std::size_t i = 0; i < j.at("layers").size(); ++i) {
     a.layers.push_back(layer_from_json(j.at("layers")[i], fmt::format("{}.layers[{}]", where, i)));
@@ -208,21 +207,21 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s, Shape in, bool relu_follow
 /// The rules under which a quantized forward pass is exact fixed point (see build_network).
 void check_quantized(const Architecture& a) {
   if (!input_fractional_bits(a.input_scale)) {
-    throw ConfigError(fmt::format("architecture.input_scale: {} is not a power of two, so the quantized network's "
+    throw core::ConfigError(fmt::format("architecture.input_scale: {} is not a power of two, so the quantized network's "
                                   "input is not exact in fixed point", a.input_scale));
   }
   for (std::size_t i = 0; i < a.layers.size(); ++i) {
     const LayerSpec& s = a.layers[i];
     const bool weighted = s.kind == LayerKind::conv2d || s.kind == LayerKind::dense;
     if (weighted && !s.quantization) {
-      throw ConfigError(fmt::format("architecture: layer {} ({}) has no quantization but others have", i, kind_name(s.kind)));
+      throw core::ConfigError(fmt::format("architecture: layer {} ({}) has no quantization but others have", i, kind_name(s.kind)));
     }
     if (weighted) {
       for (const auto& [field, format] : {std::pair{"weight", &s.quantization->weight}, {"bias", &s.quantization->bias},
                                           {"output", &s.quantization->output}}) {
         // Values are held in float between layers: exact for 24 significant bits (fixed_point.hpp quantize).
         if (format->width > 24) {
-          throw ConfigError(fmt::format("architecture: layer {} ({}) quantization.{}: {} is wider than 24 bits, which a float "
+          throw core::ConfigError(fmt::format("architecture: layer {} ({}) quantization.{}: {} is wider than 24 bits, which a float "
                                         "cannot hold exactly", i, kind_name(s.kind), field, format->to_string()));
         }
       }
@@ -231,7 +230,7 @@ void check_quantized(const Architecture& a) {
     // that a masked model can be compared with its physically pruned one; FixedPointInference refuses it.
     if (!weighted && s.kind != LayerKind::relu && s.kind != LayerKind::maxpool && s.kind != LayerKind::flatten &&
         s.kind != LayerKind::gate) {
-      throw ConfigError(fmt::format("architecture: layer {} ({}) cannot be in a quantized network (conv2d, dense, relu, "
+      throw core::ConfigError(fmt::format("architecture: layer {} ({}) cannot be in a quantized network (conv2d, dense, relu, "
                                     "maxpool, flatten; fold batchnorm first)", i, kind_name(s.kind)));
     }
   }
@@ -245,7 +244,7 @@ void check_accumulator(const Architecture& a, std::size_t index, const Layer& la
   const std::size_t products = outputs ? layer.multiply_accumulates() / outputs : 0;
   const AccumulatorFormat accumulator = accumulator_format(input, q, products);
   if (accumulator.width > 53) {
-    throw ConfigError(fmt::format("architecture: layer {} ({}) needs a {}-bit accumulator for {} x {} ({} products per "
+    throw core::ConfigError(fmt::format("architecture: layer {} ({}) needs a {}-bit accumulator for {} x {} ({} products per "
                                   "output); more than 53 bits cannot be summed exactly: use narrower formats",
                                   index, kind_name(a.layers[index].kind), accumulator.width, input.to_string(),
                                   q.weight.to_string(), products));
@@ -288,7 +287,7 @@ Network build_network(const Architecture& a, Shape input, std::uint64_t seed) {
     try {
       layer = make_layer(a.layers[i], shape, relu_follows, rng);
     } catch (const std::invalid_argument& e) {
-      throw ConfigError(fmt::format("architecture: layer {} ({}) does not fit its {}x{}x{} input: {}", i,
+      throw core::ConfigError(fmt::format("architecture: layer {} ({}) does not fit its {}x{}x{} input: {}", i,
                                     kind_name(a.layers[i].kind), shape.channels, shape.height, shape.width, e.what()));
     }
     if (a.layers[i].quantization) check_accumulator(a, i, *layer, quantized_input);
@@ -296,7 +295,7 @@ Network build_network(const Architecture& a, Shape input, std::uint64_t seed) {
     network.add(std::move(layer));
   }
   if (shape.size() != 1) {
-    throw ConfigError(fmt::format("architecture: the last layer gives {}x{}x{} values, not the one logit", shape.channels,
+    throw core::ConfigError(fmt::format("architecture: the last layer gives {}x{}x{} values, not the one logit", shape.channels,
                                   shape.height, shape.width));
   }
   return network;

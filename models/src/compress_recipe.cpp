@@ -2,15 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/yaml_section.hpp"
 #include "larsel/models/layer_quantization.hpp"
 
 namespace larsel::models {
 namespace {
 
-using daq::ConfigError;
-using daq::YamlSection;
 
 /// An HLS spelling, or a mapping whose `integer` may be "auto".
 FormatChoice read_format(const YAML::Node& node, const FormatChoice& fallback, const std::string& where) {
@@ -21,10 +19,10 @@ FormatChoice read_format(const YAML::Node& node, const FormatChoice& fallback, c
     choice.auto_integer = false;
     return choice;
   }
-  if (!node.IsMap()) throw ConfigError(fmt::format("{}: expected an HLS type or a mapping", where));
+  if (!node.IsMap()) throw core::ConfigError(fmt::format("{}: expected an HLS type or a mapping", where));
   nlohmann::json j = to_json(fallback.format);
   for (const auto& item : node) {
-    const auto key = daq::scalar_text(item.first, where);
+    const auto key = core::scalar_text(item.first, where);
     const YAML::Node& value = item.second;
     if (key == "integer" && value.IsScalar() && value.Scalar() == "auto") {
       choice.auto_integer = true;
@@ -41,7 +39,7 @@ FormatChoice read_format(const YAML::Node& node, const FormatChoice& fallback, c
   return choice;
 }
 
-void read_quantization(const YamlSection& s, QuantizationRecipe& q, const std::string& where) {
+void read_quantization(const core::YamlSection& s, QuantizationRecipe& q, const std::string& where) {
   s.read("enabled", q.enabled);
   q.weight = read_format(s.child("weight"), q.weight, where + ".weight");
   q.bias = read_format(s.child("bias"), q.bias, where + ".bias");
@@ -49,11 +47,11 @@ void read_quantization(const YamlSection& s, QuantizationRecipe& q, const std::s
   q.logit = read_format(s.child("logit"), q.logit, where + ".logit");
   const YAML::Node layers = s.child("layers");
   if (!layers || layers.IsNull()) return;
-  if (!layers.IsMap()) throw ConfigError(fmt::format("{}.layers: expected a mapping of layer name to formats", where));
+  if (!layers.IsMap()) throw core::ConfigError(fmt::format("{}.layers: expected a mapping of layer name to formats", where));
   for (const auto& item : layers) {
-    const auto name = daq::scalar_text(item.first, where + ".layers");
+    const auto name = core::scalar_text(item.first, where + ".layers");
     const std::string at = fmt::format("{}.layers.{}", where, name);
-    const YamlSection layer(item.second, at, {"weight", "bias", "output"});
+    const core::YamlSection layer(item.second, at, {"weight", "bias", "output"});
     QuantizationRecipe::LayerOverride o;
     if (layer.has("weight")) o.weight = read_format(layer.child("weight"), q.weight, at + ".weight");
     if (layer.has("bias")) o.bias = read_format(layer.child("bias"), q.bias, at + ".bias");
@@ -62,7 +60,7 @@ void read_quantization(const YamlSection& s, QuantizationRecipe& q, const std::s
   }
 }
 
-void read_pruning(const YamlSection& s, CompressRecipe& r, const std::string& where) {
+void read_pruning(const core::YamlSection& s, CompressRecipe& r, const std::string& where) {
   s.read("epochs", r.pruning_epochs, 1, 1000);
   GateConfig& g = r.gates;
   double lambda_budget = g.lambda_budget, lambda_binary = g.lambda_binary, t0 = g.temperature_start,
@@ -78,11 +76,11 @@ void read_pruning(const YamlSection& s, CompressRecipe& r, const std::string& wh
   g.initial_logit = static_cast<float>(logit), g.learning_rate_scale = static_cast<float>(scale);
   const YAML::Node keep = s.child("keep");
   if (!keep || keep.IsNull()) return;
-  if (!keep.IsMap()) throw ConfigError(fmt::format("{}.keep: expected a mapping of layer name to kept count", where));
+  if (!keep.IsMap()) throw core::ConfigError(fmt::format("{}.keep: expected a mapping of layer name to kept count", where));
   const std::string at = where + ".keep";
-  const YamlSection counts(keep, at, [&] {
+  const core::YamlSection counts(keep, at, [&] {
     std::set<std::string> names;
-    for (const auto& item : keep) names.insert(daq::scalar_text(item.first, at));
+    for (const auto& item : keep) names.insert(core::scalar_text(item.first, at));
     return names;
   }());
   for (const auto& item : keep) {
@@ -93,7 +91,7 @@ void read_pruning(const YamlSection& s, CompressRecipe& r, const std::string& wh
   }
 }
 
-void read_sparsity(const YamlSection& s, SparsityRecipe& p) {
+void read_sparsity(const core::YamlSection& s, SparsityRecipe& p) {
   s.read("final", p.final_sparsity, 0.0, 0.99);
   s.read("rounds", p.rounds, 1, 100);
   s.read("epochs", p.epochs, 1, 1000);
@@ -103,14 +101,14 @@ void read_sparsity(const YamlSection& s, SparsityRecipe& p) {
   s.read_choice("rewind", p.rewind_every_round, std::map<std::string, bool>{{"never", false}, {"every_round", true}});
 }
 
-void read_finetune_and_distillation(const YamlSection& top, CompressRecipe& r, const std::string& source) {
-  const YamlSection f(top.child("finetune"), source + ": finetune", {"epochs", "patience", "learning_rate"});
+void read_finetune_and_distillation(const core::YamlSection& top, CompressRecipe& r, const std::string& source) {
+  const core::YamlSection f(top.child("finetune"), source + ": finetune", {"epochs", "patience", "learning_rate"});
   f.read("epochs", r.finetune_epochs, 0, 1000);
   f.read("patience", r.finetune_patience, 1, 1000);
   double rate = r.finetune_learning_rate;
   f.read("learning_rate", rate, 1e-7, 1.0);
   r.finetune_learning_rate = static_cast<float>(rate);
-  const YamlSection d(top.child("distillation"), source + ": distillation", {"enabled", "temperature", "alpha"});
+  const core::YamlSection d(top.child("distillation"), source + ": distillation", {"enabled", "temperature", "alpha"});
   bool enabled = r.distillation.has_value();
   DistillationConfig config = r.distillation.value_or(DistillationConfig{});
   double temperature = config.temperature, alpha = config.alpha;
@@ -124,10 +122,10 @@ void read_finetune_and_distillation(const YamlSection& top, CompressRecipe& r, c
 }  // namespace
 
 CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::string& source) try {
-  const YAML::Node root = daq::load_yaml(yaml_text, source);
+  const YAML::Node root = core::load_yaml(yaml_text, source);
   CompressRecipe r;
   if (root.IsNull()) return r;
-  const YamlSection top(root, source, {"data", "preprocess", "architecture", "training", "teacher", "pretrain", "pruning",
+  const core::YamlSection top(root, source, {"data", "preprocess", "architecture", "training", "teacher", "pretrain", "pruning",
                                        "sparsity", "quantization", "finetune", "distillation"});
   YAML::Node base;
   for (const char* key : {"data", "preprocess", "architecture", "training"}) {
@@ -137,24 +135,24 @@ CompressRecipe parse_compress_recipe(const std::string& yaml_text, const std::st
   text << base;
   r.base = parse_train_recipe(base.size() ? text.c_str() : "", source);
   if (top.has("teacher")) {
-    if (!top.child("teacher").IsScalar()) throw ConfigError(fmt::format("{}: teacher: expected a model file path", source));
+    if (!top.child("teacher").IsScalar()) throw core::ConfigError(fmt::format("{}: teacher: expected a model file path", source));
     r.teacher = top.child("teacher").Scalar();
   }
-  YamlSection(top.child("pretrain"), source + ": pretrain", {"epochs"}).read("epochs", r.pretrain_epochs, 0, 10000);
+  core::YamlSection(top.child("pretrain"), source + ": pretrain", {"epochs"}).read("epochs", r.pretrain_epochs, 0, 10000);
   if (r.teacher.empty() && r.pretrain_epochs == 0) r.pretrain_epochs = r.base.training.max_epochs;
-  read_pruning(YamlSection(top.child("pruning"), source + ": pruning",
+  read_pruning(core::YamlSection(top.child("pruning"), source + ": pruning",
                            {"keep", "epochs", "lambda_budget", "lambda_binary", "temperature_start", "temperature_end",
                             "initial_logit", "learning_rate_scale"}),
                r, source + ": pruning");
-  read_sparsity(YamlSection(top.child("sparsity"), source + ": sparsity", {"final", "rounds", "epochs", "frequency", "rewind"}),
+  read_sparsity(core::YamlSection(top.child("sparsity"), source + ": sparsity", {"final", "rounds", "epochs", "frequency", "rewind"}),
                 r.sparsity);
-  read_quantization(YamlSection(top.child("quantization"), source + ": quantization",
+  read_quantization(core::YamlSection(top.child("quantization"), source + ": quantization",
                                 {"enabled", "weight", "bias", "activation", "logit", "layers"}),
                     r.quantization, source + ": quantization");
   read_finetune_and_distillation(top, r, source);
   return r;
 } catch (const YAML::Exception& e) {
-  throw daq::config_error_from(e, source);
+  throw core::config_error_from(e, source);
 }
 
 namespace {

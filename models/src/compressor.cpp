@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/magnitude_pruning.hpp"
 #include "larsel/models/structured_pruning.hpp"
@@ -142,7 +142,7 @@ FixedPointFormat resolve(const FormatChoice& choice, double largest, const std::
   try {
     return choice.auto_integer ? fit_integer_bits(choice.format, std::max(largest, kAutoRangeFloor)) : choice.format;
   } catch (const std::invalid_argument& e) {
-    throw daq::ConfigError(fmt::format("{}: {}", where, e.what()));
+    throw core::ConfigError(fmt::format("{}: {}", where, e.what()));
   }
 }
 
@@ -168,11 +168,11 @@ struct LayerChoices {
 };
 
 /// Every weighted layer of `a` with its formats: the hidden layers' outputs
-/// take `activation`, the last layer's `logit`. Throws daq::ConfigError for an
+/// take `activation`, the last layer's `logit`. Throws core::ConfigError for an
 /// override that names no layer.
 std::vector<LayerChoices> layer_choices(const QuantizationRecipe& q, const Architecture& a) {
   for (const auto& [name, o] : q.layers) {
-    if (find_layer(a, name) < 0) throw daq::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
+    if (find_layer(a, name) < 0) throw core::ConfigError(fmt::format("quantization.layers.{}: no such layer", name));
   }
   const std::vector<std::string> names = layer_names(a);
   std::vector<LayerChoices> choices;
@@ -232,8 +232,8 @@ Model quantized_copy(const QuantizationRecipe& q, Model& model, const ImageSet& 
     Model quantized(architecture, model.input_shape(), 0);
     quantized.copy_state_from(model);
     return quantized;
-  } catch (const daq::ConfigError& e) {
-    throw daq::ConfigError(fmt::format("quantization: the formats resolved from the data do not fit ({}): give explicit "
+  } catch (const core::ConfigError& e) {
+    throw core::ConfigError(fmt::format("quantization: the formats resolved from the data do not fit ({}): give explicit "
                                        "integer bits or narrower widths", e.what()));
   }
 }

@@ -14,13 +14,6 @@
 
 namespace larsel::models::detail {
 
-/// 64-bit FNV-1a (Fowler, Noll, Vo): a stable hash of configuration text.
-inline std::uint64_t fnv1a(std::string_view text) noexcept {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  return hash;
-}
-
 class FramePipeline {
  public:
   /// Bumped when what a cached image set holds changes meaning.

@@ -1,4 +1,5 @@
 #include "image_cache.hpp"
+#include "larsel/core/hashing.hpp"
 
 #include <unistd.h>
 
@@ -6,7 +7,7 @@
 #include <H5Cpp.h>
 
 #include "frame_pipeline.hpp"
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 
 namespace larsel::models::detail {
 namespace {
@@ -44,7 +45,7 @@ std::uint64_t read_u64(const H5::H5File& file, const char* name) {
 }  // namespace
 
 ImageCache::ImageCache(std::filesystem::path directory, const std::string& stem, std::string key) : key_(std::move(key)) {
-  if (!directory.empty()) path_ = directory / fmt::format("{}-{:016x}.h5", stem, fnv1a(key_));
+  if (!directory.empty()) path_ = directory / fmt::format("{}-{}.h5", stem, core::fnv1a_64_hex(key_));
 }
 
 std::optional<ImageSet> ImageCache::load() const {
@@ -52,7 +53,7 @@ std::optional<ImageSet> ImageCache::load() const {
   try {
     H5::Exception::dontPrint();
     const H5::H5File file(path_.string(), H5F_ACC_RDONLY);
-    if (daq::detail::read_string_attribute(file, "key") != key_) return std::nullopt;
+    if (core::read_string_attribute(file, "key") != key_) return std::nullopt;
     ImageSet set;
     const std::size_t n = read_u64(file, "frames");
     set.shape = {1, static_cast<int>(read_u64(file, "rows")), static_cast<int>(read_u64(file, "columns"))};
@@ -84,12 +85,12 @@ void ImageCache::store(const ImageSet& set, const std::string& source) const {
     write_array(file, "nu_energy_mev", H5::PredType::NATIVE_FLOAT, set.nu_energy_mev, {n});
     write_array(file, "visible_energy_mev", H5::PredType::NATIVE_FLOAT, set.visible_energy_mev, {n});
     write_array(file, "baseline_scores", H5::PredType::NATIVE_FLOAT, set.baseline_scores, {n, set.baseline_configs});
-    daq::detail::write_string_attribute(file, "key", key_);
-    daq::detail::write_string_attribute(file, "source", source);
-    daq::detail::write_u64_attribute(file, "frames", n);
-    daq::detail::write_u64_attribute(file, "rows", static_cast<std::uint64_t>(set.shape.height));
-    daq::detail::write_u64_attribute(file, "columns", static_cast<std::uint64_t>(set.shape.width));
-    daq::detail::write_u64_attribute(file, "baseline_configs", set.baseline_configs);
+    core::write_string_attribute(file, "key", key_);
+    core::write_string_attribute(file, "source", source);
+    core::write_u64_attribute(file, "frames", n);
+    core::write_u64_attribute(file, "rows", static_cast<std::uint64_t>(set.shape.height));
+    core::write_u64_attribute(file, "columns", static_cast<std::uint64_t>(set.shape.width));
+    core::write_u64_attribute(file, "baseline_configs", set.baseline_configs);
     file.close();
   } catch (const H5::Exception& e) {
     std::error_code ignored;

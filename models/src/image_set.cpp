@@ -1,4 +1,5 @@
 #include "larsel/models/image_set.hpp"
+#include "larsel/core/hashing.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -29,7 +30,7 @@ void ImageSet::append(const ImageSet& other) {
 }
 
 std::string preprocess_hash(const preprocess::PreprocessConfig& config) {
-  return fmt::format("{:016x}", detail::fnv1a(preprocess::to_yaml(config)));
+  return core::fnv1a_64_hex(preprocess::to_yaml(config));
 }
 
 namespace {

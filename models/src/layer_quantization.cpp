@@ -6,12 +6,11 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "json_fields.hpp"
 
 namespace larsel::models {
 
-using daq::ConfigError;
 using nlohmann::json;
 
 json to_json(const LayerQuantization& q) {
@@ -23,22 +22,22 @@ FixedPointFormat format_from_json(const json& j, const std::string& where) {
     if (j.is_string()) return parse_fixed_point_format(j.get<std::string>());
     if (j.is_object()) return fixed_point_format_from_json(j);
   } catch (const std::invalid_argument& e) {
-    throw ConfigError(fmt::format("{}: {}", where, e.what()));
+    throw core::ConfigError(fmt::format("{}: {}", where, e.what()));
   }
-  throw ConfigError(fmt::format("{}: expected an HLS type such as \"ap_fixed<8,3,AP_RND,AP_SAT>\" or a mapping, got {}",
+  throw core::ConfigError(fmt::format("{}: expected an HLS type such as \"ap_fixed<8,3,AP_RND,AP_SAT>\" or a mapping, got {}",
                                 where, detail::shown(j)));
 }
 
 LayerQuantization layer_quantization_from_json(const json& j, const std::string& where) {
-  if (!j.is_object()) throw ConfigError(fmt::format("{}: expected a mapping with weight, bias and output", where));
+  if (!j.is_object()) throw core::ConfigError(fmt::format("{}: expected a mapping with weight, bias and output", where));
   for (const auto& item : j.items()) {
     if (item.key() != "weight" && item.key() != "bias" && item.key() != "output") {
-      throw ConfigError(fmt::format("{}.{}: unknown key (weight, bias, output)", where, item.key()));
+      throw core::ConfigError(fmt::format("{}.{}: unknown key (weight, bias, output)", where, item.key()));
     }
   }
   LayerQuantization q;
   for (const auto& [key, format] : {std::pair{"weight", &q.weight}, {"bias", &q.bias}, {"output", &q.output}}) {
-    if (!j.contains(key)) throw ConfigError(fmt::format("{}.{}: required", where, key));
+    if (!j.contains(key)) throw core::ConfigError(fmt::format("{}.{}: required", where, key));
     *format = format_from_json(j.at(key), where + "." + key);
   }
   return q;

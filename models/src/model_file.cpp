@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <H5Cpp.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/models/layers.hpp"
 #include "json_fields.hpp"
@@ -16,8 +16,6 @@
 namespace larsel::models {
 namespace {
 
-using daq::detail::read_string_attribute;
-using daq::detail::write_string_attribute;
 
 /// The natural shape of a stored tensor of layer `layer`.
 std::vector<hsize_t> tensor_dims(const Layer& layer, const Parameter& p) {
@@ -118,7 +116,7 @@ void read_weights(const H5::H5File& file, Model& model, const std::string& where
 }
 
 nlohmann::json json_attribute(const H5::H5File& file, const char* name, const std::string& where) {
-  const std::string text = read_string_attribute(file, name);
+  const std::string text = core::read_string_attribute(file, name);
   if (text.empty()) throw std::runtime_error(fmt::format("{}: the '{}' attribute is missing", where, name));
   try {
     return nlohmann::json::parse(text);
@@ -149,14 +147,14 @@ ModelFile read_model(const H5::H5File& file, const std::string& where) {
   Architecture architecture;
   try {
     architecture = architecture_from_json(json_attribute(file, "architecture", where), where);
-  } catch (const daq::ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     throw std::runtime_error(fmt::format("{}: bad architecture: {}", where, e.what()));
   }
   const Shape input = shape_from_json(json_attribute(file, "input_shape", where), where);
   if (input.channels != 1) throw std::runtime_error(fmt::format("{}: input_shape has {} channels, images have 1", where, input.channels));
-  ModelFile m{Model(architecture, input, 0), read_string_attribute(file, "preprocess_config"),
+  ModelFile m{Model(architecture, input, 0), core::read_string_attribute(file, "preprocess_config"),
               json_attribute(file, "baseline", where), json_attribute(file, "training", where), json_attribute(file, "metrics", where)};
-  const std::string stored_hash = read_string_attribute(file, "preprocess_hash");
+  const std::string stored_hash = core::read_string_attribute(file, "preprocess_hash");
   const preprocess::PreprocessConfig config = m.preprocess_config();
   if (stored_hash != preprocess_hash(config)) {
     throw std::runtime_error(fmt::format("{}: the preprocess configuration does not match its hash ({} stored, {} computed): "
@@ -182,16 +180,16 @@ void save_model(const std::filesystem::path& path, ModelFile& m) {
     H5::FileAccPropList access;
     access.setLibverBounds(H5F_LIBVER_V18, H5F_LIBVER_LATEST);  // dense attribute storage: JSON attributes beyond 64 KB
     H5::H5File file(temporary, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
-    daq::detail::write_u64_attribute(file, "format_version", kModelFormatVersion);
-    write_string_attribute(file, "software", "larsel");
-    write_string_attribute(file, "architecture", to_json(m.model.architecture()).dump());
+    core::write_u64_attribute(file, "format_version", kModelFormatVersion);
+    core::write_string_attribute(file, "software", "larsel");
+    core::write_string_attribute(file, "architecture", to_json(m.model.architecture()).dump());
     const Shape in = m.model.input_shape();
-    write_string_attribute(file, "input_shape", nlohmann::json::array({in.channels, in.height, in.width}).dump());
-    write_string_attribute(file, "preprocess_config", m.preprocess_yaml);
-    write_string_attribute(file, "preprocess_hash", preprocess_hash(m.preprocess_config()));
-    write_string_attribute(file, "baseline", m.baseline.dump());
-    write_string_attribute(file, "training", m.training.dump());
-    write_string_attribute(file, "metrics", m.metrics.dump());
+    core::write_string_attribute(file, "input_shape", nlohmann::json::array({in.channels, in.height, in.width}).dump());
+    core::write_string_attribute(file, "preprocess_config", m.preprocess_yaml);
+    core::write_string_attribute(file, "preprocess_hash", preprocess_hash(m.preprocess_config()));
+    core::write_string_attribute(file, "baseline", m.baseline.dump());
+    core::write_string_attribute(file, "training", m.training.dump());
+    core::write_string_attribute(file, "metrics", m.metrics.dump());
     write_weights(file, m.model.network());
     file.close();
   } catch (const H5::Exception& e) {
@@ -210,7 +208,7 @@ ModelFile load_model(const std::filesystem::path& path) {
     return read_model(file, where);
   } catch (const H5::Exception& e) {
     throw std::runtime_error(fmt::format("{}: not a readable model file (HDF5: {})", where, e.getDetailMsg()));
-  } catch (const daq::ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: a JSON attribute has an unexpected type ({})", where, e.what()));

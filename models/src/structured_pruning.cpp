@@ -7,12 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::models {
 namespace {
 
-using daq::ConfigError;
 
 bool is_weighted(LayerKind kind) { return kind == LayerKind::conv2d || kind == LayerKind::dense; }
 
@@ -30,10 +29,10 @@ std::vector<std::string> gate_owners(const Architecture& a) {
   return owners;
 }
 
-/// The kept count of gated layer `name`; a gate without one is a ConfigError naming the key.
+/// The kept count of gated layer `name`; a gate without one is a core::ConfigError naming the key.
 int kept_count(const KeptCounts& keep, const std::string& name) {
   const auto found = keep.find(name);
-  if (found == keep.end()) throw ConfigError(fmt::format("pruning.keep.{}: the model has a gate there but no kept count", name));
+  if (found == keep.end()) throw core::ConfigError(fmt::format("pruning.keep.{}: the model has a gate there but no kept count", name));
   return found->second;
 }
 
@@ -89,17 +88,17 @@ Architecture with_gates(const Architecture& a, const KeptCounts& keep) {
   const std::vector<std::string> names = layer_names(a);
   for (const auto& [name, count] : keep) {
     const int index = find_layer(a, name);
-    if (index < 0) throw ConfigError(fmt::format("pruning.keep.{}: no such layer (conv1, conv2, ..., dense1, ...)", name));
+    if (index < 0) throw core::ConfigError(fmt::format("pruning.keep.{}: no such layer (conv1, conv2, ..., dense1, ...)", name));
     const bool last_weighted = std::none_of(names.begin() + index + 1, names.end(), [](const std::string& n) { return !n.empty(); });
-    if (last_weighted) throw ConfigError(fmt::format("pruning.keep.{}: the logit layer cannot be pruned", name));
+    if (last_weighted) throw core::ConfigError(fmt::format("pruning.keep.{}: the logit layer cannot be pruned", name));
     const int size = layer_size(a.layers[static_cast<std::size_t>(index)]);
-    if (count < 1 || count > size) throw ConfigError(fmt::format("pruning.keep.{}: {} is not in [1, {}]", name, count, size));
+    if (count < 1 || count > size) throw core::ConfigError(fmt::format("pruning.keep.{}: {} is not in [1, {}]", name, count, size));
   }
   Architecture gated = a;
   gated.layers.clear();
   for (std::size_t i = 0; i < a.layers.size(); ++i) {
     if (a.layers[i].kind == LayerKind::batchnorm && !keep.empty()) {
-      throw ConfigError("pruning: fold the batchnorm layers before gate pruning");
+      throw core::ConfigError("pruning: fold the batchnorm layers before gate pruning");
     }
     gated.layers.push_back(a.layers[i]);
     const std::size_t owner = i > 0 && a.layers[i].kind == LayerKind::relu ? i - 1 : i;

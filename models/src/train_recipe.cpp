@@ -2,14 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/yaml_section.hpp"
 
 namespace larsel::models {
 namespace {
 
-using daq::ConfigError;
-using daq::YamlSection;
 
 /// A YAML string as a JSON one. JSON text is UTF-8: a string that is not is refused here, naming
 /// its line, rather than later by json::dump with a type_error (found by fuzz_yaml_config).
@@ -18,7 +16,7 @@ nlohmann::json json_text(const std::string& text, const YAML::Node& node, const 
   try {
     (void)value.dump();
   } catch (const nlohmann::json::type_error&) {
-    throw ConfigError(fmt::format("{}: line {}: a string that is not valid UTF-8", source, node.Mark().line + 1));
+    throw core::ConfigError(fmt::format("{}: line {}: a string that is not valid UTF-8", source, node.Mark().line + 1));
   }
   return value;
 }
@@ -36,7 +34,7 @@ nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& item : node) {
       // found by fuzz_yaml_config: a list or a mapping as a key was a YAML bad conversion
-      out[json_text(daq::scalar_text(item.first, source), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
+      out[json_text(core::scalar_text(item.first, source), item.first, source).get<std::string>()] = yaml_to_json(item.second, source);
     }
     return out;
   }
@@ -49,24 +47,24 @@ nlohmann::json yaml_to_json(const YAML::Node& node, const std::string& source) {
   return json_text(node.Scalar(), node, source);
 }
 
-void read_data(const YamlSection& s, DataRecipe& d, const std::string& where) {
+void read_data(const core::YamlSection& s, DataRecipe& d, const std::string& where) {
   if (s.has("files")) {
     const YAML::Node files = s.child("files");
-    if (!files.IsSequence()) throw ConfigError(fmt::format("{}.files: expected a list of HDF5 files", where));
+    if (!files.IsSequence()) throw core::ConfigError(fmt::format("{}.files: expected a list of HDF5 files", where));
     d.files.clear();
-    for (const auto& f : files) d.files.push_back(daq::scalar_text(f, where + ".files"));
+    for (const auto& f : files) d.files.push_back(core::scalar_text(f, where + ".files"));
   }
   s.read("validation_fraction", d.validation_fraction, 0.0, 0.9);
   s.read("test_fraction", d.test_fraction, 0.0, 0.9);
   if (d.validation_fraction + d.test_fraction > 0.95) {
-    throw ConfigError(fmt::format("{}: validation_fraction + test_fraction leave less than 5 % to train on", where));
+    throw core::ConfigError(fmt::format("{}: validation_fraction + test_fraction leave less than 5 % to train on", where));
   }
   s.read("split_seed", d.split_seed, 0, 9'000'000'000'000'000);
   s.read("warmup_frames", d.warmup_frames, 0, 100000);
-  if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : daq::scalar_text(s.child("cache_dir"), where + ".cache_dir");
+  if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : core::scalar_text(s.child("cache_dir"), where + ".cache_dir");
 }
 
-void read_training(const YamlSection& s, TrainingConfig& t) {
+void read_training(const core::YamlSection& s, TrainingConfig& t) {
   double learning_rate = t.adam.learning_rate, decay = t.adam.weight_decay;
   double signal_weight = t.class_weights.signal, background_weight = t.class_weights.background;
   s.read("seed", t.seed, 0, 9'000'000'000'000'000);
@@ -86,11 +84,11 @@ void read_training(const YamlSection& s, TrainingConfig& t) {
 }  // namespace
 
 TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& source) try {
-  const YAML::Node root = daq::load_yaml(yaml_text, source);
+  const YAML::Node root = core::load_yaml(yaml_text, source);
   TrainRecipe r;
   if (root.IsNull()) return r;
-  const YamlSection top(root, source, {"data", "preprocess", "architecture", "training"});
-  read_data(YamlSection(top.child("data"), source + ": data",
+  const core::YamlSection top(root, source, {"data", "preprocess", "architecture", "training"});
+  read_data(core::YamlSection(top.child("data"), source + ": data",
                         {"files", "validation_fraction", "test_fraction", "split_seed", "cache_dir", "warmup_frames"}),
             r.data, source + ": data");
   if (top.has("preprocess")) {
@@ -99,13 +97,13 @@ TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& 
     r.preprocess = preprocess::parse_preprocess_config(top.child("preprocess").IsNull() ? "" : text.c_str(), source + ": preprocess");
   }
   if (top.has("architecture")) r.architecture = architecture_from_json(yaml_to_json(top.child("architecture"), source), source);
-  read_training(YamlSection(top.child("training"), source + ": training",
+  read_training(core::YamlSection(top.child("training"), source + ": training",
                             {"seed", "max_epochs", "batch_size", "patience", "learning_rate", "weight_decay",
                              "signal_weight", "background_weight", "threads"}),
                 r.training);
   return r;
 } catch (const YAML::Exception& e) {
-  throw daq::config_error_from(e, source);
+  throw core::config_error_from(e, source);
 }
 
 nlohmann::json to_json(const TrainRecipe& r) {

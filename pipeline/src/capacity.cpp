@@ -40,7 +40,7 @@ double us_per_frame(Work&& work) {
 }
 
 std::vector<std::uint16_t> simulate_frames(const InputConfig& input) {
-  daq::sim::FrameSimulator sim(load_sim_config(input.sim_config), input.seed * 7919 + 17);
+  daq::sim::FrameSimulator sim(daq::sim::load_sim_config(input.sim_config), input.seed * 7919 + 17);
   std::vector<std::uint16_t> adc(kFrames * Frame::kPixels);
   daq::sim::FrameTruth truth;
   for (std::size_t i = 0; i < kFrames; ++i) {

@@ -6,14 +6,12 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/yaml_section.hpp"
 
 namespace larsel::pipeline {
 namespace {
 
-using daq::ConfigError;
-using daq::YamlSection;
 
 constexpr std::string_view kDefaultYaml = R"(# larsel run: the streaming pipeline. A YAML file given with --config overrides any key.
 run:
@@ -78,17 +76,17 @@ monitoring:
 )";
 
 template <typename T>
-void read_value(const YamlSection& s, const YAML::Node& node, const char* key, const std::string& where, T& value) {
+void read_value(const core::YamlSection& s, const YAML::Node& node, const char* key, const std::string& where, T& value) {
   if (!s.has(key)) return;
   try {
     value = node[key].as<T>();
   } catch (const YAML::Exception&) {
-    throw ConfigError(fmt::format("{}.{}: '{}' is not a valid value", where, key, node[key].Scalar()));
+    throw core::ConfigError(fmt::format("{}.{}: '{}' is not a valid value", where, key, node[key].Scalar()));
   }
 }
 
 void read_input(const YAML::Node& node, const std::string& where, InputConfig& in) {
-  const YamlSection s(node, where, {"kind", "faces", "speed", "max_rate", "seed", "pool_frames", "signal_pool_frames", "signal_rate_hz",
+  const core::YamlSection s(node, where, {"kind", "faces", "speed", "max_rate", "seed", "pool_frames", "signal_pool_frames", "signal_rate_hz",
                                     "sim_config", "udp"});
   s.read_choice("kind", in.kind, std::map<std::string, InputKind>{{"emulator", InputKind::emulator}, {"udp", InputKind::udp}});
   s.read("faces", in.faces, 1, 8);
@@ -99,7 +97,7 @@ void read_input(const YAML::Node& node, const std::string& where, InputConfig& i
   s.read("signal_pool_frames", in.signal_pool_frames, 1, 1u << 16);
   s.read("signal_rate_hz", in.signal_rate_hz, 0, 30000);
   read_value(s, node, "sim_config", where, in.sim_config);
-  const YamlSection u(s.child("udp"), where + ".udp", {"listen", "emulate", "socket_buffer_bytes", "incomplete_timeout_us", "window_frames"});
+  const core::YamlSection u(s.child("udp"), where + ".udp", {"listen", "emulate", "socket_buffer_bytes", "incomplete_timeout_us", "window_frames"});
   read_value(u, s.child("udp"), "listen", where + ".udp", in.udp_listen);
   u.read("emulate", in.udp_emulate);
   u.read("socket_buffer_bytes", in.udp_socket_buffer_bytes, 65536, 1 << 30);
@@ -109,9 +107,9 @@ void read_input(const YAML::Node& node, const std::string& where, InputConfig& i
   u.read("window_frames", in.builder.window_frames, 2, daq::kMaxWindowFrames);
 }
 
-void read_model_and_selection(const YamlSection& top, const std::string& source, PipelineConfig& c) {
+void read_model_and_selection(const core::YamlSection& top, const std::string& source, PipelineConfig& c) {
   const std::string mw = source + ": model";
-  const YamlSection m(top.child("model"), mw, {"file", "backend", "hls_project", "xclbin", "device", "workers"});
+  const core::YamlSection m(top.child("model"), mw, {"file", "backend", "hls_project", "xclbin", "device", "workers"});
   read_value(m, top.child("model"), "file", mw, c.model.file);
   std::string backend = c.model.backend;
   m.read_choice("backend", backend, std::map<std::string, std::string>{{"twin", "twin"}, {"csim", "csim"}, {"float", "float"}, {"xrt", "xrt"}});
@@ -121,7 +119,7 @@ void read_model_and_selection(const YamlSection& top, const std::string& source,
   m.read("device", c.model.device, 0, 63);
   m.read("workers", c.model.workers, 1, 16);
   const std::string sw = source + ": selection";
-  const YamlSection s(top.child("selection"), sw, {"threshold", "working_point", "prescale"});
+  const core::YamlSection s(top.child("selection"), sw, {"threshold", "working_point", "prescale"});
   if (s.has("threshold")) {
     const std::string text = s.child("threshold").Scalar();
     c.selection.threshold_from_model = text == "model";
@@ -133,9 +131,9 @@ void read_model_and_selection(const YamlSection& top, const std::string& source,
   c.selection.prescale = prescale;
 }
 
-void read_outputs(const YamlSection& top, const std::string& source, PipelineConfig& c) {
+void read_outputs(const core::YamlSection& top, const std::string& source, PipelineConfig& c) {
   const std::string zw = source + ": zmq";
-  const YamlSection z(top.child("zmq"), zw, {"publish", "push", "publish_hwm", "push_hwm", "decision_batch", "decision_flush_s",
+  const core::YamlSection z(top.child("zmq"), zw, {"publish", "push", "publish_hwm", "push_hwm", "decision_batch", "decision_flush_s",
                                              "wait_for_subscribers", "wait_timeout_s", "linger_ms"});
   read_value(z, top.child("zmq"), "publish", zw, c.zmq.publish);
   read_value(z, top.child("zmq"), "push", zw, c.zmq.push);
@@ -147,7 +145,7 @@ void read_outputs(const YamlSection& top, const std::string& source, PipelineCon
   z.read("wait_timeout_s", c.zmq.wait_timeout_s, 0, 3600);
   z.read("linger_ms", c.zmq.linger_ms, 0, 600'000);
   const std::string hw = source + ": hdf5";
-  const YamlSection h(top.child("hdf5"), hw, {"enabled", "directory", "max_file_mb", "max_file_seconds", "compression", "on_write_error"});
+  const core::YamlSection h(top.child("hdf5"), hw, {"enabled", "directory", "max_file_mb", "max_file_seconds", "compression", "on_write_error"});
   h.read("enabled", c.hdf5.enabled);
   std::string directory = c.hdf5.recording.directory.string();
   read_value(h, top.child("hdf5"), "directory", hw, directory);
@@ -157,22 +155,22 @@ void read_outputs(const YamlSection& top, const std::string& source, PipelineCon
   h.read("compression", c.hdf5.recording.compression_level, 0, 9);
   h.read_choice("on_write_error", c.hdf5.on_write_error,
                 std::map<std::string, OnWriteError>{{"stop_recording", OnWriteError::stop_recording}, {"fail_run", OnWriteError::fail_run}});
-  const YamlSection mon(top.child("monitoring"), source + ": monitoring", {"interval_s", "log"});
+  const core::YamlSection mon(top.child("monitoring"), source + ": monitoring", {"interval_s", "log"});
   mon.read("interval_s", c.metrics_interval_s, 0.05, 3600);
   mon.read("log", c.log_metrics);
 }
 
 void apply(const YAML::Node& root, const std::string& source, PipelineConfig& c) {
   if (!root || root.IsNull()) return;
-  const YamlSection top(root, source, {"run", "input", "model", "selection", "queues", "zmq", "hdf5", "monitoring"});
-  const YamlSection run(top.child("run"), source + ": run", {"number", "seconds", "frames", "fail_on_loss"});
+  const core::YamlSection top(root, source, {"run", "input", "model", "selection", "queues", "zmq", "hdf5", "monitoring"});
+  const core::YamlSection run(top.child("run"), source + ": run", {"number", "seconds", "frames", "fail_on_loss"});
   run.read("number", c.run_number, 0, 999'999);
   run.read("seconds", c.seconds, 0, 1e7);
   run.read("frames", c.frames, 0, 9'000'000'000'000'000);
   run.read("fail_on_loss", c.fail_on_loss);
   read_input(top.child("input"), source + ": input", c.input);
   read_model_and_selection(top, source, c);
-  const YamlSection q(top.child("queues"), source + ": queues", {"input_capacity", "stage_capacity", "recorder_capacity"});
+  const core::YamlSection q(top.child("queues"), source + ": queues", {"input_capacity", "stage_capacity", "recorder_capacity"});
   q.read("input_capacity", c.input_queue_capacity, 4, 1u << 20);
   q.read("stage_capacity", c.stage_queue_capacity, 2, 1u << 16);
   q.read("recorder_capacity", c.recorder_queue_capacity, 1, 1u << 16);
@@ -185,14 +183,14 @@ std::string_view default_config_yaml() { return kDefaultYaml; }
 
 PipelineConfig parse_pipeline_config(std::string_view yaml_text, const std::string& source) try {
   PipelineConfig c;
-  apply(daq::load_yaml(std::string(kDefaultYaml), "embedded default config"), "embedded default config", c);
-  apply(daq::load_yaml(std::string(yaml_text), source), source, c);
+  apply(core::load_yaml(std::string(kDefaultYaml), "embedded default config"), "embedded default config", c);
+  apply(core::load_yaml(std::string(yaml_text), source), source, c);
   if (c.input.kind == InputKind::udp && c.input.faces != 1) {
-    throw ConfigError(fmt::format("{}: input.faces: the udp input builds one face (got {})", source, c.input.faces));
+    throw core::ConfigError(fmt::format("{}: input.faces: the udp input builds one face (got {})", source, c.input.faces));
   }
   return c;
 } catch (const YAML::Exception& e) {
-  throw daq::config_error_from(e, source);
+  throw core::config_error_from(e, source);
 }
 
 std::string to_yaml(const PipelineConfig& c) {

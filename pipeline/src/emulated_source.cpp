@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "frame_source.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
 #include "larsel/daq/wibeth.hpp"
 #include "thread_support.hpp"
@@ -30,7 +30,7 @@ struct FacePool {
 class EmulatedSource final : public FrameSource {
  public:
   EmulatedSource(const InputConfig& config, RunLimits limits) : config_(config), limits_(limits) {
-    const sim::SimConfig sim_config = load_sim_config(config.sim_config);
+    const sim::SimConfig sim_config = sim::load_sim_config(config.sim_config);
     const auto start = SteadyClock::now();
     for (unsigned f = 0; f < config.faces; ++f) pools_.push_back(preload(sim_config, f));
     spdlog::info("emulator: preloaded {} background + {} signal frames per face for {} face(s) in {:.1f} s", config.pool_frames,

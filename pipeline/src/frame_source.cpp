@@ -5,18 +5,11 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 #include "thread_support.hpp"
 
 namespace larsel::pipeline {
-
-daq::sim::SimConfig load_sim_config(const std::string& path) {
-  if (path.empty()) return {};
-  std::ifstream in(path);
-  if (!in) throw daq::ConfigError(fmt::format("input.sim_config: cannot read '{}'", path));
-  return daq::sim::parse_sim_config({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}, path);
-}
 
 std::int64_t unix_now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

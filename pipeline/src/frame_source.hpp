@@ -93,9 +93,6 @@ struct RunLimits {
   std::uint64_t frames = 0;  // frame periods per face, 0 = none
 };
 
-/// The simulation configuration at `path` (input.sim_config; "" = built-in); throws daq::ConfigError naming it.
-daq::sim::SimConfig load_sim_config(const std::string& path);
-
 /// The in-process emulator: preloads `pool_frames` background and `signal_pool_frames` signal
 /// frames per face from the LArTPC simulation, then paces them out with fresh timestamps.
 std::unique_ptr<FrameSource> make_emulated_source(const InputConfig& config, RunLimits limits);

@@ -11,13 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include "frame_source.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/data_path.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/hashing.hpp"
 #include "larsel/pipeline/model_setup.hpp"
 #include "selector.hpp"
-
-#ifndef LARSEL_SOURCE_DIR
-#define LARSEL_SOURCE_DIR ""
-#endif
 
 namespace larsel::pipeline {
 namespace {
@@ -87,13 +85,6 @@ nlohmann::ordered_json cpu_summary(const ThreadCpu& threads, double process_seco
 
 }  // namespace
 
-std::string resolve_data_path(const std::string& path) {
-  namespace fs = std::filesystem;
-  if (path.empty() || fs::path(path).is_absolute() || fs::exists(path)) return path;
-  const fs::path in_source = fs::path(LARSEL_SOURCE_DIR) / path;
-  return fs::exists(in_source) ? in_source.string() : path;
-}
-
 struct Pipeline::Impl {
   PipelineConfig config;
   std::string model_path;
@@ -120,14 +111,14 @@ struct Pipeline::Impl {
 
 Pipeline::Impl::Impl(const PipelineConfig& c, const std::string& version)
     : config(c),
-      model_path(resolve_data_path(c.model.file)),
+      model_path(core::find_data_file(c.model.file).string()),
       model(models::load_model(model_path)),
       threshold(selection_threshold(c.selection, model, model_path)),
       metrics(c.model.workers),
       slots(slots_for(c), model.model.input_shape().size()),
       free_slots("free_slots", slots_for(c)),
       preprocess_in("preprocess_in", c.input_queue_capacity) {
-  run_info = {c.run_number, 0, to_yaml(c), model_path, file_sha1(model_path), threshold, c.selection.prescale, version};
+  run_info = {c.run_number, 0, to_yaml(c), model_path, core::sha256_file_hex(model_path), threshold, c.selection.prescale, version};
   make_queues();
   make_stages();
   capacity = estimate_capacity(c, model, *backends.front());
@@ -277,7 +268,7 @@ nlohmann::ordered_json Pipeline::Impl::summary(nlohmann::ordered_json s, double 
   s["run"] = config.run_number;
   s["seconds"] = seconds;
   s["threshold_logit"] = threshold;
-  s["model"] = {{"file", model_path}, {"sha1", run_info.model_hash}, {"backend", config.model.backend}, {"workers", config.model.workers}};
+  s["model"] = {{"file", model_path}, {"sha256", run_info.model_hash}, {"backend", config.model.backend}, {"workers", config.model.workers}};
   s["source"] = source->report();
   s["publish_endpoint"] = publisher->publish_endpoint();
   nlohmann::ordered_json names = nlohmann::json::array();

@@ -8,7 +8,7 @@
 
 #include "frame_source.hpp"
 #include "larsel/daq/emulator.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/receive_session.hpp"
 #include "larsel/daq/sim/physics_source.hpp"
 #include "larsel/daq/wibeth.hpp"
@@ -34,7 +34,7 @@ class UdpSource final : public FrameSource {
     session_ = std::make_unique<daq::ReceiveSession>(receive, map_, [this](daq::FrameHandle frame) { on_frame(std::move(frame)); });
     spdlog::info("udp input: receiving on {}", session_->local_address());
     if (config.udp_emulate) {
-      waveforms_ = std::make_unique<daq::sim::PhysicsWaveformSource>(load_sim_config(config.sim_config), config.seed * 1000);
+      waveforms_ = std::make_unique<daq::sim::PhysicsWaveformSource>(daq::sim::load_sim_config(config.sim_config), config.seed * 1000);
       daq::EmulatorConfig e;
       e.target = session_->local_address();
       e.speed = config.speed;

@@ -5,37 +5,35 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/frame.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/yaml_section.hpp"
 
 namespace larsel::preprocess {
 namespace {
 
-using daq::ConfigError;
 using daq::Frame;
-using daq::YamlSection;
 
 const std::map<std::string, PedestalMethod> kPedestalMethods = {{"frugal", PedestalMethod::frugal},
                                                                  {"frame_median", PedestalMethod::frame_median}};
 const std::map<std::string, PoolMode> kPoolModes = {{"max", PoolMode::max}, {"sum", PoolMode::sum}};
 
-void read_fir(const YamlSection& s, FirConfig& fir, const std::string& where) {
+void read_fir(const core::YamlSection& s, FirConfig& fir, const std::string& where) {
   s.read("enabled", fir.enabled);
   s.read("taps", fir.taps, -1024, 1024, 31);
   s.read("shift", fir.shift, 0, 20);
   long gain = 0;
   for (const int tap : fir.taps) gain += tap;
-  if (gain <= 0) throw ConfigError(fmt::format("{}.taps: the taps must sum to a positive gain", where));
+  if (gain <= 0) throw core::ConfigError(fmt::format("{}.taps: the taps must sum to a positive gain", where));
 }
 
-void read_downsize(const YamlSection& s, DownsizeConfig& d, const std::string& where) {
+void read_downsize(const core::YamlSection& s, DownsizeConfig& d, const std::string& where) {
   s.read("wires", d.wires, 1, Frame::kWires);
   s.read("ticks", d.ticks, 1, Frame::kTicks);
   s.read_choice("mode", d.mode, kPoolModes);
   s.read("shift", d.shift, 0, 20);
-  if (Frame::kWires % d.wires != 0) throw ConfigError(fmt::format("{}.wires: {} does not divide 480", where, d.wires));
-  if (Frame::kTicks % d.ticks != 0) throw ConfigError(fmt::format("{}.ticks: {} does not divide 64", where, d.ticks));
+  if (Frame::kWires % d.wires != 0) throw core::ConfigError(fmt::format("{}.wires: {} does not divide 480", where, d.wires));
+  if (Frame::kTicks % d.ticks != 0) throw core::ConfigError(fmt::format("{}.ticks: {} does not divide 64", where, d.ticks));
 }
 
 }  // namespace
@@ -44,28 +42,28 @@ std::size_t PreprocessConfig::output_rows() const noexcept { return Frame::kWire
 std::size_t PreprocessConfig::output_columns() const noexcept { return Frame::kTicks / downsize.ticks; }
 
 PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std::string& source) try {
-  const YAML::Node root = daq::load_yaml(yaml_text, source);
+  const YAML::Node root = core::load_yaml(yaml_text, source);
   PreprocessConfig c;
   if (root.IsNull()) return c;
-  const YamlSection top(root, source, {"pedestal", "coherent", "fir", "threshold", "downsize"});
-  const YamlSection p(top.child("pedestal"), source + ": pedestal", {"method", "accumulator_limit"});
+  const core::YamlSection top(root, source, {"pedestal", "coherent", "fir", "threshold", "downsize"});
+  const core::YamlSection p(top.child("pedestal"), source + ": pedestal", {"method", "accumulator_limit"});
   p.read_choice("method", c.pedestal.method, kPedestalMethods);
   p.read("accumulator_limit", c.pedestal.accumulator_limit, 1, 255);
-  const YamlSection cn(top.child("coherent"), source + ": coherent", {"enabled", "group_wires"});
+  const core::YamlSection cn(top.child("coherent"), source + ": coherent", {"enabled", "group_wires"});
   cn.read("enabled", c.coherent.enabled);
   cn.read("group_wires", c.coherent.group_wires, 2, Frame::kWires);
-  read_fir(YamlSection(top.child("fir"), source + ": fir", {"enabled", "taps", "shift"}), c.fir, source + ": fir");
-  const YamlSection t(top.child("threshold"), source + ": threshold",
+  read_fir(core::YamlSection(top.child("fir"), source + ": fir", {"enabled", "taps", "shift"}), c.fir, source + ": fir");
+  const core::YamlSection t(top.child("threshold"), source + ": threshold",
                       {"sigmas", "min_adc", "noise_update_shift", "min_ticks_over"});
   t.read("sigmas", c.threshold.sigmas, 0, 100);
   t.read("min_adc", c.threshold.min_adc, 0, 16383);
   t.read("noise_update_shift", c.threshold.noise_update_shift, 0, 12);
   t.read("min_ticks_over", c.threshold.min_ticks_over, 1, 8);
-  read_downsize(YamlSection(top.child("downsize"), source + ": downsize", {"wires", "ticks", "mode", "shift"}),
+  read_downsize(core::YamlSection(top.child("downsize"), source + ": downsize", {"wires", "ticks", "mode", "shift"}),
                 c.downsize, source + ": downsize");
   return c;
 } catch (const YAML::Exception& e) {
-  throw daq::config_error_from(e, source);
+  throw core::config_error_from(e, source);
 }
 
 std::string to_yaml(const PreprocessConfig& c) {

@@ -7,7 +7,7 @@
 #include <H5Cpp.h>
 
 #include "larsel/daq/frame.hpp"
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 
 namespace larsel::preprocess {
 namespace {
@@ -104,14 +104,14 @@ void ImageDatasetWriter::close() {
   Impl& m = *impl_;
   try {
     m.flush();
-    daq::detail::write_string_attribute(m.file, "preprocess_config", m.info.preprocess_config);
-    daq::detail::write_string_attribute(m.file, "source", m.info.source);
-    daq::detail::write_string_attribute(m.file, "source_config", m.info.source_config);
-    daq::detail::write_string_attribute(m.file, "kernel", m.info.kernel);
-    daq::detail::write_string_attribute(m.file, "image_format",
+    core::write_string_attribute(m.file, "preprocess_config", m.info.preprocess_config);
+    core::write_string_attribute(m.file, "source", m.info.source);
+    core::write_string_attribute(m.file, "source_config", m.info.source_config);
+    core::write_string_attribute(m.file, "kernel", m.info.kernel);
+    core::write_string_attribute(m.file, "image_format",
                                         "uint8 [N][wire bins][tick bins] = min(255, pooled ADC above pedestal >> shift)");
-    daq::detail::write_u64_attribute(m.file, "seed", m.info.seed);
-    daq::detail::write_u64_attribute(m.file, "format_version", kImageFormatVersion);
+    core::write_u64_attribute(m.file, "seed", m.info.seed);
+    core::write_u64_attribute(m.file, "format_version", kImageFormatVersion);
     const H5::H5File source(m.info.source, H5F_ACC_RDONLY);
     for (const char* group : {"truth", "radiological"}) {
       if (source.nameExists(group) && H5Ocopy(source.getId(), group, m.file.getId(), group, H5P_DEFAULT, H5P_DEFAULT) < 0) {

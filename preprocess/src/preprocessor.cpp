@@ -9,7 +9,7 @@
 #include "fused_common.hpp"
 #include "kernel.hpp"
 #include "larsel/core/kernel_set.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
 namespace larsel::preprocess {
 
@@ -17,12 +17,12 @@ namespace detail {
 
 KernelPlan::KernelPlan(const PreprocessConfig& c) : config(c) {
   if (Frame::kWires % c.downsize.wires != 0 || Frame::kTicks % c.downsize.ticks != 0) {
-    throw daq::ConfigError(fmt::format("downsize: {} x {} does not divide 480 x 64", c.downsize.wires, c.downsize.ticks));
+    throw core::ConfigError(fmt::format("downsize: {} x {} does not divide 480 x 64", c.downsize.wires, c.downsize.ticks));
   }
   if (c.coherent.enabled) {
     const unsigned size = c.coherent.group_wires;
     if (size < 2 || size > MedianNetwork::kMaxInputs) {
-      throw daq::ConfigError(fmt::format("coherent.group_wires: {} is outside [2, {}]", size, MedianNetwork::kMaxInputs));
+      throw core::ConfigError(fmt::format("coherent.group_wires: {} is outside [2, {}]", size, MedianNetwork::kMaxInputs));
     }
     const unsigned last = Frame::kWires % size;  // a shorter last group if size does not divide 480
     networks.reserve(2);

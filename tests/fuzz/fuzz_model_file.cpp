@@ -24,7 +24,7 @@
 
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/models/layers.hpp"
@@ -34,7 +34,6 @@ namespace larsel::fuzz {
 namespace {
 
 using nlohmann::json;
-using daq::detail::write_string_attribute;
 
 /// One temporary file per process (libFuzzer's -jobs run processes), removed when it exits.
 class TemporaryModelPath {
@@ -155,10 +154,10 @@ struct FileSpec {
 };
 
 void write_attributes(H5::H5File& file, const FileSpec& spec, FuzzReader& in) {
-  if (spec.format_version) daq::detail::write_u64_attribute(file, "format_version", *spec.format_version);
+  if (spec.format_version) core::write_u64_attribute(file, "format_version", *spec.format_version);
   const std::string yaml = preprocess::to_yaml(spec.preprocess);
   const auto attribute = [&](const char* name, const std::string& value) {
-    if (spec.writes(name)) write_string_attribute(file, name, value);
+    if (spec.writes(name)) core::write_string_attribute(file, name, value);
   };
   // Arbitrary strings may not be UTF-8: replaced, as nlohmann::json::dump would otherwise throw.
   constexpr auto replace = json::error_handler_t::replace;

@@ -1,5 +1,5 @@
 // Fuzz harness: WIBEth frames and DUNE Fragments, as `larsel wibeth` and the tests read a file.
-// The input is the file's bytes. locate_wibeth_frames must accept it or throw a FormatError with a
+// The input is the file's bytes. locate_wibeth_frames must accept it or throw a core::FormatError with a
 // message; for every frame it finds (and for the input's first 7200 bytes, whatever they are):
 //   - every header bit pattern decodes, and encoding the decoded header decodes to the same fields;
 //   - the scalar and the vector (AVX2, where the CPU has it) unpack kernels agree, both for whole
@@ -12,7 +12,7 @@
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
 #include "larsel/core/kernel_set.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/fragment.hpp"
 #include "larsel/daq/wibeth.hpp"
 #include "larsel/daq/wibeth_file.hpp"
@@ -90,7 +90,7 @@ void fuzz_wibeth(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
   try {
     check_located(daq::locate_wibeth_frames(bytes, "fuzz input"), size);
-  } catch (const daq::FormatError& e) {
+  } catch (const core::FormatError& e) {
     require_message(e, "locate_wibeth_frames");
   }
   // Whatever the file framing says, the first 7200 bytes as one datagram.

@@ -1,7 +1,7 @@
 // Fuzz harness: the YAML configurations a user writes. The input's first byte picks the loader
 // (pipeline `larsel run --config`, preprocess, simulation, training recipe, compression recipe), the
-// rest is the YAML text. A loader must accept the text or throw daq::ConfigError with a message
-// (the contract of daq::YamlSection: the error names the file and the key); any other exception
+// rest is the YAML text. A loader must accept the text or throw core::ConfigError with a message
+// (the contract of core::YamlSection: the error names the file and the key); any other exception
 // escaping is a finding. For the configurations that are written back as YAML (recorded with the
 // data), what is accepted must be a fixed point: to_yaml, parse, to_yaml gives the same text.
 #include <optional>
@@ -12,7 +12,7 @@
 
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/models/compress_recipe.hpp"
 #include "larsel/models/train_recipe.hpp"
@@ -24,16 +24,16 @@ namespace {
 
 constexpr const char* kSource = "fuzz.yaml";
 
-/// parse(text), or nothing when it is rejected cleanly (a ConfigError with a message).
+/// parse(text), or nothing when it is rejected cleanly (a core::ConfigError with a message).
 template <typename Parse>
 auto parse_or_reject(Parse parse, const std::string& text, std::string_view what) -> std::optional<decltype(parse(text))> {
   try {
     return parse(text);
-  } catch (const daq::ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     require_message(e, what);
     return std::nullopt;
   } catch (const std::exception& e) {
-    finding(std::string(what) + ": a " + typeid(e).name() + " instead of a ConfigError: " + e.what());
+    finding(std::string(what) + ": a " + typeid(e).name() + " instead of a core::ConfigError: " + e.what());
   }
 }
 

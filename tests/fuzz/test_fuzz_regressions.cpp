@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fuzz_targets.hpp"
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 #include "larsel/models/compress_recipe.hpp"
 
 namespace {
@@ -64,10 +64,10 @@ TEST_CASE("fuzz regressions: every harness passes the inputs fuzzing once crashe
 
 // A finding of fuzz_yaml_config, fixed: a compression recipe whose YAML holds a string that is not
 // UTF-8 was rejected with nlohmann::json::type_error 316 (thrown by json::dump while the error
-// message was written) instead of a ConfigError naming the file and the key.
+// message was written) instead of a larsel::core::ConfigError naming the file and the key.
 TEST_CASE("fuzz findings: a compression recipe with invalid UTF-8 is rejected with a ConfigError", "[fuzz]") {
   const std::vector<std::uint8_t> input = read_input(fs::path(LARSEL_FUZZ_DIR) / "findings/yaml_config/compress-recipe-invalid-utf8");
   REQUIRE(input.size() > 1);
   const std::string yaml(input.begin() + 1, input.end());  // byte 0 picks the loader (4: compression recipe)
-  CHECK_THROWS_AS(larsel::models::parse_compress_recipe(yaml, "fuzz.yaml"), larsel::daq::ConfigError);
+  CHECK_THROWS_AS(larsel::models::parse_compress_recipe(yaml, "fuzz.yaml"), larsel::core::ConfigError);
 }

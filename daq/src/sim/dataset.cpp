@@ -7,13 +7,13 @@
 #include <zlib.h>
 #include <fmt/format.h>
 
-#include "larsel/daq/hdf5_attributes.hpp"
+#include "larsel/core/hdf5_attributes.hpp"
 
 namespace larsel::daq::sim {
 namespace {
 
-using detail::read_string_attribute;
-using detail::write_string_attribute;
+using core::read_string_attribute;
+using core::write_string_attribute;
 
 constexpr const char* kLayout =
     "frames[frame][wire][tick]: 14-bit ADC counts of the 480 collection wires of one APA face (rows) over "
@@ -176,7 +176,7 @@ DatasetWriter::DatasetWriter(const std::filesystem::path& path, const std::strin
     write_string_attribute(impl_->file, "config", config_yaml);
     write_string_attribute(impl_->file, "layout", kLayout);
     write_string_attribute(impl_->file, "software", "larsel");
-    detail::write_u64_attribute(impl_->file, "seed", seed);
+    core::write_u64_attribute(impl_->file, "seed", seed);
     const std::uint32_t version = kDatasetFormatVersion;
     impl_->file.createAttribute("format_version", H5::PredType::NATIVE_UINT32, H5::DataSpace(H5S_SCALAR))
         .write(H5::PredType::NATIVE_UINT32, &version);

@@ -4,8 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "larsel/daq/errors.hpp"
-#include "larsel/daq/yaml_section.hpp"
+#include "larsel/core/errors.hpp"
+#include "larsel/core/file_io.hpp"
+#include "larsel/core/yaml_section.hpp"
 
 namespace larsel::daq::sim {
 namespace {
@@ -14,7 +15,7 @@ const std::map<std::string, SpectrumKind> kSpectra = {
     {"supernova", SpectrumKind::supernova}, {"fixed", SpectrumKind::fixed}, {"uniform", SpectrumKind::uniform}};
 
 void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
-  const YamlSection s(n, w, {"collection_pedestal", "induction_pedestal", "pedestal_spread", "collection_incoherent_rms",
+  const core::YamlSection s(n, w, {"collection_pedestal", "induction_pedestal", "pedestal_spread", "collection_incoherent_rms",
                          "collection_coherent_rms", "induction_incoherent_rms", "induction_coherent_rms", "rms_spread",
                          "coherent_group_wires", "dead_channel_fraction", "stuck_channel_fraction"});
   s.read("collection_pedestal", c.collection_pedestal, 0, 16383);
@@ -33,16 +34,16 @@ void read_noise(const YAML::Node& n, const std::string& w, NoiseConfig& c) {
 }  // namespace
 
 SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source) try {
-  const YAML::Node root = load_yaml(yaml_text, source);
+  const YAML::Node root = core::load_yaml(yaml_text, source);
   SimConfig c;
   if (root.IsNull()) return c;
-  const YamlSection top(root, source, {"noise", "detector", "signal", "background"});
+  const core::YamlSection top(root, source, {"noise", "detector", "signal", "background"});
   read_noise(root["noise"], source + ": noise", c.noise);
-  const YamlSection d(root["detector"], source + ": detector", {"electron_lifetime_us", "longitudinal_diffusion", "transverse_diffusion"});
+  const core::YamlSection d(root["detector"], source + ": detector", {"electron_lifetime_us", "longitudinal_diffusion", "transverse_diffusion"});
   d.read("electron_lifetime_us", c.detector.electron_lifetime_us, 1, 1e9);
   d.read("longitudinal_diffusion", c.detector.longitudinal_diffusion, 0, 100);
   d.read("transverse_diffusion", c.detector.transverse_diffusion, 0, 100);
-  const YamlSection g(root["signal"], source + ": signal",
+  const core::YamlSection g(root["signal"], source + ": signal",
                   {"spectrum", "mean_energy_mev", "pinching", "fixed_electron_mev", "uniform_min_mev", "uniform_max_mev"});
   g.read_choice("spectrum", c.signal.spectrum, kSpectra);
   g.read("mean_energy_mev", c.signal.mean_energy_mev, 1, 100);
@@ -51,15 +52,26 @@ SimConfig parse_sim_config(const std::string& yaml_text, const std::string& sour
   g.read("uniform_min_mev", c.signal.uniform_min_mev, 0.1, 200);
   g.read("uniform_max_mev", c.signal.uniform_max_mev, 0.1, 200);
   if (c.signal.uniform_min_mev >= c.signal.uniform_max_mev) {
-    throw ConfigError(fmt::format("{}: signal.uniform_min_mev must be below uniform_max_mev", source));
+    throw core::ConfigError(fmt::format("{}: signal.uniform_min_mev must be below uniform_max_mev", source));
   }
-  const YamlSection b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
+  const core::YamlSection b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
   b.read("ar39_bq_per_kg", c.background.ar39_bq_per_kg, 0, 1000);
   b.read("ar42_bq_per_kg", c.background.ar42_bq_per_kg, 0, 1000);
   b.read("neutron_captures_per_s", c.background.neutron_captures_per_s, 0, 1e7);
   return c;
 } catch (const YAML::Exception& e) {
-  throw config_error_from(e, source);
+  throw core::config_error_from(e, source);
+}
+
+SimConfig load_sim_config(const std::string& path) {
+  if (path.empty()) return {};
+  std::string text;
+  try {
+    text = core::read_file(path, "the simulation config");
+  } catch (const std::runtime_error& e) {
+    throw core::ConfigError(e.what());
+  }
+  return parse_sim_config(text, path);
 }
 
 std::string to_yaml(const SimConfig& c) {

@@ -6,7 +6,7 @@
 namespace larsel::daq {
 
 /// "HOST:PORT" (IPv4 dotted quad, "localhost" or [IPv6]) -> endpoint.
-/// Throws ConfigError saying what was wrong with `text`.
+/// Throws core::ConfigError saying what was wrong with `text`.
 boost::asio::ip::udp::endpoint parse_udp_endpoint(std::string_view text);
 
 }  // namespace larsel::daq

@@ -55,7 +55,7 @@ struct FaceLayout {
 
 class ChannelMap {
  public:
-  /// Read a 13-column PD2HD map. Throws FormatError with the line number.
+  /// Read a 13-column PD2HD map. Throws core::FormatError with the line number.
   static ChannelMap read_pd2hd(const std::filesystem::path& path);
   /// Built-in map of an emulated detector with `apas` APAs (crate = APA + 1,
   /// slots 0-4, links 0-1, quarters 0-3); see docs/readout.md.
@@ -65,7 +65,7 @@ class ChannelMap {
   [[nodiscard]] const ChannelInfo* find(StreamKey key, unsigned channel) const noexcept;
   [[nodiscard]] std::vector<StreamKey> streams() const;
   [[nodiscard]] std::vector<std::uint32_t> faces() const;
-  /// Layout of one face. Throws FormatError unless each of its 480 wires is
+  /// Layout of one face. Throws core::FormatError unless each of its 480 wires is
   /// fed by exactly one (stream, channel) and it has exactly 20 streams.
   [[nodiscard]] FaceLayout face_layout(std::uint32_t face) const;
 

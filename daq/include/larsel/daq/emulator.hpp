@@ -80,7 +80,7 @@ struct EmulatorStats {
 
 class Emulator {
  public:
-  /// Validates the configuration and preloads the frame pool. Throws ConfigError.
+  /// Validates the configuration and preloads the frame pool. Throws core::ConfigError.
   Emulator(const EmulatorConfig& config, const ChannelMap& map, WaveformSource& source);
   ~Emulator();
   Emulator(const Emulator&) = delete;

@@ -51,7 +51,7 @@ struct WibEthBuffer {
 
 /// Accept a Fragment (72-byte header + frames) or a plain concatenation of
 /// 7200-byte frames. The byte length is trusted over the header's size field.
-/// Throws FormatError naming `source` when the bytes are neither.
+/// Throws core::FormatError naming `source` when the bytes are neither.
 WibEthBuffer locate_wibeth_frames(std::span<const std::byte> bytes, std::string_view source);
 
 }  // namespace larsel::daq

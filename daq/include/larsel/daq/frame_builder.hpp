@@ -40,7 +40,7 @@ class FrameBuilder {
   using Clock = std::chrono::steady_clock;
   using Sink = std::function<void(FrameHandle)>;
 
-  /// Builds images for `faces` of `map`. Throws ConfigError/FormatError if a
+  /// Builds images for `faces` of `map`. Throws core::ConfigError/core::FormatError if a
   /// face is not in the map or the window is out of range.
   FrameBuilder(const ChannelMap& map, std::span<const std::uint32_t> faces, FramePool& pool,
                ReceiveCounters& counters, Sink sink, FrameBuilderConfig config = {});

@@ -33,7 +33,7 @@ class WaveformSource {
   /// Whether generate_signal() is available (the physics source).
   [[nodiscard]] virtual bool has_signal() const noexcept { return false; }
   /// Waveforms of `face` holding the `index`-th signal interaction, with its truth.
-  /// The default throws ConfigError: this source has no signal model.
+  /// The default throws core::ConfigError: this source has no signal model.
   virtual void generate_signal(std::uint32_t face, std::uint64_t index, FaceWaveforms& out, sim::FrameTruth& truth);
 };
 

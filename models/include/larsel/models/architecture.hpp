@@ -49,7 +49,7 @@ struct Architecture {
 Architecture default_architecture();
 
 /// Strict reading: unknown layer kinds or keys and out-of-range values throw
-/// daq::ConfigError naming `source` and the layer.
+/// core::ConfigError naming `source` and the layer.
 Architecture architecture_from_json(const nlohmann::json& json, const std::string& source);
 nlohmann::json to_json(const Architecture& architecture);
 
@@ -65,7 +65,7 @@ bool is_quantized(const Architecture& architecture);
 /// give one value (the logit). Weights are initialised from `seed`. A quantized
 /// architecture must quantize every conv2d and dense layer, use only relu,
 /// maxpool and flatten between them, and have a power-of-two input_scale
-/// (else daq::ConfigError): then its forward pass is exact fixed point.
+/// (else core::ConfigError): then its forward pass is exact fixed point.
 Network build_network(const Architecture& architecture, Shape input, std::uint64_t seed);
 
 }  // namespace larsel::models

@@ -44,7 +44,7 @@ struct CompressionCallbacks {
 /// Checks before any training what can be checked without data: the kept
 /// counts against `architecture`, the layer names of quantization overrides,
 /// and that the accumulators fit (auto integer bits taken as written).
-/// Throws daq::ConfigError naming the key.
+/// Throws core::ConfigError naming the key.
 void check_compress_recipe(const CompressRecipe& recipe, const Architecture& architecture, Shape input);
 
 /// Runs the stages of `recipe` from `start` (a float model: the teacher's

@@ -26,12 +26,12 @@ struct LayerQuantization {
 /// {"weight": "ap_fixed<8,1,AP_RND_CONV,AP_SAT>", "bias": "...", "output": "..."} (HLS spellings).
 nlohmann::json to_json(const LayerQuantization& quantization);
 /// Strict: the three keys, each an HLS spelling or a format mapping
-/// (fixed_point_format_from_json); throws daq::ConfigError naming `where` and the key.
+/// (fixed_point_format_from_json); throws core::ConfigError naming `where` and the key.
 LayerQuantization layer_quantization_from_json(const nlohmann::json& json, const std::string& where);
 
 /// A format given either as an HLS spelling ("ap_fixed<8,3,AP_RND,AP_SAT>") or
 /// a mapping ({width: 8, integer: 3, rounding: rnd, overflow: sat}); throws
-/// daq::ConfigError naming `where`.
+/// core::ConfigError naming `where`.
 FixedPointFormat format_from_json(const nlohmann::json& json, const std::string& where);
 
 /// The fractional bits of the CNN input, log2(1 / input_scale), or nullopt

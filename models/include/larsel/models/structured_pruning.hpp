@@ -35,7 +35,7 @@ struct GateConfig {
 };
 
 /// `architecture` with a gate after each layer in `keep` (after its ReLU when
-/// one follows). Throws daq::ConfigError naming the layer for an unknown name,
+/// one follows). Throws core::ConfigError naming the layer for an unknown name,
 /// the last (logit) layer, a count outside [1, size], or a batchnorm layer in
 /// the network (fold it first).
 Architecture with_gates(const Architecture& architecture, const KeptCounts& keep);

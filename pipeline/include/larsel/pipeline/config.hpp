@@ -82,7 +82,7 @@ struct PipelineConfig {
 };
 
 [[nodiscard]] std::string_view default_config_yaml();
-/// The default overridden by `yaml_text`; throws daq::ConfigError naming `source` and the key.
+/// The default overridden by `yaml_text`; throws core::ConfigError naming `source` and the key.
 PipelineConfig parse_pipeline_config(std::string_view yaml_text, const std::string& source);
 /// The effective configuration as YAML (recorded with the data).
 std::string to_yaml(const PipelineConfig& config);

@@ -24,7 +24,7 @@ namespace larsel::pipeline {
 class Pipeline {
  public:
   /// Loads the model, makes the backends, binds the sockets and preloads the source.
-  /// Throws (daq::ConfigError, std::runtime_error, std::invalid_argument) with a message naming the problem.
+  /// Throws (core::ConfigError, std::runtime_error, std::invalid_argument) with a message naming the problem.
   explicit Pipeline(const PipelineConfig& config, const std::string& software_version = "");
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -49,8 +49,5 @@ class Pipeline {
 /// The frames a run's summary says were lost: dropped at the source and, with the udp input, periods the
 /// receiver did not turn into complete frames.
 std::uint64_t frames_lost(const nlohmann::ordered_json& summary);
-
-/// `path` as given if it exists, else relative to the source tree (LARSEL_SOURCE_DIR), else as given.
-std::string resolve_data_path(const std::string& path);
 
 }  // namespace larsel::pipeline

@@ -94,7 +94,7 @@ struct RunInfo {
   std::uint64_t start_time_unix_ns = 0;
   std::string config_yaml;        // the effective pipeline configuration
   std::string model_file;
-  std::string model_hash;         // SHA-1 of the model file (40 hex digits)
+  std::string model_hash;         // SHA-256 of the model file (64 hex digits)
   double threshold = 0;           // selection threshold (logit)
   std::uint32_t prescale = 0;     // 1 in N rejected frames kept (0: none)
   std::string software_version;

@@ -71,7 +71,7 @@ struct PreprocessConfig {
 };
 
 /// Parse YAML text (an empty document gives the defaults). Throws
-/// daq::ConfigError naming `source` and the offending key.
+/// core::ConfigError naming `source` and the offending key.
 PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std::string& source);
 /// Every key with its value, as YAML that parse_preprocess_config reads back.
 std::string to_yaml(const PreprocessConfig& config);

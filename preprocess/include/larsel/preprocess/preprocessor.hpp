@@ -61,7 +61,7 @@ struct FrameOutputs {
 class Preprocessor {
  public:
   /// Optimised: the fastest kernel of the kernel set this process runs (core::selected_kernel_set(): the
-  /// CPU's best, or LARSEL_KERNELS). Throws daq::ConfigError if the configuration cannot be run.
+  /// CPU's best, or LARSEL_KERNELS). Throws core::ConfigError if the configuration cannot be run.
   explicit Preprocessor(const PreprocessConfig& config, Implementation implementation = Implementation::optimised);
   /// A named kernel from available_kernels(config) (to compare instruction
   /// sets); throws std::invalid_argument for any other name.

@@ -55,9 +55,12 @@ struct SimConfig {
   BackgroundConfig background;
 };
 
-/// Parse YAML text (an empty document gives the defaults). Throws ConfigError
+/// Parse YAML text (an empty document gives the defaults). Throws core::ConfigError
 /// naming `source` and the offending key.
 SimConfig parse_sim_config(const std::string& yaml_text, const std::string& source);
+/// The configuration in the YAML file `path`; an empty path gives the defaults. Throws core::ConfigError
+/// naming the file (unreadable, invalid YAML, a bad key).
+SimConfig load_sim_config(const std::string& path);
 /// Every key with its value, as YAML.
 std::string to_yaml(const SimConfig& config);
 

@@ -6,7 +6,7 @@
 
 #include <H5Cpp.h>
 
-namespace larsel::daq::detail {
+namespace larsel::core {
 
 inline void write_string_attribute(H5::H5Object& object, const char* name, const std::string& value) {
   H5::StrType type(H5::PredType::C_S1, std::max<std::size_t>(value.size(), 1));
@@ -25,4 +25,4 @@ inline void write_u64_attribute(H5::H5Object& object, const char* name, std::uin
   object.createAttribute(name, H5::PredType::NATIVE_UINT64, H5::DataSpace(H5S_SCALAR)).write(H5::PredType::NATIVE_UINT64, &value);
 }
 
-}  // namespace larsel::daq::detail
+}  // namespace larsel::core

@@ -13,9 +13,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "larsel/daq/errors.hpp"
+#include "larsel/core/errors.hpp"
 
-namespace larsel::daq {
+namespace larsel::core {
 
 /// Throws a ConfigError naming `source`, the key and its line when a mapping anywhere in `node` holds
 /// the same key twice (yaml-cpp keeps both pairs, and a lookup silently takes the first).
@@ -168,4 +168,4 @@ class YamlSection {
   std::string where_;
 };
 
-}  // namespace larsel::daq
+}  // namespace larsel::core

@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace larsel::daq {
+namespace larsel::core {
 
 /// Input bytes (a file, a datagram, a map) do not follow the format they claim.
 class FormatError : public std::runtime_error {
@@ -17,4 +17,4 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace larsel::daq
+}  // namespace larsel::core
