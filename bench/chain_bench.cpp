@@ -12,6 +12,7 @@
 
 #include "bench_kernel_sets.hpp"
 #include "larsel/bench/bench_stats.hpp"
+#include "larsel/core/data_path.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/channel_map.hpp"
 #include "larsel/daq/emulator.hpp"
@@ -145,8 +146,9 @@ nlohmann::ordered_json summary(const Chain& chain, const SetFigures& f) {
 }  // namespace
 
 nlohmann::ordered_json run_chain_bench(const ChainBenchOptions& o) {
-  models::ModelFile file = models::load_model(o.model_path);
-  const double threshold = pipeline::selection_threshold(pipeline::SelectionConfig{}, file, o.model_path);
+  const std::string model_path = core::find_data_file(o.model_path).string();
+  models::ModelFile file = models::load_model(model_path);
+  const double threshold = pipeline::selection_threshold(pipeline::SelectionConfig{}, file, model_path);
   const daq::ChannelMap map = daq::ChannelMap::emulated(1);
   const std::uint32_t face = map.faces().front();
   const unsigned periods = std::max(1u, o.periods);
@@ -174,7 +176,7 @@ nlohmann::ordered_json run_chain_bench(const ChainBenchOptions& o) {
   nlohmann::ordered_json j;
   j["what"] = "one face's WIBEth datagrams from memory through validation, frame building (WIBEth unpack), preprocess, twin and "
               "selection, all on one thread; us of that thread per face-frame (a face delivers one every 32.768 us)";
-  j["model"] = o.model_path;
+  j["model"] = model_path;
   j["periods_in_memory"] = fmt::format("{} simulated periods (1 in 4 with a nu_e CC interaction), 20 datagrams each, cycled", periods);
   j["selection_threshold_logit"] = threshold;
   for (std::size_t c = 0; c < chains.size(); ++c) j["kernel_sets"][std::string(core::name(chains[c]->set()))] = summary(*chains[c], figures[c]);

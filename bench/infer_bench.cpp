@@ -20,6 +20,7 @@
 
 #include "bench_kernel_sets.hpp"
 #include "larsel/bench/bench_stats.hpp"
+#include "larsel/core/data_path.hpp"
 #include "larsel/core/kernel_set.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/fpga/backend.hpp"
@@ -252,7 +253,8 @@ nlohmann::ordered_json summary_with_rounds(const Timed& t) {
 }  // namespace
 
 nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
-  models::ModelFile file = models::load_model(o.model_path);
+  const std::string model_path = core::find_data_file(o.model_path).string();
+  models::ModelFile file = models::load_model(model_path);
   const std::vector<core::KernelSet> sets = kernel_sets_to_time(o.kernel_sets, "bench infer");
   const BenchFrames frames = simulate_frames(file, std::max(1u, o.distinct_frames));
   float sink = 0;
@@ -285,7 +287,7 @@ nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
   }
   const Timed &float_timed = timed[timed.size() - 2], &dnn_timed = timed.back();
   nlohmann::ordered_json j;
-  j["model"] = o.model_path;
+  j["model"] = model_path;
   j["multiply_accumulates_per_frame"] = file.model.network().multiply_accumulates();
   j["frame_period_us"] = 32.768;
   j["frames"] = fmt::format("{} simulated frames (1 in 4 with a neutrino), preprocessed with the model's configuration, cycled", frames.distinct);

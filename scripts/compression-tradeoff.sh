@@ -8,7 +8,7 @@
 # kept, so an interrupted scan resumes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-larsel=${LARSEL:-$repo/build/apps/larsel/larsel}
+larsel=${LARSEL:-$repo/build/bin/larsel}
 config=${CONFIG:-$repo/models/default-compress.yaml}
 teacher=${TEACHER:-$repo/models/default-float-model.h5}
 background=${BACKGROUND_FRAMES:-200000}

@@ -5,4 +5,4 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/build.sh"
-exec "$root/build/apps/larsel/larsel" run "$@"
+exec "$root/build/bin/larsel" run "$@"

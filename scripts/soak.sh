@@ -23,10 +23,10 @@
 #   SOAK_SIGNAL_RATE nu_e CC periods per second injected by the emulator (default 100)
 #   SOAK_ROTATE_S    HDF5 files rotate after this many seconds (default 20), or SOAK_ROTATE_MB (64)
 #   SOAK_SAMPLE_S    sampling period of rss.csv (default 2)
-# The binary is build/apps/larsel/larsel (scripts/build.sh builds it).
+# The binary is build/bin/larsel (scripts/build.sh builds it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="$root/build/apps/larsel/larsel"
+bin="$root/build/bin/larsel"
 python=/usr/bin/python3  # the system interpreter: python3-h5py and python3-numpy belong to it
 
 usage() { echo "usage: scripts/soak.sh [MINUTES]   (default 10; see the header of this script for the environment)"; }

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "larsel/core/data_path.hpp"
 #include "larsel/core/file_io.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/compressor.hpp"
@@ -107,7 +108,7 @@ int run_compress(CompressOptions o) {
   if (recipe.base.data.files.empty()) throw CLI::ValidationError("--data", "no data sets: give --data FILE or data.files in the config");
   std::optional<models::ModelFile> teacher;
   if (!recipe.teacher.empty()) {
-    teacher.emplace(models::load_model(recipe.teacher));
+    teacher.emplace(models::load_model(core::find_data_file(recipe.teacher)));
     if (models::is_quantized(teacher->model.architecture())) {
       throw std::runtime_error(fmt::format("{}: the teacher is already quantized; give the float model", recipe.teacher));
     }
