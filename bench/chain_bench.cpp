@@ -50,7 +50,7 @@ std::vector<std::byte> simulate_datagrams(const daq::ChannelMap& map, std::uint3
 class Chain {
  public:
   Chain(core::KernelSet set, const daq::ChannelMap& map, std::uint32_t face, models::ModelFile& file, double threshold)
-      : set_(set), pre_(file.preprocess_config(), set), twin_(file.model, set), image_(file.model.input_shape().size()),
+      : set_(set), pre_(pipeline::model_preprocess_config(file, "the model file"), set), twin_(file.model, set), image_(file.model.input_shape().size()),
         threshold_(threshold), fraction_(twin_.logit_format().fractional_bits()),
         builder_(map, std::span(&face, 1), pool_, counters_, [this](daq::FrameHandle frame) { decide(*frame); }, builder_config(set)) {}
 

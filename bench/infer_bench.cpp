@@ -15,7 +15,9 @@
 #include <memory>
 #include <optional>
 
+#if LARSEL_HAVE_OPENCV_DNN
 #include <opencv2/dnn.hpp>
+#endif
 #include <fmt/format.h>
 
 #include "bench_kernel_sets.hpp"
@@ -29,6 +31,7 @@
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
 #include "larsel/models/onnx_export.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
 
 namespace larsel::bench {
@@ -66,7 +69,7 @@ BenchFrames simulate_frames(const models::ModelFile& file, std::size_t distinct)
   f.distinct = distinct, f.image_size = file.model.input_shape().size();
   f.adc.resize(distinct * Frame::kPixels), f.images.resize(distinct * f.image_size);
   daq::sim::FrameSimulator sim(daq::sim::SimConfig{}, 20261122);
-  preprocess::Preprocessor pre(file.preprocess_config());
+  preprocess::Preprocessor pre(pipeline::model_preprocess_config(file, "the model file"));
   daq::sim::FrameTruth truth;
   std::vector<std::uint16_t> warmup(Frame::kPixels);
   for (std::size_t i = 0; i < 32; ++i) {  // settle the pedestal and noise estimates on background first
@@ -100,6 +103,7 @@ nlohmann::ordered_json summary(const std::vector<double>& us) {
   return {{"median_us", quantile(us, 0.5)}, {"p99_us", quantile(us, 0.99)}, {"frames", us.size()}};
 }
 
+#if LARSEL_HAVE_OPENCV_DNN
 /// OpenCV dnn running the ONNX export of the model's float network (the export is read back and deleted).
 struct OpencvDnn {
   cv::dnn::Net net;
@@ -124,6 +128,7 @@ struct OpencvDnn {
     return net.forward().ptr<float>()[0];
   }
 };
+#endif
 
 /// One timed backend: its per-frame times, pooled over the rounds, and each round's median.
 struct Timed {
@@ -178,7 +183,7 @@ struct SetTimings {
 
 /// One kernel set's figures: its twin, preprocess and both together, the same-run ratios to OpenCV dnn (pooled,
 /// and per round: both timed back to back) and how many rounds met each goal.
-nlohmann::ordered_json kernel_set_summary(core::KernelSet set, const SetTimings& t, const Timed& dnn, const std::string& twin_kernel,
+nlohmann::ordered_json kernel_set_summary(core::KernelSet set, const SetTimings& t, const Timed* dnn, const std::string& twin_kernel,
                                           const std::string& pre_kernel) {
   nlohmann::ordered_json j;
   const auto add = [&](const char* key, const Timed& timed) {
@@ -192,16 +197,18 @@ nlohmann::ordered_json kernel_set_summary(core::KernelSet set, const SetTimings&
   j["preprocess"]["kernel"] = pre_kernel;
   add("preprocess_plus_twin", t.combined);
   std::vector<double> ratios;
-  for (std::size_t k = 0; k < t.twin.round_medians.size(); ++k) ratios.push_back(dnn.round_medians[k] / t.twin.round_medians[k]);
-  j["opencv_dnn_over_twin_median"] = quantile(dnn.us, 0.5) / quantile(t.twin.us, 0.5);
-  j["opencv_dnn_over_twin_per_round"] = ratios;
+  if (dnn != nullptr) {  // null: a build without OpenCV dnn or ONNX export
+    for (std::size_t k = 0; k < t.twin.round_medians.size(); ++k) ratios.push_back(dnn->round_medians[k] / t.twin.round_medians[k]);
+    j["opencv_dnn_over_twin_median"] = quantile(dnn->us, 0.5) / quantile(t.twin.us, 0.5);
+    j["opencv_dnn_over_twin_per_round"] = ratios;
+  }
   const nlohmann::ordered_json goals = goals_for(set);
   j["goals"] = goals;
   if (goals.empty()) return j;
   const auto count = [](const std::vector<double>& v, auto met) { return std::count_if(v.begin(), v.end(), met); };
   const double twin_max = goals["twin_median_us_max"].get<double>(), ratio_min = goals["opencv_dnn_over_twin_min"].get<double>();
   j["rounds_meeting_goal"]["twin_median"] = count(t.twin.round_medians, [&](double us) { return us <= twin_max; });
-  j["rounds_meeting_goal"]["opencv_dnn_over_twin"] = count(ratios, [&](double r) { return r >= ratio_min; });
+  if (dnn != nullptr) j["rounds_meeting_goal"]["opencv_dnn_over_twin"] = count(ratios, [&](double r) { return r >= ratio_min; });
   if (goals.contains("preprocess_plus_twin_median_us_max")) {
     const double max = goals["preprocess_plus_twin_median_us_max"].get<double>();
     j["rounds_meeting_goal"]["preprocess_plus_twin_median"] = count(t.combined.round_medians, [&](double us) { return us <= max; });
@@ -262,20 +269,25 @@ nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
   std::vector<Timed> timed;  // per kernel set: add_kernel_set_entries; then float, OpenCV dnn
   for (const core::KernelSet set : sets) {
     runs.push_back(std::make_unique<KernelSetRun>(KernelSetRun{set, fpga::Twin(file.model, set),
-                                                               preprocess::Preprocessor(file.preprocess_config(), set),
+                                                               preprocess::Preprocessor(pipeline::model_preprocess_config(file, model_path), set),
                                                                std::vector<std::uint8_t>(frames.image_size)}));
     add_kernel_set_entries(*runs.back(), frames, sink, timed);
   }
   fpga::BackendOptions float_options;
   float_options.kind = "float";
   auto reference = fpga::make_backend(float_options, file.model);
-  OpencvDnn dnn(file);
   double logit = 0;
   timed.push_back({"float", [&](std::size_t i) {
                      reference->infer(frames.image(i), std::span(&logit, 1));
                      sink += static_cast<float>(logit);
                    }});
+#if LARSEL_HAVE_OPENCV_DNN
+  OpencvDnn dnn(file);
   timed.push_back({"opencv_dnn_onnx", [&](std::size_t i) { sink += dnn.score(frames.image(i)); }});
+  constexpr bool with_dnn = true;
+#else
+  constexpr bool with_dnn = false;
+#endif
   // Rounds interleave the backends, so a change of the shared machine's speed
   // shows up in every backend's round medians rather than in one backend only.
   for (unsigned round = 0; round < std::max(1u, o.rounds); ++round) {
@@ -285,7 +297,8 @@ nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
       t.us.insert(t.us.end(), us.begin(), us.end());
     }
   }
-  const Timed &float_timed = timed[timed.size() - 2], &dnn_timed = timed.back();
+  const Timed& float_timed = timed[kEntriesPerSet * runs.size()];
+  const Timed* dnn_timed = with_dnn ? &timed.back() : nullptr;
   nlohmann::ordered_json j;
   j["model"] = model_path;
   j["multiply_accumulates_per_frame"] = file.model.network().multiply_accumulates();
@@ -304,7 +317,11 @@ nlohmann::ordered_json run_infer_bench(const InferBenchOptions& o) {
   }
   j["every_twin_bit_exact"] = exact;
   j["float"] = summary_with_rounds(float_timed);
-  j["opencv_dnn_onnx"] = summary_with_rounds(dnn_timed);
+  if (dnn_timed != nullptr) {
+    j["opencv_dnn_onnx"] = summary_with_rounds(*dnn_timed);
+  } else {
+    j["opencv_dnn_onnx"] = "not built: OpenCV dnn (libopencv-dnn-dev) or ONNX export (libonnx-dev) missing";
+  }
   const double fastest_twin = quantile(timed[0].us, 0.5);  // the highest kernel set's
   j["float_over_fastest_twin_median"] = quantile(float_timed.us, 0.5) / fastest_twin;
   if (o.csim) {

@@ -10,7 +10,9 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "larsel/models/image_preparation.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "support.hpp"
 
 using larsel::test::run_larsel;
@@ -63,7 +65,7 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   // The exported ONNX file gives the model's logits on the real preprocessed frames in OpenCV dnn.
   REQUIRE(run_larsel("export-onnx --model '" + (dir / "m.h5").string() + "' --out '" + (dir / "m.onnx").string() + "'").exit_code == 0);
   larsel::models::ModelFile loaded = larsel::models::load_model(dir / "m.h5");
-  const auto images = larsel::models::prepare_images(dir / "sim.h5", loaded.preprocess_config(), {});
+  const auto images = larsel::models::prepare_images(dir / "sim.h5", larsel::pipeline::model_preprocess_config(loaded, "model"), {});
   std::vector<std::size_t> all(images.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
   const std::vector<float> logits = loaded.model.logits(images, all, 1);

@@ -13,7 +13,6 @@
 #include <onnx/shape_inference/implementation.h>
 #include <opencv2/dnn.hpp>
 
-#include "larsel/models/fold_batch_norm.hpp"
 #include "larsel/models/layers.hpp"
 #include "larsel/models/network.hpp"
 #include "larsel/models/onnx_export.hpp"
@@ -115,24 +114,28 @@ double max_abs_difference(std::span<const float> a, std::span<const float> b) {
 
 }  // namespace
 
-TEST_CASE("fold_batch_norm keeps the inference output of conv2d and dense batchnorms", "[models][fold]") {
+TEST_CASE("ONNX export folds the batchnorms into the conv2d and dense layers before them", "[models][fold][onnx]") {
   std::mt19937 rng(11);
   Network network = test_network(rng);
-  Network folded = fold_batch_norm(network);
-  REQUIRE(folded.layers().size() == network.layers().size() - 2);
-  for (const auto& layer : folded.layers()) CHECK(std::string(layer->kind()) != "batchnorm");
-  CHECK(folded.input_shape() == network.input_shape());
+  const larsel::test::TempDir dir;
+  const auto path = dir / "folded.onnx";
+  export_onnx(network, input_scale, path, "test");
+  onnx::ModelProto model;
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(model.ParseFromIstream(&in));
+  std::size_t weighted = 0;
+  for (const auto& node : model.graph().node()) {
+    CHECK(node.op_type() != "BatchNormalization");
+    weighted += node.op_type() == "Conv" || node.op_type() == "Gemm";
+  }
+  CHECK(weighted == 4);  // test_network: two conv2d and two dense layers, two of them followed by a batchnorm
 
-  Batch in;  // O(1) inputs, as scaled pixels are
-  in.reshape(8, cnn_input);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& v : in.values) v = normal(rng);
-  const FloatBuffer& unfolded_out = network.forward(in, false).values;
-  const std::vector<float> expected(unfolded_out.begin(), unfolded_out.end());
-  const FloatBuffer& folded_out = folded.forward(in, false).values;
-  const std::vector<float> got(folded_out.begin(), folded_out.end());
-  const double difference = max_abs_difference(got, expected);
-  INFO("max |folded - unfolded| = " << difference << ", max |logit| = " << max_abs(expected));
+  const Batch pixels = random_pixels(rng, 8);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(path.string());
+  const std::vector<float> got = run_opencv(net, pixels);
+  const auto& unfolded = network.forward(scaled(pixels, input_scale), false).values;
+  const double difference = max_abs_difference(got, std::vector<float>(unfolded.begin(), unfolded.end()));
+  INFO("max |folded export - unfolded forward| = " << difference);
   CHECK(difference <= 1e-5);
   // The batchnorms matter: with them made identities the output moves, so the comparison is not vacuous.
   for (const auto& layer : network.layers()) {
@@ -142,21 +145,24 @@ TEST_CASE("fold_batch_norm keeps the inference output of conv2d and dense batchn
       std::fill(norm->running_mean.begin(), norm->running_mean.end(), 0.0f);
     }
   }
-  CHECK(max_abs_difference(network.forward(in, false).values, got) > 1e-2);
+  CHECK(max_abs_difference(network.forward(scaled(pixels, input_scale), false).values, got) > 1e-2);
 }
 
-TEST_CASE("fold_batch_norm rejects a batchnorm that follows no conv2d or dense layer", "[models][fold]") {
+TEST_CASE("ONNX export rejects a batchnorm that follows no conv2d or dense layer", "[models][fold][onnx]") {
   std::mt19937 rng(12);
+  const larsel::test::TempDir dir;
   Network after_relu;
   append<Conv2D>(after_relu, cnn_input, rng, 2, 3, 3, Padding::same);
   append<ReLU>(after_relu, cnn_input, rng);
   append<BatchNorm>(after_relu, cnn_input, rng);
-  CHECK_THROWS_AS(fold_batch_norm(after_relu), std::invalid_argument);
-  CHECK_THROWS_WITH(fold_batch_norm(after_relu), Catch::Matchers::Contains("batchnorm at layer 2 follows a relu layer"));
+  CHECK_THROWS_AS(export_onnx(after_relu, input_scale, dir / "a.onnx", "test"), std::invalid_argument);
+  CHECK_THROWS_WITH(export_onnx(after_relu, input_scale, dir / "a.onnx", "test"),
+                    Catch::Matchers::Contains("batchnorm at layer 2 follows a relu layer"));
 
   Network first;
   append<BatchNorm>(first, cnn_input, rng);
-  CHECK_THROWS_AS(fold_batch_norm(first), std::invalid_argument);
+  CHECK_THROWS_AS(export_onnx(first, input_scale, dir / "b.onnx", "test"), std::invalid_argument);
+  CHECK_FALSE(std::filesystem::exists(dir / "a.onnx"));
 }
 
 TEST_CASE("ONNX export runs in OpenCV dnn with the output of Network forward", "[models][onnx]") {

@@ -14,10 +14,9 @@
 #include "kernel_sets.hpp"
 #include "support.hpp"
 
-#include "channel_update.hpp"
 #include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
-#include "larsel/preprocess/median_network.hpp"
+#include "larsel/preprocess/test_support.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
 
 namespace {
@@ -70,38 +69,30 @@ double rms(const std::vector<std::int16_t>& v) {
 }  // namespace
 
 TEST_CASE("Median network leaves the two middle values in its output slots", "[preprocess]") {
+  namespace support = larsel::preprocess::test_support;
   std::mt19937 rng(7);
   for (std::size_t n = 1; n <= 64; ++n) {
-    const MedianNetwork network(n);
     for (int trial = 0; trial < 50; ++trial) {
       std::vector<int> v(n);
       for (int& x : v) x = static_cast<int>(rng() % 21) - 10;  // many ties
-      std::vector<int> slots(std::bit_ceil(n), 0);
-      std::copy(v.begin(), v.end(), slots.begin());
-      for (const CompareExchange& c : network.steps()) {
-        const int lo = std::min(slots[c.low], slots[c.high]), hi = std::max(slots[c.low], slots[c.high]);
-        if (c.min_used) slots[c.low] = lo;
-        if (c.max_used) slots[c.high] = hi;
-      }
+      const auto [lower, upper] = support::median_network_outputs(v);
       std::sort(v.begin(), v.end());
-      REQUIRE(slots[network.lower_slot()] == v[(n - 1) / 2]);
-      REQUIRE(slots[network.upper_slot()] == v[n / 2]);
+      REQUIRE(lower == v[(n - 1) / 2]);
+      REQUIRE(upper == v[n / 2]);
     }
   }
   // 24 inputs (one WIBEth stream): far fewer comparators than a full sort (Batcher 32: 191).
-  constexpr auto fixed = make_fixed_median_network<24>();
-  const MedianNetwork runtime(24);
-  CHECK(fixed.steps.size() == runtime.steps().size());
-  CHECK(runtime.steps().size() < 150);
-  CHECK_THROWS_AS(MedianNetwork(0), std::invalid_argument);
+  CHECK(support::fixed_median_network_comparators_24() == support::median_network_comparators(24));
+  CHECK(support::median_network_comparators(24) < 150);
+  CHECK_THROWS_AS(support::median_network_comparators(0), std::invalid_argument);
+  CHECK_THROWS_AS(support::median_network_outputs(std::vector<int>(129)), std::invalid_argument);
 }
 
 TEST_CASE("Frugal division by reciprocal multiply is exact over its range", "[preprocess]") {
   for (unsigned limit = 1; limit <= 255; ++limit) {
-    const std::int32_t reciprocal = larsel::preprocess::detail::limit_reciprocal(limit);
     const int range = static_cast<int>(limit) + 64;
     for (int a = -range; a <= range; ++a) {
-      REQUIRE(larsel::preprocess::detail::divide_by_limit(a, reciprocal) == a / static_cast<int>(limit));
+      REQUIRE(larsel::preprocess::test_support::divide_by_limit(a, limit) == a / static_cast<int>(limit));
     }
   }
 }

@@ -17,6 +17,7 @@
 #include "larsel/models/evaluation.hpp"
 #include "larsel/models/fixed_point_inference.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "training_data.hpp"
 
 namespace larsel::app {
@@ -112,7 +113,7 @@ int run_compress(CompressOptions o) {
     if (models::is_quantized(teacher->model.architecture())) {
       throw std::runtime_error(fmt::format("{}: the teacher is already quantized; give the float model", recipe.teacher));
     }
-    recipe.base.preprocess = teacher->preprocess_config();
+    recipe.base.preprocess = pipeline::model_preprocess_config(*teacher, recipe.teacher);
     spdlog::info("teacher {}: {} multiply-accumulates; its preprocess configuration is used", recipe.teacher,
                  teacher->model.network().multiply_accumulates());
   }

@@ -12,7 +12,9 @@
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/evaluation.hpp"
+#include "larsel/models/image_preparation.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "model_summary.hpp"
 #include "plot.hpp"
 #include "progress_bar.hpp"
@@ -113,7 +115,7 @@ void write_report(const std::filesystem::path& dir, const nlohmann::json& report
 void add_reference(const EvalOptions& o, const models::ModelFile& file, const models::ImageSet& set,
                    std::span<const std::size_t> all, nlohmann::json& report) {
   models::ModelFile reference = models::load_model(o.reference);
-  if (models::preprocess_hash(reference.preprocess_config()) != models::preprocess_hash(file.preprocess_config())) {
+  if (reference.preprocess_hash() != file.preprocess_hash()) {
     throw std::runtime_error(fmt::format("{}: made with a different preprocess configuration than {}", o.reference, o.model));
   }
   report["reference"] = models::evaluate_selection(models::split_by_label(set, all, reference.model.logits(set, all, o.threads)), true);
@@ -128,7 +130,7 @@ void add_reference(const EvalOptions& o, const models::ModelFile& file, const mo
 
 int run_eval(const EvalOptions& o) {
   models::ModelFile file = models::load_model(o.model);
-  const preprocess::PreprocessConfig config = file.preprocess_config();
+  const preprocess::PreprocessConfig config = pipeline::model_preprocess_config(file, o.model);
   const models::ImageSet set = load_sets(o, config);
   std::vector<std::size_t> all(set.size());
   std::iota(all.begin(), all.end(), std::size_t{0});

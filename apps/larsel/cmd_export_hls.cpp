@@ -9,8 +9,9 @@
 #include "commands.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/fpga/hls_export.hpp"
-#include "larsel/models/image_set.hpp"
+#include "larsel/models/image_preparation.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "progress_bar.hpp"
 
 namespace larsel::app {
@@ -27,7 +28,7 @@ struct ExportHlsOptions {
 /// Preprocessed test frames: the first N of a simulated data set, or N simulated background frames;
 /// then `stress_frames` frames of uniformly random pixels, which reach the saturation paths.
 std::vector<std::uint8_t> test_vectors(const ExportHlsOptions& o, const models::ModelFile& file) {
-  const preprocess::PreprocessConfig config = file.preprocess_config();
+  const preprocess::PreprocessConfig config = pipeline::model_preprocess_config(file, o.model);
   models::ImageSet set;
   ProgressBar bar("preprocess test frames");
   const models::PrepareOptions prepare{"", 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, {}};

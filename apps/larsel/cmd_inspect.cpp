@@ -76,7 +76,7 @@ int run_inspect(const InspectOptions& o) {
   const models::Shape in = file.model.input_shape();
   r["input_shape"] = {in.channels, in.height, in.width};
   r["input_scale"] = file.model.architecture().input_scale;
-  r["preprocess_hash"] = models::preprocess_hash(file.preprocess_config());
+  r["preprocess_hash"] = file.preprocess_hash();
   nlohmann::json teacher = file.training.value("teacher", nlohmann::json::object());  // not const: no UB on a missing key
   r["layers"] = layer_table(file.model, teacher.value("weights_per_layer", nlohmann::json::object()));
   std::size_t parameters = 0, weights = 0, non_zero = 0;

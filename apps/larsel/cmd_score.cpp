@@ -9,8 +9,9 @@
 
 #include "commands.hpp"
 #include "larsel/fpga/backend.hpp"
-#include "larsel/models/image_set.hpp"
+#include "larsel/models/image_preparation.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "progress_bar.hpp"
 
 namespace larsel::app {
@@ -42,7 +43,7 @@ int run_score(ScoreOptions o) {
     reference = fpga::make_backend(r, file.model);
   }
   ProgressBar bar(fmt::format("preprocess {}", o.data));
-  const models::ImageSet set = models::prepare_images(o.data, file.preprocess_config(), {"", 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, {}});
+  const models::ImageSet set = models::prepare_images(o.data, pipeline::model_preprocess_config(file, o.model), {"", 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, {}});
   bar.clear();
   const std::size_t n = o.max_frames > 0 ? std::min(o.max_frames, set.size()) : set.size();
   const std::span<const std::uint8_t> frames(set.pixels.data(), n * set.shape.size());

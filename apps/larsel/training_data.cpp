@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "larsel/models/baseline_trigger.hpp"
+#include "larsel/models/image_preparation.hpp"
 
 namespace larsel::app {
 

@@ -1,5 +1,6 @@
 // The start-of-run capacity estimate (larsel/pipeline/capacity.hpp).
 #include "larsel/pipeline/capacity.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -126,7 +127,7 @@ CapacityEstimate estimate_capacity(const PipelineConfig& config, const models::M
   CapacityEstimate e;
   e.frames_per_second = config.input.max_rate ? 0.0 : config.input.faces * config.input.speed * daq::wibeth::kFrameRateHz;
   const std::vector<std::uint16_t> adc = simulate_frames(config.input);
-  preprocess::Preprocessor pre(model.preprocess_config());
+  preprocess::Preprocessor pre(model_preprocess_config(model, "the model file"));
   std::vector<std::uint8_t> images(kFrames * backend.frame_size());
   const auto preprocess_frame = [&](std::size_t i) {
     pre.process(preprocess::FrameAdc(adc.data() + i * Frame::kPixels, Frame::kPixels),

@@ -8,6 +8,12 @@
 
 namespace larsel::pipeline {
 
+preprocess::PreprocessConfig model_preprocess_config(const models::ModelFile& model, const std::string& model_path) {
+  const models::Shape input = model.model.input_shape();
+  return preprocess::parse_model_preprocess_config(model.preprocess_yaml, model_path, static_cast<std::size_t>(input.height),
+                                                   static_cast<std::size_t>(input.width));
+}
+
 double selection_threshold(const SelectionConfig& selection, const models::ModelFile& model, const std::string& model_path) {
   if (!selection.threshold_from_model) return selection.threshold;
   const auto cnn = model.metrics.find("cnn");

@@ -139,11 +139,7 @@ void Pipeline::Impl::make_queues() {
 }
 
 void Pipeline::Impl::make_stages() {
-  const preprocess::PreprocessConfig pre = model.preprocess_config();
-  if (pre.output_rows() * pre.output_columns() != model.model.input_shape().size()) {
-    throw std::runtime_error(fmt::format("{}: the model takes {} inputs but its preprocessing makes {} x {}", model_path,
-                                         model.model.input_shape().size(), pre.output_rows(), pre.output_columns()));
-  }
+  const preprocess::PreprocessConfig pre = model_preprocess_config(model, model_path);
   for (unsigned f = 0; f < config.input.faces; ++f) preprocessors.emplace_back(pre);
   fpga::BackendOptions options;
   options.kind = config.model.backend;

@@ -79,4 +79,14 @@ std::string to_yaml(const PreprocessConfig& c) {
       c.downsize.wires, c.downsize.ticks, c.downsize.mode == PoolMode::max ? "max" : "sum", c.downsize.shift);
 }
 
+PreprocessConfig parse_model_preprocess_config(const std::string& yaml_text, const std::string& model, std::size_t rows,
+                                               std::size_t columns) {
+  const PreprocessConfig config = parse_preprocess_config(yaml_text, model + ": preprocess_config");
+  if (config.output_rows() != rows || config.output_columns() != columns) {
+    throw std::runtime_error(fmt::format("{}: the preprocess configuration makes {}x{} images, the network takes {}x{}", model,
+                                         config.output_rows(), config.output_columns(), rows, columns));
+  }
+  return config;
+}
+
 }  // namespace larsel::preprocess

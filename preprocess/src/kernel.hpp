@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "larsel/preprocess/median_network.hpp"
+#include "median_network.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
 
 namespace larsel::preprocess::detail {

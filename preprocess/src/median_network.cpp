@@ -1,4 +1,4 @@
-#include "larsel/preprocess/median_network.hpp"
+#include "median_network.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
-// Fuzz harness: model files (models/include/larsel/models/model_file.hpp), read by models::load_model
+// Fuzz harness: model files (models/inference/include/larsel/models/model_file.hpp), read by models::load_model
 // for `larsel run`, `eval`, `compress`, `export-hls`. Raw bytes are not fed to libhdf5 (Debian's is
 // not instrumented and crashes on some corrupt files: not this project's code). Instead the input
 // decides the content of a well-formed HDF5 file, which the harness writes to a temporary file:
@@ -7,7 +7,8 @@
 // preprocess configuration and its hash, input_shape, format_version, missing or invalid
 // attributes, and each weight tensor (present or not, its shape, its HDF5 type, its values: NaN,
 // infinities, on or off the fixed-point grid). load_model must return a model or throw
-// std::runtime_error with a message; a model it returns must run a forward pass.
+// std::runtime_error with a message; a model it returns must run a forward pass, and the preprocess
+// configuration it carries must build (parse_model_preprocess_config) or be refused with a message.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,11 +25,13 @@
 
 #include "fuzz_support.hpp"
 #include "fuzz_targets.hpp"
+#include "larsel/core/hashing.hpp"
 #include "larsel/core/hdf5_attributes.hpp"
 #include "larsel/models/architecture.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/models/layers.hpp"
 #include "larsel/models/model_file.hpp"
+#include "larsel/preprocess/config.hpp"
 
 namespace larsel::fuzz {
 namespace {
@@ -164,7 +167,7 @@ void write_attributes(H5::H5File& file, const FileSpec& spec, FuzzReader& in) {
   attribute("architecture", spec.architecture.dump(-1, ' ', false, replace));
   attribute("input_shape", spec.input_shape.dump(-1, ' ', false, replace));
   attribute("preprocess_config", yaml);
-  attribute("preprocess_hash", spec.hash_matches ? models::preprocess_hash(spec.preprocess) : "0123456789abcdef");
+  attribute("preprocess_hash", spec.hash_matches ? core::fnv1a_64_hex(yaml) : "0123456789abcdef");
   attribute("baseline", in.byte() % 16 == 0 ? in.text(8) : "{}");  // sometimes not JSON
   attribute("training", "{}");
   attribute("metrics", "{}");
@@ -256,6 +259,14 @@ void check_loaded(models::ModelFile& loaded) {
   std::fill(batch.values.begin(), batch.values.end(), 1.0f);
   const models::Batch& out = loaded.model.network().forward(batch, false);
   require(out.count == 1, "forward pass of a loaded model: not one output per image");
+  const models::Shape input = loaded.model.input_shape();
+  try {
+    const preprocess::PreprocessConfig config = preprocess::parse_model_preprocess_config(
+        loaded.preprocess_yaml, "fuzz.h5", static_cast<std::size_t>(input.height), static_cast<std::size_t>(input.width));
+    require(config.output_rows() == static_cast<std::size_t>(input.height), "model preprocess config: wrong image rows accepted");
+  } catch (const std::runtime_error& e) {  // core::ConfigError is one
+    require_message(e, "parse_model_preprocess_config");
+  }
 }
 
 }  // namespace

@@ -76,4 +76,10 @@ PreprocessConfig parse_preprocess_config(const std::string& yaml_text, const std
 /// Every key with its value, as YAML that parse_preprocess_config reads back.
 std::string to_yaml(const PreprocessConfig& config);
 
+/// The configuration a model was trained with (its file's preprocess_config text), checked to make the
+/// rows x columns images its network takes. Throws core::ConfigError (a bad key) or std::runtime_error
+/// (another image size) naming `model` (its file).
+PreprocessConfig parse_model_preprocess_config(const std::string& yaml_text, const std::string& model, std::size_t rows,
+                                               std::size_t columns);
+
 }  // namespace larsel::preprocess

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "larsel/core/errors.hpp"
-#include "json_fields.hpp"
+#include "larsel/core/json_fields.hpp"
 
 namespace larsel::models {
 namespace {
@@ -29,7 +29,7 @@ int read_int(const json& options, const char* key, int fallback, int min, int ma
   if (!options.contains(key)) return fallback;
   const json& v = options.at(key);
   if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
-    throw core::ConfigError(fmt::format("{}.{}: {} is not an integer in [{}, {}]", where, key, detail::shown(v), min, max));
+    throw core::ConfigError(fmt::format("{}.{}: {} is not an integer in [{}, {}]", where, key, core::shown(v), min, max));
   }
   return v.get<int>();
 }
@@ -65,7 +65,7 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
     name = entry.begin().key();
     options = entry.begin().value().is_null() ? json::object() : entry.begin().value();
   } else {
-    throw core::ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, detail::shown(entry)));
+    throw core::ConfigError(fmt::format("{}: expected a layer name or {{kind: {{options}}}}, got {}", where, core::shown(entry)));
   }
   const auto kind = kKinds.find(name);
   if (kind == kKinds.end() || kind->second == LayerKind::gate) {  // gates are added by gate pruning, not written
@@ -82,7 +82,7 @@ LayerSpec layer_from_json(const json& entry, const std::string& where) {
       const auto k = read_pair(options, "kernel", {3, 3}, at);
       spec.kernel_height = k[0], spec.kernel_width = k[1];
       if (options.contains("padding") && !options.at("padding").is_string()) {
-        throw core::ConfigError(fmt::format("{}.padding: {} is not same or valid", at, detail::shown(options.at("padding"))));
+        throw core::ConfigError(fmt::format("{}.padding: {} is not same or valid", at, core::shown(options.at("padding"))));
       }
       const std::string padding = options.value("padding", std::string("same"));
       if (padding != "same" && padding != "valid") throw core::ConfigError(fmt::format("{}.padding: '{}' is not same or valid", at, padding));
@@ -135,7 +135,7 @@ Architecture architecture_from_json(const json& j, const std::string& source) {
   if (j.contains("input_scale")) {
     const json& s = j.at("input_scale");
     if (!s.is_number() || !(s.get<double>() > 0) || s.get<double>() > 1e3) {
-      throw core::ConfigError(fmt::format("{}.input_scale: {} is not a positive number", where, detail::shown(s)));
+      throw core::ConfigError(fmt::format("{}.input_scale: {} is not a positive number", where, core::shown(s)));
     }
     a.input_scale = s.get<float>();
   }

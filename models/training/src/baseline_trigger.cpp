@@ -9,7 +9,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "json_fields.hpp"
+#include "larsel/core/json_fields.hpp"
 
 namespace larsel::models {
 
@@ -20,7 +20,7 @@ constexpr std::string_view kWireGapKey = "max_wire_gap";
 constexpr std::string_view kTickGapKey = "max_tick_gap";
 constexpr std::string_view kScoreKey = "score";
 
-[[noreturn]] void bad_field(std::string_view field, const std::string& why) { detail::bad_json_field("baseline trigger config", field, why); }
+[[noreturn]] void bad_field(std::string_view field, const std::string& why) { core::bad_json_field("baseline trigger config", field, why); }
 
 void check_range(std::string_view field, int value, int low, int high) {
   if (value < low || value > high) {
@@ -29,7 +29,7 @@ void check_range(std::string_view field, int value, int low, int high) {
   }
 }
 
-int read_int(const nlohmann::json& value, std::string_view field) { return detail::json_int(value, "baseline trigger config", field); }
+int read_int(const nlohmann::json& value, std::string_view field) { return core::json_int(value, "baseline trigger config", field); }
 
 /// Bit t set where samples[t] >= threshold, for the 64 ticks of one wire.
 /// SSE2 (every x86-64): a wire in 16 instructions, against ~2 cycles per
@@ -57,7 +57,7 @@ std::uint64_t hit_mask(const std::int16_t* samples, std::int16_t threshold) noex
 BaselineConfig::Score read_score(const nlohmann::json& value) {
   if (value == "charge") return BaselineConfig::Score::charge;
   if (value == "size") return BaselineConfig::Score::size;
-  bad_field(kScoreKey, "must be \"charge\" or \"size\", got " + detail::shown(value));
+  bad_field(kScoreKey, "must be \"charge\" or \"size\", got " + core::shown(value));
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ nlohmann::json to_json(const BaselineConfig& config) {
 }
 
 BaselineConfig baseline_config_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw std::invalid_argument("baseline trigger config: expected an object, got " + detail::shown(json));
+  if (!json.is_object()) throw std::invalid_argument("baseline trigger config: expected an object, got " + core::shown(json));
   BaselineConfig config;
   for (const auto& [key, value] : json.items()) {
     if (key == kThresholdKey) {

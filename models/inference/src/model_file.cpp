@@ -8,10 +8,10 @@
 #include <H5Cpp.h>
 
 #include "larsel/core/errors.hpp"
+#include "larsel/core/hashing.hpp"
 #include "larsel/core/hdf5_attributes.hpp"
-#include "larsel/models/image_set.hpp"
+#include "larsel/core/json_fields.hpp"
 #include "larsel/models/layers.hpp"
-#include "json_fields.hpp"
 
 namespace larsel::models {
 namespace {
@@ -137,7 +137,7 @@ std::uint64_t format_version(const H5::H5File& file, const std::string& where) {
 
 Shape shape_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_array() || j.size() != 3 || !std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number_integer() && v > 0 && v < 100000; })) {
-    throw std::runtime_error(fmt::format("{}: input_shape {} is not [channels, rows, columns]", where, detail::shown(j)));
+    throw std::runtime_error(fmt::format("{}: input_shape {} is not [channels, rows, columns]", where, core::shown(j)));
   }
   return {j[0].get<int>(), j[1].get<int>(), j[2].get<int>()};
 }
@@ -155,14 +155,9 @@ ModelFile read_model(const H5::H5File& file, const std::string& where) {
   ModelFile m{Model(architecture, input, 0), core::read_string_attribute(file, "preprocess_config"),
               json_attribute(file, "baseline", where), json_attribute(file, "training", where), json_attribute(file, "metrics", where)};
   const std::string stored_hash = core::read_string_attribute(file, "preprocess_hash");
-  const preprocess::PreprocessConfig config = m.preprocess_config();
-  if (stored_hash != preprocess_hash(config)) {
+  if (stored_hash != m.preprocess_hash()) {
     throw std::runtime_error(fmt::format("{}: the preprocess configuration does not match its hash ({} stored, {} computed): "
-                                         "the file was edited or is corrupt", where, stored_hash, preprocess_hash(config)));
-  }
-  if (config.output_rows() != static_cast<std::size_t>(input.height) || config.output_columns() != static_cast<std::size_t>(input.width)) {
-    throw std::runtime_error(fmt::format("{}: the preprocess configuration makes {}x{} images, the network takes {}x{}", where,
-                                         config.output_rows(), config.output_columns(), input.height, input.width));
+                                         "the file was edited or is corrupt", where, stored_hash, m.preprocess_hash()));
   }
   read_weights(file, m.model, where);
   return m;
@@ -170,9 +165,7 @@ ModelFile read_model(const H5::H5File& file, const std::string& where) {
 
 }  // namespace
 
-preprocess::PreprocessConfig ModelFile::preprocess_config() const {
-  return preprocess::parse_preprocess_config(preprocess_yaml, "model file preprocess_config");
-}
+std::string ModelFile::preprocess_hash() const { return core::fnv1a_64_hex(preprocess_yaml); }
 
 void save_model(const std::filesystem::path& path, ModelFile& m) {
   const std::string temporary = path.string() + ".tmp";
@@ -186,7 +179,7 @@ void save_model(const std::filesystem::path& path, ModelFile& m) {
     const Shape in = m.model.input_shape();
     core::write_string_attribute(file, "input_shape", nlohmann::json::array({in.channels, in.height, in.width}).dump());
     core::write_string_attribute(file, "preprocess_config", m.preprocess_yaml);
-    core::write_string_attribute(file, "preprocess_hash", preprocess_hash(m.preprocess_config()));
+    core::write_string_attribute(file, "preprocess_hash", m.preprocess_hash());
     core::write_string_attribute(file, "baseline", m.baseline.dump());
     core::write_string_attribute(file, "training", m.training.dump());
     core::write_string_attribute(file, "metrics", m.metrics.dump());

@@ -8,6 +8,9 @@
 
 namespace larsel::models {
 
+/// False when this build has no ONNX library (export_onnx then throws saying so).
+bool onnx_export_available() noexcept;
+
 /// Writes `network` with its BatchNorms folded (fold_batch_norm) as an ONNX
 /// model (opset 13, float32): input "image" [N, channels, rows, cols] holding
 /// the uint8 pixel values, a Mul by `input_scale` (left out when it is 1),

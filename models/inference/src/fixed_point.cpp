@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "json_fields.hpp"
+#include "larsel/core/json_fields.hpp"
 
 namespace larsel::models {
 
@@ -50,7 +50,7 @@ constexpr std::string_view kOverflowKey = "overflow";
 constexpr std::string_view kSignedKey = "signed";
 constexpr FieldNames kJsonFields{kWidthKey, kIntegerKey, kRoundingKey, kOverflowKey};
 
-[[noreturn]] void bad_field(std::string_view field, const std::string& why) { detail::bad_json_field("fixed-point format", field, why); }
+[[noreturn]] void bad_field(std::string_view field, const std::string& why) { core::bad_json_field("fixed-point format", field, why); }
 
 void check_format(const FixedPointFormat& format, const FieldNames& names) {
   if (format.width < 1 || format.width > kMaxFixedPointWidth) {
@@ -260,7 +260,7 @@ std::vector<std::string_view> split_arguments(std::string_view arguments) {
 
 // ---- JSON readers ----
 
-int read_int(const nlohmann::json& value, std::string_view key) { return detail::json_int(value, "fixed-point format", key); }
+int read_int(const nlohmann::json& value, std::string_view key) { return core::json_int(value, "fixed-point format", key); }
 
 template <typename Mode, std::size_t N>
 Mode read_mode(const nlohmann::json& value, std::string_view key,
@@ -270,7 +270,7 @@ Mode read_mode(const nlohmann::json& value, std::string_view key,
     if (value.is_string() && value.get<std::string>() == name) return mode;
     allowed += (allowed.empty() ? "\"" : ", \"") + std::string(name) + "\"";
   }
-  bad_field(key, "must be one of " + allowed + ", got " + detail::shown(value));
+  bad_field(key, "must be one of " + allowed + ", got " + core::shown(value));
 }
 
 }  // namespace
@@ -359,7 +359,7 @@ nlohmann::json to_json(const FixedPointFormat& format) {
 }
 
 FixedPointFormat fixed_point_format_from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw std::invalid_argument("fixed-point format: expected an object, got " + detail::shown(json));
+  if (!json.is_object()) throw std::invalid_argument("fixed-point format: expected an object, got " + core::shown(json));
   FixedPointFormat format;
   for (const auto& [key, value] : json.items()) {
     if (key == kWidthKey) {
@@ -371,7 +371,7 @@ FixedPointFormat fixed_point_format_from_json(const nlohmann::json& json) {
     } else if (key == kOverflowKey) {
       format.overflow = read_mode(value, kOverflowKey, kOverflowNames);
     } else if (key == kSignedKey) {
-      if (!value.is_boolean()) bad_field(kSignedKey, "must be true or false, got " + detail::shown(value));
+      if (!value.is_boolean()) bad_field(kSignedKey, "must be true or false, got " + core::shown(value));
       format.is_signed = value.get<bool>();
     } else {
       bad_field(key, "is not a known key");

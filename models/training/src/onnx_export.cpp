@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
-#include "larsel/models/fold_batch_norm.hpp"
+#include "fold_batch_norm.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
@@ -180,5 +180,7 @@ void export_onnx(const Network& network, float input_scale, const std::filesyste
     throw std::runtime_error(fmt::format("export_onnx: writing {} failed", path.string()));
   }
 }
+
+bool onnx_export_available() noexcept { return true; }
 
 }  // namespace larsel::models

@@ -12,7 +12,7 @@
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/noise.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
-#include "larsel/models/image_set.hpp"
+#include "larsel/models/image_preparation.hpp"
 
 namespace larsel::models {
 namespace {

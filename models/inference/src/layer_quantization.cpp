@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "larsel/core/errors.hpp"
-#include "json_fields.hpp"
+#include "larsel/core/json_fields.hpp"
 
 namespace larsel::models {
 
@@ -25,7 +25,7 @@ FixedPointFormat format_from_json(const json& j, const std::string& where) {
     throw core::ConfigError(fmt::format("{}: {}", where, e.what()));
   }
   throw core::ConfigError(fmt::format("{}: expected an HLS type such as \"ap_fixed<8,3,AP_RND,AP_SAT>\" or a mapping, got {}",
-                                where, detail::shown(j)));
+                                where, core::shown(j)));
 }
 
 LayerQuantization layer_quantization_from_json(const json& j, const std::string& where) {

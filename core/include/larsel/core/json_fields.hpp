@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace larsel::models::detail {
+namespace larsel::core {
 
 /// A JSON value as an error message shows it: invalid UTF-8 replaced, where dump() would throw
 /// type_error 316 and hide the real error (found by fuzz_yaml_config).
@@ -30,4 +30,4 @@ inline int json_int(const nlohmann::json& value, std::string_view what, std::str
   return value.get<int>();
 }
 
-}  // namespace larsel::models::detail
+}  // namespace larsel::core

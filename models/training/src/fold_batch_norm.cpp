@@ -1,5 +1,5 @@
 // BatchNorm folding: y = a * (w x + b - mean) + shift = (a w) x + (a (b - mean) + shift).
-#include "larsel/models/fold_batch_norm.hpp"
+#include "fold_batch_norm.hpp"
 
 #include <cmath>
 #include <memory>

@@ -1,0 +1,33 @@
+#pragma once
+// Labelled CNN inputs: preprocessed images with the truth the evaluation bins in and the baseline
+// trigger's scores. Made by the training side (image_preparation.hpp) and by `larsel preprocess`;
+// read and written as one HDF5 format (image_set_file.hpp).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "larsel/models/tensor.hpp"
+
+namespace larsel::models {
+
+struct ImageSet {
+  Shape shape;                          // 1 x rows x columns of one image
+  std::vector<std::uint8_t> pixels;     // size() x shape.size(), the CNN input before input_scale
+  std::vector<std::uint8_t> labels;     // 1 = signal (a neutrino interaction), 0 = background
+  std::vector<float> nu_energy_mev;     // 0 for background
+  std::vector<float> visible_energy_mev;
+  std::size_t baseline_configs = 0;     // columns of baseline_scores: baseline_tuning_grid() in order
+  std::vector<float> baseline_scores;   // size() x baseline_configs
+
+  [[nodiscard]] std::size_t size() const noexcept { return labels.size(); }
+  [[nodiscard]] std::span<const std::uint8_t> image(std::size_t i) const noexcept {
+    return {pixels.data() + i * shape.size(), shape.size()};
+  }
+  [[nodiscard]] float baseline_score(std::size_t i, std::size_t config) const noexcept {
+    return baseline_scores[i * baseline_configs + config];
+  }
+  /// Appends all of `other` (same image shape and baseline grid, else std::invalid_argument).
+  void append(const ImageSet& other);
+};
+
+}  // namespace larsel::models
