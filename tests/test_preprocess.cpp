@@ -16,6 +16,7 @@
 
 #include "larsel/core/errors.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
+#include "larsel/models/image_set_file.hpp"
 #include "larsel/preprocess/test_support.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
 
@@ -290,13 +291,20 @@ TEST_CASE("larsel preprocess writes images and a quality report from a simulated
       fmt::format("preprocess {} --out {} --quality {} --warmup 8", raw.string(), images.string(), report.string()));
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  H5::H5File file(images.string(), H5F_ACC_RDONLY);
-  hsize_t dims[3] = {};
-  file.openDataSet("images").getSpace().getSimpleExtentDims(dims);
-  CHECK(dims[0] == 24);
-  CHECK(dims[1] == 120);
-  CHECK(dims[2] == 16);
-  CHECK(file.nameExists("truth"));
+  // The image-set format training reads: every frame in file order, with its truth.
+  const larsel::models::ImageSetFile written = larsel::models::read_image_set(images);
+  CHECK(written.set.size() == 24);
+  CHECK(written.set.shape.height == 120);
+  CHECK(written.set.shape.width == 16);
+  CHECK(std::count(written.set.labels.begin(), written.set.labels.end(), 1) == 12);
+  CHECK(written.attributes.source == raw.string());
+  CHECK(written.attributes.preprocess_config == to_yaml(PreprocessConfig{}));
+  CHECK(std::all_of(written.set.pixels.begin(), written.set.pixels.end(), [](std::uint8_t p) { return p == 0; }) == false);
+  for (std::size_t i = 0; i < written.set.size(); ++i) {
+    CHECK((written.set.labels[i] == 1) == (written.set.nu_energy_mev[i] > 0));
+  }
+  // Another HDF5 file (the simulated data set itself) is refused with its name, not read as images.
+  CHECK_THROWS_WITH(larsel::models::read_image_set(raw), Catch::Contains(raw.string()) && Catch::Contains("not a valid image set"));
   const auto json = nlohmann::json::parse(larsel::test::slurp(report));
   CHECK(json["frames"] == 24);
   CHECK(json["noise_only_pixels_surviving_fraction"].get<double>() < 1e-3);

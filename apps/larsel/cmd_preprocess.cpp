@@ -1,5 +1,6 @@
 // larsel preprocess IN.h5 --out OUT.h5 [--config pre.yaml] [--quality report.json]: denoise + downsize a
-// simulated data set into CNN input images, optionally measuring the denoising quality against the truth.
+// simulated data set into CNN input images (an image-set file, models/image_set_file.hpp, the format
+// training caches), optionally measuring the denoising quality against the truth.
 #include <chrono>
 #include <fstream>
 
@@ -12,7 +13,7 @@
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
-#include "larsel/preprocess/image_dataset.hpp"
+#include "larsel/models/image_set_file.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
 #include "larsel/preprocess/quality.hpp"
 
@@ -24,7 +25,7 @@ using daq::Frame;
 struct PreprocessOptions {
   std::string input, output, config_path, quality_path;
   std::size_t warmup = 32;
-  bool scalar = false, keep_denoised = true, print_config = false;
+  bool scalar = false, print_config = false;
 };
 
 /// Re-simulates frame `index` of the data set with its per-pixel truth and checks it is the stored frame.
@@ -67,9 +68,8 @@ int run_preprocess(const PreprocessOptions& o) {
   if (o.input.empty() || o.output.empty()) throw CLI::RequiredError("IN and --out");
   const daq::sim::DatasetReader reader(o.input);
   preprocess::Preprocessor pre(config, o.scalar ? preprocess::Implementation::scalar : preprocess::Implementation::optimised);
-  preprocess::ImageDatasetWriter writer(o.output, {config.output_rows(), config.output_columns(), o.keep_denoised,
-                                                   preprocess::to_yaml(config), o.input, reader.config_yaml(), reader.seed(),
-                                                   pre.kernel_name()});
+  models::ImageSet images;
+  images.shape = {1, static_cast<int>(config.output_rows()), static_cast<int>(config.output_columns())};
   warm_up(pre, reader, o.warmup);
   std::optional<TruthReplay> replay;
   if (!o.quality_path.empty()) replay.emplace(reader);
@@ -83,10 +83,12 @@ int run_preprocess(const PreprocessOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     pre.process(preprocess::FrameAdc(adc.data(), Frame::kPixels), {image, denoised, replay ? filtered : std::span<std::int16_t>{}});
     busy += std::chrono::steady_clock::now() - start;
-    writer.append(image, o.keep_denoised ? std::span<const std::int16_t>(denoised) : std::span<const std::int16_t>{});
+    const daq::sim::FrameTruth& truth = reader.truth(i);
+    images.push_back(image, truth.label == daq::sim::FrameLabel::signal, static_cast<float>(truth.nu_energy_mev),
+                     static_cast<float>(truth.visible_energy_mev));
     if (replay) quality.add(adc, filtered, denoised, reader.truth(i), replay->images(i, reader.truth(i), adc, o.input));
   }
-  writer.close();
+  models::write_image_set(o.output, images, {o.input, preprocess::to_yaml(config), pre.kernel_name(), ""});
   spdlog::info("wrote {}: {} images of {} x {} ({} kernel, {:.1f} us per frame incl. denoised output; "
                "`larsel bench preprocess` for the timing that matters)",
                o.output, reader.size(), config.output_rows(), config.output_columns(), pre.kernel_name(),
@@ -105,17 +107,16 @@ int run_preprocess(const PreprocessOptions& o) {
 }  // namespace
 
 void add_preprocess_command(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("preprocess", "Denoise + downsize a simulated data set into CNN input images (HDF5)");
+  auto* cmd = app.add_subcommand("preprocess", "Denoise + downsize a simulated data set into CNN input images (an HDF5 image set)");
   auto o = std::make_shared<PreprocessOptions>();
   cmd->add_option("IN", o->input, "Simulated data set (HDF5, from larsel simulate)")->check(CLI::ExistingFile);
-  cmd->add_option("--out", o->output, "Preprocessed data set to write (HDF5)");
+  cmd->add_option("--out", o->output, "Image set to write (HDF5: images, labels, energies; the format of training's cache)");
   cmd->add_option("--config", o->config_path, "Preprocess YAML (see --print-config)")->check(CLI::ExistingFile);
   cmd->add_option("--warmup", o->warmup, "Frames run first to settle the streaming pedestals and noise")
       ->check(CLI::Range(0, 100'000))
       ->capture_default_str();
   cmd->add_option("--quality", o->quality_path, "Write the quality report (JSON) from per-pixel truth, re-simulated from the file");
   cmd->add_flag("--scalar", o->scalar, "Use the scalar reference instead of the optimised kernel");
-  cmd->add_flag("!--no-denoised", o->keep_denoised, "Do not store the 480 x 64 denoised frames, only the images");
   cmd->add_flag("--print-config", o->print_config, "Print the full configuration as YAML and exit");
   cmd->callback([&action, o] { action = [o] { return run_preprocess(*o); }; });
 }

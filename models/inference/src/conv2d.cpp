@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "batch_checks.hpp"
-#include "quantized_linear.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
@@ -111,36 +110,31 @@ void Conv2D::col2im(const float* columns, std::span<float> sample) const {
 }
 
 void Conv2D::forward_quantized(const Batch& in, Batch& out, bool training) {
-  const LayerQuantization& q = *quantization_;
-  detail::quantize_copy(weights, q.weight, effective_weights_);
-  detail::quantize_copy(bias, q.bias, effective_bias_);
-  exact_weights_.assign(effective_weights_.begin(), effective_weights_.end());
-  exact_bias_.assign(effective_bias_.begin(), effective_bias_.end());
+  quantized_.start_forward(weights, bias, out.values.size(), training);
   const auto patch = static_cast<Eigen::Index>(patch_size());
   const Eigen::Index pixels = output_.height * output_.width;
   const std::size_t per_sample = patch_size() * static_cast<std::size_t>(pixels);
   columns_.resize(training ? per_sample * static_cast<std::size_t>(in.count) : per_sample);
-  pre_quantization_.resize(training ? out.values.size() : 0);
-  exact_inputs_.resize(per_sample);
-  sums_.resize(output_.size());
-  const Eigen::Map<const DoubleMatrix> w(exact_weights_.data(), output_.channels, patch);
-  const Eigen::Map<const Eigen::VectorXd> b(exact_bias_.data(), output_.channels);
-  const Eigen::Map<const DoubleMatrix> columns_exact(exact_inputs_.data(), patch, pixels);
-  Eigen::Map<DoubleMatrix> sums(sums_.data(), output_.channels, pixels);
+  std::vector<double>& exact_inputs = quantized_.exact_inputs;
+  exact_inputs.resize(per_sample);
+  quantized_.sums.resize(output_.size());
+  const Eigen::Map<const DoubleMatrix> w(quantized_.exact_weights().data(), output_.channels, patch);
+  const Eigen::Map<const Eigen::VectorXd> b(quantized_.exact_bias().data(), output_.channels);
+  const Eigen::Map<const DoubleMatrix> columns_exact(exact_inputs.data(), patch, pixels);
+  Eigen::Map<DoubleMatrix> sums(quantized_.sums.data(), output_.channels, pixels);
   for (int i = 0; i < in.count; ++i) {
     float* columns = columns_.data() + (training ? per_sample * static_cast<std::size_t>(i) : 0);
     im2col(in.sample(i), columns);
-    std::copy(columns, columns + per_sample, exact_inputs_.begin());
+    std::copy(columns, columns + per_sample, exact_inputs.begin());
     sums.noalias() = w * columns_exact;
     sums.colwise() += b;
-    const std::size_t offset = static_cast<std::size_t>(i) * output_.size();
-    detail::convert_output(sums_, out.sample(i), q.output, training ? pre_quantization_.data() + offset : nullptr);
+    quantized_.convert_output(quantized_.sums, out.sample(i), static_cast<std::size_t>(i) * output_.size());
   }
 }
 
 void Conv2D::forward(const Batch& in, Batch& out, bool training) {
   check_batch(in, input_, "conv2d input");
-  if (quantization_) {
+  if (quantized_.enabled()) {
     out.reshape(in.count, output_);
     return forward_quantized(in, out, training);
   }
@@ -169,10 +163,8 @@ void Conv2D::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
     throw std::logic_error("conv2d: backward without a training forward of the same batch");
   }
   grad_in.reshape(in.count, input_);
-  const Batch& gradient = quantization_ ? detail::mask_output_gradient(grad_out, pre_quantization_, quantization_->output,
-                                                                       masked_gradient_)
-                                        : grad_out;
-  const ConstMatrixView w(quantization_ ? effective_weights_.data() : weights.data(), output_.channels, patch);
+  const Batch& gradient = quantized_.output_gradient(grad_out);
+  const ConstMatrixView w(quantized_.weights_in_use(weights), output_.channels, patch);
   MatrixView dw(weight_gradients_.data(), output_.channels, patch);
   Eigen::Map<Eigen::VectorXf> db(bias_gradients_.data(), output_.channels);
   RowMatrix column_gradients(patch, pixels);
@@ -184,10 +176,7 @@ void Conv2D::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
     column_gradients.noalias() = w.transpose() * g;
     col2im(column_gradients.data(), grad_in.sample(i));
   }
-  if (quantization_) {
-    straight_through(weights, weight_gradients_, quantization_->weight);
-    straight_through(bias, bias_gradients_, quantization_->bias);
-  }
+  quantized_.mask_parameter_gradients(weights, bias, weight_gradients_, bias_gradients_);
 }
 
 }  // namespace larsel::models

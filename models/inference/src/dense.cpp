@@ -4,7 +4,6 @@
 #include <Eigen/Core>
 
 #include "batch_checks.hpp"
-#include "quantized_linear.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
@@ -39,26 +38,21 @@ std::vector<Parameter> Dense::parameters() {
 }
 
 void Dense::forward_quantized(const Batch& in, Batch& out, bool training) {
-  const LayerQuantization& q = *quantization_;
-  detail::quantize_copy(weights, q.weight, effective_weights_);
-  detail::quantize_copy(bias, q.bias, effective_bias_);
-  exact_weights_.assign(effective_weights_.begin(), effective_weights_.end());
-  exact_bias_.assign(effective_bias_.begin(), effective_bias_.end());
-  exact_inputs_.assign(in.values.begin(), in.values.end());
-  sums_.resize(out.values.size());
+  quantized_.start_forward(weights, bias, out.values.size(), training);
+  quantized_.exact_inputs.assign(in.values.begin(), in.values.end());
+  quantized_.sums.resize(out.values.size());
   const auto inputs = static_cast<Eigen::Index>(input_.size());
-  Eigen::Map<DoubleMatrix> sums(sums_.data(), in.count, units_);
-  sums.noalias() = Eigen::Map<const DoubleMatrix>(exact_inputs_.data(), in.count, inputs) *
-                   Eigen::Map<const DoubleMatrix>(exact_weights_.data(), units_, inputs).transpose();
-  sums.rowwise() += Eigen::Map<const Eigen::RowVectorXd>(exact_bias_.data(), units_);
-  pre_quantization_.resize(training ? out.values.size() : 0);
-  detail::convert_output(sums_, out.values, q.output, training ? pre_quantization_.data() : nullptr);
+  Eigen::Map<DoubleMatrix> sums(quantized_.sums.data(), in.count, units_);
+  sums.noalias() = Eigen::Map<const DoubleMatrix>(quantized_.exact_inputs.data(), in.count, inputs) *
+                   Eigen::Map<const DoubleMatrix>(quantized_.exact_weights().data(), units_, inputs).transpose();
+  sums.rowwise() += Eigen::Map<const Eigen::RowVectorXd>(quantized_.exact_bias().data(), units_);
+  quantized_.convert_output(quantized_.sums, out.values, 0);
 }
 
 void Dense::forward(const Batch& in, Batch& out, bool training) {
   detail::check_batch(in, input_, "dense input");
   out.reshape(in.count, output_shape());
-  if (quantization_) return forward_quantized(in, out, training);
+  if (quantized_.enabled()) return forward_quantized(in, out, training);
   const auto inputs = static_cast<Eigen::Index>(input_.size());
   const ConstMatrixView x(in.values.data(), in.count, inputs), w(weights.data(), units_, inputs);
   MatrixView y(out.values.data(), in.count, units_);
@@ -70,19 +64,14 @@ void Dense::backward(const Batch& in, const Batch& grad_out, Batch& grad_in) {
   detail::check_batch(grad_out, output_shape(), "dense output gradient");
   grad_in.reshape(in.count, input_);
   const auto inputs = static_cast<Eigen::Index>(input_.size());
-  const Batch& gradient = quantization_ ? detail::mask_output_gradient(grad_out, pre_quantization_, quantization_->output,
-                                                                       masked_gradient_)
-                                        : grad_out;
+  const Batch& gradient = quantized_.output_gradient(grad_out);
   const ConstMatrixView x(in.values.data(), in.count, inputs);
-  const ConstMatrixView w(quantization_ ? effective_weights_.data() : weights.data(), units_, inputs);
+  const ConstMatrixView w(quantized_.weights_in_use(weights), units_, inputs);
   const ConstMatrixView g(gradient.values.data(), in.count, units_);
   MatrixView(weight_gradients_.data(), units_, inputs).noalias() += g.transpose() * x;
   Eigen::Map<Eigen::RowVectorXf>(bias_gradients_.data(), units_) += g.colwise().sum();
   MatrixView(grad_in.values.data(), in.count, inputs).noalias() = g * w;
-  if (quantization_) {
-    straight_through(weights, weight_gradients_, quantization_->weight);
-    straight_through(bias, bias_gradients_, quantization_->bias);
-  }
+  quantized_.mask_parameter_gradients(weights, bias, weight_gradients_, bias_gradients_);
 }
 
 }  // namespace larsel::models

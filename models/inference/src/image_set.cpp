@@ -6,6 +6,17 @@
 
 namespace larsel::models {
 
+void ImageSet::push_back(std::span<const std::uint8_t> image, bool signal, float nu_energy, float visible_energy) {
+  if (image.size() != shape.size() || baseline_configs != 0) {
+    throw std::invalid_argument(fmt::format("image set of {}x{} images{}: cannot take an image of {} pixels", shape.height,
+                                            shape.width, baseline_configs ? " with baseline scores" : "", image.size()));
+  }
+  pixels.insert(pixels.end(), image.begin(), image.end());
+  labels.push_back(signal ? 1 : 0);
+  nu_energy_mev.push_back(nu_energy);
+  visible_energy_mev.push_back(visible_energy);
+}
+
 void ImageSet::append(const ImageSet& other) {
   if (size() == 0) shape = other.shape, baseline_configs = other.baseline_configs;
   if (other.size() == 0) return;

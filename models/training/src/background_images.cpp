@@ -100,7 +100,7 @@ ImageSet simulate_background_images(const std::string& sim_config_yaml, std::uin
   const BackgroundJob job{sim, seed, count, config, options.warmup_frames, std::make_shared<const daq::sim::NoiseBank>(seed)};
   ImageSet set = simulate_blocks(job, std::max(1u, threads), options.progress);
   try {
-    cache.store(set, fmt::format("simulated background, seed {}", seed));
+    cache.store(set, fmt::format("simulated background, seed {}", seed), preprocess::to_yaml(config));
   } catch (const std::runtime_error& e) {
     if (options.warn) options.warn(e.what());
   }

@@ -105,7 +105,7 @@ ImageSet prepare_images(const std::filesystem::path& dataset, const preprocess::
   if (auto cached = cache.load()) return std::move(*cached);
   ImageSet set = preprocess_dataset(dataset, config, options);
   try {
-    cache.store(set, dataset.string());
+    cache.store(set, dataset.string(), preprocess::to_yaml(config));
   } catch (const std::runtime_error& e) {
     if (options.warn) options.warn(e.what());
   }

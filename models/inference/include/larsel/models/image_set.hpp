@@ -26,6 +26,9 @@ struct ImageSet {
   [[nodiscard]] float baseline_score(std::size_t i, std::size_t config) const noexcept {
     return baseline_scores[i * baseline_configs + config];
   }
+  /// Appends one image of `shape` with its truth; a set with baseline scores takes none this way
+  /// (std::invalid_argument, as for an image of another size).
+  void push_back(std::span<const std::uint8_t> image, bool signal, float nu_energy, float visible_energy);
   /// Appends all of `other` (same image shape and baseline grid, else std::invalid_argument).
   void append(const ImageSet& other);
 };

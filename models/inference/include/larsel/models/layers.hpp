@@ -9,6 +9,7 @@
 
 #include "larsel/models/layer.hpp"
 #include "larsel/models/layer_quantization.hpp"
+#include "larsel/models/quantization_aware.hpp"
 
 namespace larsel::models {
 
@@ -37,8 +38,8 @@ class Conv2D final : public Layer {
   /// forward quantizes weights and bias, sums exactly in double and converts
   /// the sum to the output format, so it equals integer inference bit for bit;
   /// backward passes gradients straight through, zero where anything saturated.
-  void set_quantization(std::optional<LayerQuantization> quantization) { quantization_ = std::move(quantization); }
-  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
+  void set_quantization(std::optional<LayerQuantization> quantization) { quantized_.set(std::move(quantization)); }
+  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantized_.quantization(); }
   FloatBuffer weights, bias;  // weights [filters][channels][kh][kw]
 
  private:
@@ -53,12 +54,7 @@ class Conv2D final : public Layer {
   int pad_top_, pad_left_;
   FloatBuffer weight_gradients_, bias_gradients_;
   FloatBuffer columns_;  // im2col of the last training batch, kept for backward
-  std::optional<LayerQuantization> quantization_;
-  FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
-  FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
-  Batch masked_gradient_;
-  // Exact double copies of the quantized operands and the sums: members, so no forward allocates after the first.
-  std::vector<double> exact_weights_, exact_bias_, exact_inputs_, sums_;
+  QuantizationAwareState quantized_;
 };
 
 /// Fully connected: out = weights * flatten(in) + bias, output shape (units, 1, 1).
@@ -75,8 +71,8 @@ class Dense final : public Layer {
   /// He-normal (relu_follows) or Glorot-normal weights, zero biases.
   void initialise(std::mt19937& rng, bool relu_follows);
   /// Quantization-aware mode, as Conv2D::set_quantization.
-  void set_quantization(std::optional<LayerQuantization> quantization) { quantization_ = std::move(quantization); }
-  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantization_; }
+  void set_quantization(std::optional<LayerQuantization> quantization) { quantized_.set(std::move(quantization)); }
+  [[nodiscard]] const std::optional<LayerQuantization>& quantization() const noexcept { return quantized_.quantization(); }
   FloatBuffer weights, bias;  // weights [units][inputs]
 
  private:
@@ -85,12 +81,7 @@ class Dense final : public Layer {
   Shape input_;
   int units_;
   FloatBuffer weight_gradients_, bias_gradients_;
-  std::optional<LayerQuantization> quantization_;
-  FloatBuffer effective_weights_, effective_bias_;  // quantized weights and bias (quantization-aware mode)
-  FloatBuffer pre_quantization_;                    // output before conversion, kept for the straight-through mask
-  Batch masked_gradient_;
-  // Exact double copies of the quantized operands and the sums: members, so no forward allocates after the first.
-  std::vector<double> exact_weights_, exact_bias_, exact_inputs_, sums_;
+  QuantizationAwareState quantized_;
 };
 
 class ReLU final : public Layer {
