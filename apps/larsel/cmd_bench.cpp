@@ -59,11 +59,8 @@ int twin_verdict(const nlohmann::ordered_json& figures) {
   return 1;
 }
 
-}  // namespace
-
-void add_bench_command(CLI::App& app, Action& action) {
-  auto* bench = app.add_subcommand("bench", "Benchmarks (JSON on stdout)");
-  bench->require_subcommand(1);
+/// The readout side: decode and receive, simulation, preprocess.
+void add_readout_benchmarks(CLI::App* bench, Action& action) {
   const auto [ingest, o] = add_benchmark<bench::IngestBenchOptions>(
       *bench, action, "ingest", "WIBEth decode GB/s vs memcpy; builder ns/datagram; lossless loopback rate vs a bare recvmmsg loop",
       bench::run_ingest_bench);
@@ -98,6 +95,10 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(2u, 100'000u))->capture_default_str();
   pre->add_flag("!--no-variants", po->variants, "Skip the per-kernel and per-step cost comparisons");
 
+}
+
+/// The selection side: CNN, twin and backends, the whole chain, the pipeline.
+void add_selection_benchmarks(CLI::App* bench, Action& action) {
   const auto [cnn, co] = add_benchmark<bench::CnnBenchOptions>(
       *bench, action, "cnn", "Float CNN inference us/frame on one core, batch 1 and 256, against the 32.8 us frame period", bench::run_cnn_bench);
   cnn->add_option("--model", co->model_path, "Model file (default: the default architecture, random weights)")->check(CLI::ExistingFile);
@@ -140,6 +141,15 @@ void add_bench_command(CLI::App& app, Action& action) {
   pl->add_option("--workers", plo->workers, "Inference threads")->check(CLI::Range(1, 16))->capture_default_str();
   pl->add_flag("!--no-udp", plo->udp, "Skip the UDP input");
   pl->add_flag("!--no-in-process", plo->in_process, "Skip the in-process input");
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Action& action) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks (JSON on stdout)");
+  bench->require_subcommand(1);
+  add_readout_benchmarks(bench, action);
+  add_selection_benchmarks(bench, action);
 }
 
 }  // namespace larsel::app
