@@ -247,6 +247,6 @@ TEST_CASE("larsel score: csim equals the twin on a simulated data set, xrt witho
   const auto xrt = larsel::test::run_larsel("score " + model + "--data '" + data.string() + "' --backend xrt --xclbin '" +
                                             (dir / "missing.xclbin").string() + "'");
   CHECK(xrt.exit_code != 0);
-  CHECK_THAT(xrt.err, Catch::Contains("missing.xclbin"));
+  CHECK_THAT(xrt.err, LARSEL_HAVE_XRT ? Catch::Contains("missing.xclbin") : Catch::Contains("built without XRT"));
   CHECK(std::count(xrt.err.begin(), xrt.err.end(), '\n') <= 1);
 }

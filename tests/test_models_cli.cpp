@@ -8,7 +8,9 @@
 #include <H5Cpp.h>
 #include <nlohmann/json.hpp>
 
+#if LARSEL_HAVE_ONNX && LARSEL_HAVE_OPENCV_DNN
 #include <opencv2/dnn.hpp>
+#endif
 
 #include "larsel/models/image_preparation.hpp"
 #include "larsel/models/model_file.hpp"
@@ -62,6 +64,7 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   for (const char* png : {"roc.png", "efficiency_vs_visible_energy.png", "efficiency_vs_nu_energy.png"}) {
     CHECK(std::filesystem::file_size(report_dir / png) > 10000);
   }
+#if LARSEL_HAVE_ONNX && LARSEL_HAVE_OPENCV_DNN
   // The exported ONNX file gives the model's logits on the real preprocessed frames in OpenCV dnn.
   REQUIRE(run_larsel("export-onnx --model '" + (dir / "m.h5").string() + "' --out '" + (dir / "m.onnx").string() + "'").exit_code == 0);
   larsel::models::ModelFile loaded = larsel::models::load_model(dir / "m.h5");
@@ -79,6 +82,13 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   double worst = 0;
   for (std::size_t i = 0; i < logits.size(); ++i) worst = std::max(worst, std::abs(double{out.ptr<float>()[i]} - logits[i]));
   CHECK(worst <= 1e-5);
+#else
+  // A build without ONNX export says so in one line.
+  const auto exported = run_larsel("export-onnx --model '" + (dir / "m.h5").string() + "' --out '" + (dir / "m.onnx").string() + "'");
+  CHECK(exported.exit_code != 0);
+  CHECK_THAT(exported.err, Catch::Contains("without ONNX export"));
+  CHECK(std::count(exported.err.begin(), exported.err.end(), '\n') == 1);
+#endif
 
   // The second evaluation reads the cached images: same numbers.
   const auto again = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
