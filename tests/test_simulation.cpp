@@ -17,10 +17,12 @@
 #include "larsel/daq/sim/dataset.hpp"
 #include "larsel/daq/sim/frame_simulator.hpp"
 #include "larsel/daq/sim/parallel_simulation.hpp"
+#include "larsel/daq/sim/test_support.hpp"
 #include "support.hpp"
 
 using namespace larsel::daq;
 using namespace larsel::daq::sim;
+namespace support = larsel::daq::sim::test_support;
 
 namespace {
 
@@ -34,9 +36,7 @@ SimConfig quiet_config() {  // noise only: no radioactivity
   return c;
 }
 
-double sum_energy(const std::vector<Deposit>& deposits) {
-  return std::accumulate(deposits.begin(), deposits.end(), 0.0, [](double s, const Deposit& d) { return s + d.energy_mev; });
-}
+double sum(const std::vector<double>& values) { return std::accumulate(values.begin(), values.end(), 0.0); }
 
 /// Per-wire RMS and the common-mode RMS of groups of 24 wires (per tick, the
 /// median over the group), the estimator used on the fixture in docs/simulation.md.
@@ -84,15 +84,10 @@ TEST_CASE("a minimum-ionising track gives the expected charge and ADC peak per c
   // A straight track across wires 100-300 at the wire plane (no attachment, no diffusion).
   SimConfig config;
   config.detector.longitudinal_diffusion = config.detector.transverse_diffusion = 0;
-  ChargeProjector projector(config.detector);
-  SignalBuffer buffer;
-  Rng rng(1, 1);
+  std::vector<support::PointDeposit> track;
   const double step = 0.479 / 8;
-  for (double y = 100 * 0.479 + step / 2; y < 300 * 0.479; y += step) {
-    projector.project(Deposit{{0.0, y, 100.0}, 2.1 * step, 2.1, DepositKind::neutrino}, 20.3, rng, buffer);
-  }
-  std::vector<float> shaped(Frame::kPixels);
-  buffer.take_frame(std::span<float, Frame::kPixels>(shaped.data(), Frame::kPixels));
+  for (double y = 100 * 0.479 + step / 2; y < 300 * 0.479; y += step) track.push_back({{0.0, y, 100.0}, 2.1 * step, 2.1});
+  const std::vector<float> shaped = support::shaped_frame(config.detector, track, 20.3, 1, 1);
   for (const std::size_t wire : {120, 200, 280}) {
     const float* row = shaped.data() + wire * Frame::kTicks;
     const double peak = *std::max_element(row, row + Frame::kTicks);
@@ -101,32 +96,30 @@ TEST_CASE("a minimum-ionising track gives the expected charge and ADC peak per c
     CHECK(peak <= peak_adc * 1.001);
     CHECK(peak >= peak_adc * 0.97);
   }
-  CHECK(projector.electrons_at_wires(Deposit{{0, 0, 0}, mev_per_wire, 2.1, DepositKind::neutrino}) == Approx(electrons).epsilon(1e-3));
+  CHECK(support::electrons_at_wires(config.detector, {{0, 0, 0}, mev_per_wire, 2.1}) == Approx(electrons).epsilon(1e-3));
   SECTION("electron lifetime attenuates charge drifting 2.25 ms by exp(-2.25/10)") {
-    const double far = projector.electrons_at_wires(Deposit{{360, 0, 0}, mev_per_wire, 2.1, DepositKind::neutrino});
+    const double far = support::electrons_at_wires(config.detector, {{360, 0, 0}, mev_per_wire, 2.1});
     CHECK(far / electrons == Approx(std::exp(-2250.0 / 10000.0)).epsilon(1e-3));
   }
 }
 
 TEST_CASE("deposited energy never exceeds the particle energy, and is conserved", "[simulation][physics]") {
-  Rng rng(7, 7);
-  for (int i = 0; i < 200; ++i) {
-    const double energy = rng.uniform(0.05, 60.0);
-    std::vector<Deposit> electron, photon;
-    transport_electron(energy, {100, 100, 100}, rng.isotropic(), DepositKind::neutrino, rng, electron);
-    transport_photon(energy, {100, 100, 100}, rng.isotropic(), DepositKind::neutrino, rng, photon);
-    REQUIRE(sum_energy(electron) == Approx(energy).epsilon(1e-9));
-    REQUIRE(sum_energy(photon) == Approx(energy).epsilon(1e-9));
-    for (const auto& d : electron) REQUIRE(d.energy_mev >= 0);
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    const double energy = 0.05 + (60.0 - 0.05) * (static_cast<double>(i) + 0.5) / 200;  // evenly over 0.05-60 MeV
+    const std::vector<double> electron = support::electron_deposit_energies(energy, {100, 100, 100}, 7, i);
+    const std::vector<double> photon = support::photon_deposit_energies(energy, {100, 100, 100}, 7, i);
+    REQUIRE(sum(electron) == Approx(energy).epsilon(1e-9));
+    REQUIRE(sum(photon) == Approx(energy).epsilon(1e-9));
+    for (const double e : electron) REQUIRE(e >= 0);
   }
-  SignalGenerator generator(SignalConfig{});
   FrameSimulator simulator(SimConfig{}, 3);
   Pixels pixels(Frame::kPixels);
   FrameTruth truth;
   for (int i = 0; i < 100; ++i) {
-    const NeutrinoInteraction event = generator.generate({100, 100, 300}, rng);
-    CHECK(sum_energy(event.deposits) == Approx(event.electron_energy_mev + event.excitation_mev).epsilon(1e-9));
-    CHECK(event.nu_energy_mev == Approx(event.electron_energy_mev + event.excitation_mev + 1.504).epsilon(1e-9));
+    const support::InteractionEnergies event =
+        support::neutrino_interaction(SignalConfig{}, {100, 100, 300}, 8, static_cast<std::uint64_t>(i));
+    CHECK(event.deposited_mev == Approx(event.electron_mev + event.excitation_mev).epsilon(1e-9));
+    CHECK(event.nu_mev == Approx(event.electron_mev + event.excitation_mev + 1.504).epsilon(1e-9));
     simulator.simulate(static_cast<std::uint64_t>(i), FrameLabel::signal, frame_span(pixels), truth);
     CHECK(truth.visible_energy_mev <= truth.nu_energy_mev - 1.504 + 1e-3);
     CHECK(truth.visible_energy_mev >= 0);
@@ -135,7 +128,7 @@ TEST_CASE("deposited energy never exceeds the particle energy, and is conserved"
 
 TEST_CASE("39Ar decays per frame match 1.01 Bq/kg in the face's drift volume", "[simulation][physics]") {
   FrameSimulator simulator(SimConfig{}, 11);
-  const double expected = simulator.backgrounds().ar39_per_frame();
+  const double expected = simulator.mean_ar39_decays_per_frame();
   // 2.30 m x 6 m x 3.6 m x 1.3954 t/m^3 = 69.3 t; 69,300 kg x 1.01 Bq/kg x 32.768 us = 2.29.
   CHECK(expected == Approx(2.29).epsilon(0.01));
   Pixels pixels(Frame::kPixels);
@@ -155,17 +148,11 @@ TEST_CASE("39Ar decays per frame match 1.01 Bq/kg in the face's drift volume", "
 }
 
 TEST_CASE("39Ar beta spectrum: 565 keV endpoint, mean near 220 keV", "[simulation][physics]") {
-  const BetaSpectrum spectrum(0.565, 19, true);
-  Rng rng(5, 5);
-  double sum = 0, max = 0;
-  for (int i = 0; i < 20000; ++i) {
-    const double e = spectrum.sample(rng);
-    sum += e;
-    max = std::max(max, e);
-  }
+  const support::BetaDraws draws = support::sample_beta_spectrum(0.565, 19, true, 20000, 5, 5);
+  const double max = *std::max_element(draws.energies_mev.begin(), draws.energies_mev.end());
   CHECK(max <= 0.565);
-  CHECK(sum / 20000 == Approx(spectrum.mean()).epsilon(0.02));
-  CHECK(spectrum.mean() == Approx(0.22).epsilon(0.1));  // 39Ar mean beta energy ~0.22 MeV [G]
+  CHECK(sum(draws.energies_mev) / 20000 == Approx(draws.spectrum_mean_mev).epsilon(0.02));
+  CHECK(draws.spectrum_mean_mev == Approx(0.22).epsilon(0.1));  // 39Ar mean beta energy ~0.22 MeV [G]
 }
 
 TEST_CASE("noise: RMS and coherent fraction as configured, and like the real ProtoDUNE-HD collection plane", "[simulation][noise]") {

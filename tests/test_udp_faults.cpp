@@ -5,13 +5,14 @@
 
 #include <map>
 #include <set>
+#include <string>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
 
-#include "larsel/daq/address.hpp"
 #include "larsel/daq/emulator.hpp"
 #include "larsel/daq/receive_session.hpp"
 
@@ -94,6 +95,13 @@ std::uint64_t distinct_periods(const LoopbackRun& run) {
   std::set<std::uint64_t> periods;
   for (const auto& f : run.faults) periods.insert(f.period);
   return periods.size();
+}
+
+/// "HOST:PORT" as ReceiveSession::local_address() gives it (a numeric host) -> the endpoint to send to.
+boost::asio::ip::udp::endpoint endpoint_of(const std::string& address) {
+  const auto colon = address.rfind(':');
+  const auto port = static_cast<unsigned short>(std::stoi(address.substr(colon + 1)));
+  return {boost::asio::ip::make_address(address.substr(0, colon)), port};
 }
 
 constexpr std::uint64_t kPeriods = 1000;  // 20,000 datagrams
@@ -191,7 +199,7 @@ TEST_CASE("hand-made bad datagrams through a real socket are counted, not fatal"
   ReceiveSession session(rc, map, [](FrameHandle) {});
   boost::asio::io_context io;
   boost::asio::ip::udp::socket sender(io, boost::asio::ip::udp::v4());
-  const auto target = parse_udp_endpoint(session.local_address());
+  const auto target = endpoint_of(session.local_address());
   std::vector<std::byte> frame(7200);
   wibeth::Header h;
   h.crate_id = 7;  // not in the map

@@ -1,4 +1,4 @@
-#include "larsel/daq/address.hpp"
+#include "address.hpp"
 
 #include <charconv>
 #include <string>

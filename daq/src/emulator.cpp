@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "larsel/daq/address.hpp"
+#include "address.hpp"
 #include "larsel/core/errors.hpp"
 #include "larsel/daq/rate_limiter.hpp"
 #include "larsel/daq/wibeth.hpp"

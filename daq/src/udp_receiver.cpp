@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "larsel/daq/address.hpp"
+#include "address.hpp"
 
 namespace larsel::daq {
 

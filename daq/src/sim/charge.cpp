@@ -1,4 +1,4 @@
-#include "larsel/daq/sim/charge.hpp"
+#include "charge.hpp"
 
 #include <algorithm>
 #include <cmath>

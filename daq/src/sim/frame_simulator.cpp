@@ -3,11 +3,60 @@
 #include <algorithm>
 #include <cmath>
 
+#include "charge.hpp"
+#include "generators.hpp"
 #include "larsel/daq/wibeth.hpp"
+#include "random.hpp"
 
 namespace larsel::daq::sim {
 
+static_assert(FrameSimulator::kLeadTicks == ChargeProjector::kResponseTicks,
+              "the simulated lead-in is the front-end response length");
+
+struct FrameSimulator::Impl {
+  enum class ChannelState : std::uint8_t { good, dead, stuck };
+
+  Impl(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank);
+  void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth,
+                SignalImages* images);
+  void add_backgrounds(Rng& rng, FrameTruth& truth);
+  void add_signal(Rng& rng, FrameTruth& truth);
+  void compose(Rng& rng, std::span<std::uint16_t, Frame::kPixels> out);
+  void draw_channels();
+
+  SimConfig config_;
+  std::uint64_t seed_;
+  std::shared_ptr<const NoiseBank> bank_;
+  ChargeProjector projector_;
+  SignalGenerator signal_;
+  BackgroundGenerator background_;
+  std::vector<float> pedestal_, incoherent_rms_;
+  std::vector<ChannelState> state_;
+  std::vector<std::uint16_t> stuck_code_;
+  SignalBuffer buffer_, neutrino_buffer_;  // backgrounds, and the neutrino interaction
+  std::vector<float> shaped_, neutrino_shaped_;
+  std::vector<Deposit> deposits_;
+  std::vector<Radioactivity> decays_;
+  std::vector<std::size_t> group_offsets_;
+};
+
 FrameSimulator::FrameSimulator(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank)
+    : impl_(std::make_unique<Impl>(config, seed, std::move(bank))) {}
+
+FrameSimulator::~FrameSimulator() = default;
+FrameSimulator::FrameSimulator(FrameSimulator&&) noexcept = default;
+FrameSimulator& FrameSimulator::operator=(FrameSimulator&&) noexcept = default;
+
+void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out,
+                              FrameTruth& truth, SignalImages* images) {
+  impl_->simulate(index, label, out, truth, images);
+}
+
+const SimConfig& FrameSimulator::config() const noexcept { return impl_->config_; }
+
+double FrameSimulator::mean_ar39_decays_per_frame() const noexcept { return impl_->background_.ar39_per_frame(); }
+
+FrameSimulator::Impl::Impl(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank)
     : config_(config),
       seed_(seed),
       bank_(bank ? std::move(bank) : std::make_shared<const NoiseBank>(seed)),
@@ -25,7 +74,7 @@ FrameSimulator::FrameSimulator(const SimConfig& config, std::uint64_t seed, std:
 }
 
 /// Per-channel pedestal, noise level and state: fixed for the run (seed).
-void FrameSimulator::draw_channels() {
+void FrameSimulator::Impl::draw_channels() {
   const NoiseConfig& n = config_.noise;
   Rng rng(seed_, 0x4348414E4E454CULL);  // "CHANNEL"
   for (std::size_t w = 0; w < Frame::kWires; ++w) {
@@ -40,8 +89,8 @@ void FrameSimulator::draw_channels() {
   }
 }
 
-void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out,
-                              FrameTruth& truth, SignalImages* images) {
+void FrameSimulator::Impl::simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out,
+                                    FrameTruth& truth, SignalImages* images) {
   Rng rng(seed_, index + 1);
   truth = FrameTruth{};
   truth.label = label;
@@ -61,7 +110,7 @@ void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<s
   compose(rng, out);
 }
 
-void FrameSimulator::add_backgrounds(Rng& rng, FrameTruth& truth) {
+void FrameSimulator::Impl::add_backgrounds(Rng& rng, FrameTruth& truth) {
   const double start = static_cast<double>(buffer_.origin()) - kLeadTicks;
   background_.generate(start, Frame::kTicks + kLeadTicks, rng, decays_, deposits_);
   for (const Radioactivity& decay : decays_) {
@@ -76,7 +125,7 @@ void FrameSimulator::add_backgrounds(Rng& rng, FrameTruth& truth) {
   }
 }
 
-void FrameSimulator::add_signal(Rng& rng, FrameTruth& truth) {
+void FrameSimulator::Impl::add_signal(Rng& rng, FrameTruth& truth) {
   const Vec3 vertex{rng.uniform(0, physics::kDriftLengthCm), rng.uniform(10, Frame::kWires - 10) * physics::kWirePitchCm,
                     rng.uniform(0, physics::kFaceHeightCm)};
   const double vertex_tick = rng.uniform(0, Frame::kTicks);
@@ -105,7 +154,7 @@ void FrameSimulator::add_signal(Rng& rng, FrameTruth& truth) {
   truth.visible_energy_mev = static_cast<float>(visible);
 }
 
-void FrameSimulator::compose(Rng& rng, std::span<std::uint16_t, Frame::kPixels> out) {
+void FrameSimulator::Impl::compose(Rng& rng, std::span<std::uint16_t, Frame::kPixels> out) {
   const NoiseBank& bank = *bank_;
   for (auto& offset : group_offsets_) offset = rng.next() % bank.size();
   const auto coherent_rms = static_cast<float>(config_.noise.collection_coherent_rms);

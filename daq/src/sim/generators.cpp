@@ -1,10 +1,10 @@
-#include "larsel/daq/sim/generators.hpp"
+#include "generators.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-#include "larsel/daq/sim/charge.hpp"
+#include "charge.hpp"
 
 namespace larsel::daq::sim {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "larsel/daq/sim/physics.hpp"
-#include "larsel/daq/sim/random.hpp"
+#include "random.hpp"
 
 namespace larsel::daq::sim {
 

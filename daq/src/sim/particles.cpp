@@ -1,4 +1,4 @@
-#include "larsel/daq/sim/particles.hpp"
+#include "particles.hpp"
 
 #include <algorithm>
 #include <array>

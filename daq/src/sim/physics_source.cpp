@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "larsel/daq/wibeth.hpp"
+#include "random.hpp"
 
 namespace larsel::daq::sim {
 namespace {
@@ -25,7 +26,8 @@ FrameSimulator& PhysicsWaveformSource::simulator(std::uint32_t face) {
   return *simulators_[face];
 }
 
-void PhysicsWaveformSource::fill_induction(Rng& rng, FaceWaveforms& out) const {
+void PhysicsWaveformSource::fill_induction(std::uint32_t face, std::uint64_t index, FaceWaveforms& out) const {
+  Rng rng(seed_ + face, index ^ 0x5A5A5A5A5AULL);
   const NoiseBank& bank = *bank_;
   const auto incoherent = static_cast<float>(config_.noise.induction_incoherent_rms);
   const auto coherent = static_cast<float>(config_.noise.induction_coherent_rms);
@@ -46,8 +48,7 @@ void PhysicsWaveformSource::fill_induction(Rng& rng, FaceWaveforms& out) const {
 void PhysicsWaveformSource::fill(std::uint32_t face, std::uint64_t index, FrameLabel label, FaceWaveforms& out,
                                  FrameTruth& truth) {
   simulator(face).simulate(index, label, out.collection, truth);
-  Rng rng(seed_ + face, index ^ 0x5A5A5A5A5AULL);
-  fill_induction(rng, out);
+  fill_induction(face, index, out);
 }
 
 void PhysicsWaveformSource::generate(std::uint32_t face, std::uint64_t period, FaceWaveforms& out) {

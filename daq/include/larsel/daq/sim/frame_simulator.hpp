@@ -10,14 +10,12 @@
 #include <vector>
 
 #include "larsel/daq/frame.hpp"
-#include "larsel/daq/sim/charge.hpp"
-#include "larsel/daq/sim/generators.hpp"
 #include "larsel/daq/sim/noise.hpp"
+#include "larsel/daq/sim/physics.hpp"
+#include "larsel/daq/sim/sim_config.hpp"
 #include "larsel/daq/sim/truth.hpp"
 
 namespace larsel::daq::sim {
-
-enum class ChannelState : std::uint8_t { good, dead, stuck };
 
 /// Noise-free shaped signal of a frame (ADC above pedestal, wire-major 480 x 64),
 /// split by origin: for quality studies of the stages that follow.
@@ -30,38 +28,27 @@ class FrameSimulator {
  public:
   /// `bank` may be shared between simulators (threads); made from `seed` if null.
   FrameSimulator(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank = nullptr);
+  ~FrameSimulator();
+  FrameSimulator(FrameSimulator&&) noexcept;
+  FrameSimulator& operator=(FrameSimulator&&) noexcept;
 
   /// `images`, if given, receives the frame's noise-free signal by origin.
   void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth,
                 SignalImages* images = nullptr);
 
-  [[nodiscard]] const SimConfig& config() const noexcept { return config_; }
-  [[nodiscard]] const BackgroundGenerator& backgrounds() const noexcept { return background_; }
-  /// Ticks before the frame whose charge is still simulated (its shaped tail reaches into the frame).
-  static constexpr double kLeadTicks = ChargeProjector::kResponseTicks;
+  [[nodiscard]] const SimConfig& config() const noexcept;
+  /// Mean number of 39Ar decays arriving per 64-tick frame (the configured activity in the face's volume).
+  [[nodiscard]] double mean_ar39_decays_per_frame() const noexcept;
+  /// Ticks before the frame whose charge is still simulated (its shaped tail reaches into the frame):
+  /// the front-end response length, ChargeProjector::kResponseTicks (12.3 us: the response is < 1e-5
+  /// of its peak after; frame_simulator.cpp checks the two agree).
+  static constexpr double kLeadTicks = 24;
   /// Shaped pulses peak this long after their charge arrives (2.2 us / 0.512 us).
   static constexpr double kPeakDelayTicks = physics::kShapingTimeUs / physics::kTickUs;
 
  private:
-  void add_backgrounds(Rng& rng, FrameTruth& truth);
-  void add_signal(Rng& rng, FrameTruth& truth);
-  void compose(Rng& rng, std::span<std::uint16_t, Frame::kPixels> out);
-  void draw_channels();
-
-  SimConfig config_;
-  std::uint64_t seed_;
-  std::shared_ptr<const NoiseBank> bank_;
-  ChargeProjector projector_;
-  SignalGenerator signal_;
-  BackgroundGenerator background_;
-  std::vector<float> pedestal_, incoherent_rms_;
-  std::vector<ChannelState> state_;
-  std::vector<std::uint16_t> stuck_code_;
-  SignalBuffer buffer_, neutrino_buffer_;  // backgrounds, and the neutrino interaction
-  std::vector<float> shaped_, neutrino_shaped_;
-  std::vector<Deposit> deposits_;
-  std::vector<Radioactivity> decays_;
-  std::vector<std::size_t> group_offsets_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  // made once per simulator: nothing is allocated per frame
 };
 
 }  // namespace larsel::daq::sim

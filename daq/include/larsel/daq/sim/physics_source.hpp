@@ -21,7 +21,8 @@ class PhysicsWaveformSource final : public WaveformSource {
  private:
   FrameSimulator& simulator(std::uint32_t face);
   void fill(std::uint32_t face, std::uint64_t index, FrameLabel label, FaceWaveforms& out, FrameTruth& truth);
-  void fill_induction(Rng& rng, FaceWaveforms& out) const;
+  /// Induction channels of frame `index` of `face`: pedestal and shaped noise, drawn from their own random stream.
+  void fill_induction(std::uint32_t face, std::uint64_t index, FaceWaveforms& out) const;
   SimConfig config_;
   std::uint64_t seed_;
   std::shared_ptr<const NoiseBank> bank_;

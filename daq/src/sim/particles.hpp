@@ -6,7 +6,7 @@
 // Every energy loss becomes a point deposit with the local dE/dx.
 #include <vector>
 
-#include "larsel/daq/sim/random.hpp"
+#include "random.hpp"
 #include "larsel/daq/sim/truth.hpp"
 
 namespace larsel::daq::sim {

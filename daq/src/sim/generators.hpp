@@ -3,7 +3,7 @@
 // radiological backgrounds (39Ar, 42Ar/42K, neutron captures) of one face.
 #include <vector>
 
-#include "larsel/daq/sim/particles.hpp"
+#include "particles.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 
 namespace larsel::daq::sim {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "larsel/daq/frame.hpp"
-#include "larsel/daq/sim/particles.hpp"
+#include "particles.hpp"
 #include "larsel/daq/sim/sim_config.hpp"
 
 namespace larsel::daq::sim {
