@@ -7,10 +7,11 @@
 
 #include "larsel/daq/emulator.hpp"
 #include "larsel/core/errors.hpp"
-#include "larsel/daq/rate_limiter.hpp"
+#include "larsel/core/rate_limiter.hpp"
 #include "larsel/daq/wibeth.hpp"
 
 using namespace larsel::daq;
+using larsel::core::RateLimiter;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -15,7 +15,7 @@
 
 #include "address.hpp"
 #include "larsel/core/errors.hpp"
-#include "larsel/daq/rate_limiter.hpp"
+#include "larsel/core/rate_limiter.hpp"
 #include "larsel/daq/wibeth.hpp"
 
 namespace larsel::daq {
@@ -352,7 +352,7 @@ void Emulator::flush_batch(std::uint64_t period) {
 void Emulator::run(const std::atomic<bool>& stop) {
   ::prctl(PR_SET_TIMERSLACK, 1UL);  // wake from sleeps within ~1 ns of slack, not the default 50 us
   stats_.first_timestamp = config_.first_timestamp.value_or(wall_clock_ticks());
-  std::optional<RateLimiter> limiter;
+  std::optional<core::RateLimiter> limiter;
   if (!config_.max_rate) limiter.emplace(wibeth::kFrameRateHz * config_.speed);
   const auto start = std::chrono::steady_clock::now();
   const auto time_limit = std::chrono::duration<double>(config_.seconds);

@@ -4,15 +4,16 @@
 #include <Eigen/Core>
 
 #include "batch_checks.hpp"
+#include "eigen_views.hpp"
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
 namespace {
 
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using DoubleMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixView = Eigen::Map<RowMatrix>;
-using ConstMatrixView = Eigen::Map<const RowMatrix>;
+using detail::ConstMatrixView;
+using detail::DoubleMatrix;
+using detail::MatrixView;
+using detail::RowMatrix;
 
 }  // namespace
 

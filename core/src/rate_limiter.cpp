@@ -1,4 +1,4 @@
-#include "larsel/daq/rate_limiter.hpp"
+#include "larsel/core/rate_limiter.hpp"
 
 #include <cmath>
 #include <thread>
@@ -7,7 +7,7 @@
 
 #include "larsel/core/errors.hpp"
 
-namespace larsel::daq {
+namespace larsel::core {
 
 RateLimiter::RateLimiter(double rate_hz) : period_(0), deadline_(Clock::now()) {
   set_rate(rate_hz);
@@ -35,4 +35,4 @@ void RateLimiter::limit() noexcept {
   deadline_ += period_;
 }
 
-}  // namespace larsel::daq
+}  // namespace larsel::core

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace larsel::daq {
+namespace larsel::core {
 
 class RateLimiter {
  public:
@@ -35,4 +35,4 @@ class RateLimiter {
   std::chrono::nanoseconds lost_{0};
 };
 
-}  // namespace larsel::daq
+}  // namespace larsel::core
