@@ -14,11 +14,6 @@
 namespace larsel::models {
 namespace {
 
-using detail::ConstMatrixView;
-using detail::DoubleMatrix;
-using detail::MatrixView;
-using detail::RowMatrix;
-
 using detail::check_batch;
 
 }  // namespace

@@ -8,14 +8,6 @@
 #include "larsel/models/layers.hpp"
 
 namespace larsel::models {
-namespace {
-
-using detail::ConstMatrixView;
-using detail::DoubleMatrix;
-using detail::MatrixView;
-using detail::RowMatrix;
-
-}  // namespace
 
 Dense::Dense(Shape input, int units) : input_(input), units_(units) {
   if (units < 1) throw std::invalid_argument("dense: units must be >= 1");
