@@ -18,6 +18,7 @@
 #include "larsel/models/model_file.hpp"
 #include "larsel/models/train_recipe.hpp"
 #include "larsel/models/trainer.hpp"
+#include "larsel/pipeline/model_setup.hpp"
 #include "support.hpp"
 
 using namespace larsel::models;
@@ -146,6 +147,17 @@ TEST_CASE("Model files round-trip and bad ones are refused with the reason", "[m
   ModelFile loaded = load_model(dir / "m.h5");
   CHECK(loaded.model.logits(set, all, 1) == before);
   CHECK(loaded.training["note"] == "t");
+  // Where the model meets the preprocess stage, its configuration is built and must make its images.
+  CHECK(larsel::pipeline::model_preprocess_config(loaded, "m.h5").output_rows() == 16);
+  ModelFile other_size = load_model(dir / "m.h5");
+  larsel::preprocess::PreprocessConfig wider = pre;
+  wider.downsize.wires = 16;
+  other_size.preprocess_yaml = larsel::preprocess::to_yaml(wider);
+  CHECK_THROWS_WITH(larsel::pipeline::model_preprocess_config(other_size, "m.h5"),
+                    Catch::Contains("m.h5") && Catch::Contains("makes 30x8 images, the network takes 16x8"));
+  other_size.preprocess_yaml = "downsize: {wires: 7}\n";
+  CHECK_THROWS_WITH(larsel::pipeline::model_preprocess_config(other_size, "m.h5"),
+                    Catch::Contains("m.h5") && Catch::Contains("does not divide 480"));
 
   CHECK_THROWS_WITH(load_model(dir / "absent.h5"), Catch::Contains("absent.h5") && Catch::Contains("no such"));
   std::ofstream(dir / "garbage.h5") << "this is not HDF5";
