@@ -50,7 +50,10 @@ TEST_CASE("runtime errors exit 1 with one line saying what was wrong", "[cli]") 
   larsel::test::TempDir dir;
   const auto missing = run_larsel("wibeth decode /no/such/file.bin");
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err == "larsel: error: /no/such/file.bin: cannot open file\n");
+  CHECK(missing.err == "larsel: error: /no/such/file.bin: cannot read the WIBEth file (No such file or directory)\n");
+  const auto directory = run_larsel("wibeth decode '" + dir.path().string() + "'");
+  CHECK(directory.exit_code == 1);
+  CHECK(directory.err == "larsel: error: " + dir.path().string() + ": cannot read the WIBEth file (a directory)\n");
   std::ofstream(dir / "garbage.bin") << std::string(1000, 'x');
   const auto garbage = run_larsel("wibeth decode '" + (dir / "garbage.bin").string() + "'");
   CHECK(garbage.exit_code == 1);

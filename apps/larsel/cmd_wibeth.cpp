@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "larsel/core/file_io.hpp"
 #include "larsel/daq/wibeth_file.hpp"
 
 namespace larsel::app {
@@ -99,7 +100,7 @@ void print_summary(const DecodeOptions& o, const daq::WibEthBuffer& buffer, cons
 }
 
 int run_decode(const DecodeOptions& o) {
-  const auto bytes = daq::read_binary_file(o.input);
+  const auto bytes = core::read_file_bytes(o.input, "the WIBEth file");
   const daq::WibEthBuffer buffer = daq::locate_wibeth_frames(bytes, o.input);
   for (const auto& w : buffer.warnings) spdlog::warn("{}: {}", o.input, w);
   const daq::DecodedFrames decoded = daq::decode_frames(buffer, static_cast<std::uint8_t>(o.det_id));

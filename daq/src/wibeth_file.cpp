@@ -15,22 +15,6 @@ namespace larsel::daq {
 using core::write_string_attribute;
 using core::write_u64_attribute;
 
-std::vector<std::byte> read_binary_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw std::runtime_error(fmt::format("{}: cannot open file", path.string()));
-  if (!std::filesystem::is_regular_file(path, ec)) throw std::runtime_error(fmt::format("{}: not a regular file", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path.string()));
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(in.tellg());
-  in.seekg(0);
-  std::vector<std::byte> bytes(size);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-    throw std::runtime_error(fmt::format("{}: read failed", path.string()));
-  }
-  return bytes;
-}
-
 std::size_t DecodedFrames::skipped_total() const noexcept {
   std::size_t total = 0;
   for (const std::size_t n : skipped) total += n;

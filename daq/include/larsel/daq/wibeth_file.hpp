@@ -12,9 +12,6 @@
 
 namespace larsel::daq {
 
-/// Read a whole file. Throws std::runtime_error naming the path.
-std::vector<std::byte> read_binary_file(const std::filesystem::path& path);
-
 struct DecodedFrames {
   std::size_t ticks = 0;                 // frames x 64
   std::vector<std::int16_t> adc;         // [64 channels][ticks], channel-major
