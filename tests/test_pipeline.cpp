@@ -1,5 +1,6 @@
 // End-to-end tests of `larsel run`: real processes, real ZeroMQ sockets on 127.0.0.1, real HDF5 files.
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -96,6 +97,14 @@ TEST_CASE("larsel run decides every accepted frame and records the selected ones
   CHECK(std::is_sorted(recorded.sequence.begin(), recorded.sequence.end()));
   CHECK(std::adjacent_find(recorded.sequence.begin(), recorded.sequence.end()) == recorded.sequence.end());
   CHECK(s["model"]["workers"] == 2);
+  // The run names its model by the SHA-256 of the file's bytes, as coreutils' sha256sum computes it.
+  const std::string model_file = s["model"]["file"].get<std::string>();
+  std::string sha256sum(64, '\0');
+  FILE* pipe = ::popen(("sha256sum '" + model_file + "'").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  sha256sum.resize(std::fread(sha256sum.data(), 1, sha256sum.size(), pipe));
+  ::pclose(pipe);
+  CHECK(s["model"]["sha256"] == sha256sum);
   CHECK(s["frames"]["inferred_per_worker"][0].get<std::uint64_t>() > 0);
   CHECK(s["frames"]["inferred_per_worker"][1].get<std::uint64_t>() > 0);
   // The CPU the run used per frame, by thread, next to what its stages took.

@@ -5,13 +5,17 @@
 
 namespace larsel::core {
 namespace fs = std::filesystem;
+namespace {
 
+/// share/larsel beside the running executable's directory (may not exist).
 fs::path installed_data_dir() {
   std::error_code error;
   const fs::path executable = fs::read_symlink("/proc/self/exe", error);
   if (error) return {};
   return executable.parent_path().parent_path() / "share" / "larsel";
 }
+
+}  // namespace
 
 fs::path find_data_file(const fs::path& path) {
   std::error_code error;

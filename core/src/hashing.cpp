@@ -16,14 +16,6 @@ struct DigestContextDeleter {
 };
 using DigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextDeleter>;
 
-DigestContext sha256_context() {
-  DigestContext context(EVP_MD_CTX_new());
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256: OpenSSL could not start a digest");
-  }
-  return context;
-}
-
 std::string finish_hex(EVP_MD_CTX* context) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
@@ -38,16 +30,13 @@ std::string finish_hex(EVP_MD_CTX* context) {
 
 std::string fnv1a_64_hex(std::string_view text) { return fmt::format("{:016x}", fnv1a_64(text)); }
 
-std::string sha256_hex(std::string_view bytes) {
-  const DigestContext context = sha256_context();
-  if (EVP_DigestUpdate(context.get(), bytes.data(), bytes.size()) != 1) throw std::runtime_error("SHA-256: OpenSSL digest update failed");
-  return finish_hex(context.get());
-}
-
 std::string sha256_file_hex(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot read the file to hash it", path.string()));
-  const DigestContext context = sha256_context();
+  const DigestContext context(EVP_MD_CTX_new());
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256: OpenSSL could not start a digest");
+  }
   std::array<char, 65536> buffer{};
   while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
     if (EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(in.gcount())) != 1) {

@@ -12,7 +12,4 @@ namespace larsel::core {
 /// error names the path the user wrote.
 [[nodiscard]] std::filesystem::path find_data_file(const std::filesystem::path& path);
 
-/// share/larsel beside the running executable's directory (may not exist).
-[[nodiscard]] std::filesystem::path installed_data_dir();
-
 }  // namespace larsel::core

@@ -26,7 +26,4 @@ namespace larsel::core {
 /// throws std::runtime_error naming the file when it cannot be read.
 [[nodiscard]] std::string sha256_file_hex(const std::filesystem::path& path);
 
-/// SHA-256 of `bytes` as 64 lowercase hex digits.
-[[nodiscard]] std::string sha256_hex(std::string_view bytes);
-
 }  // namespace larsel::core
