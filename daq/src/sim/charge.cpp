@@ -6,7 +6,7 @@
 namespace larsel::daq::sim {
 
 SignalBuffer::SignalBuffer(std::size_t ticks)
-    : ticks_(ticks), data_(Frame::kWires * ticks, 0.0f), touched_flag_(Frame::kWires, 0) {
+    : ticks_(ticks), data_(Frame::kWires * ticks, 0.0f), touched_flag_(Frame::kWires, 0), last_tick_(Frame::kWires, 0) {
   touched_.reserve(Frame::kWires);
   touched_scratch_.reserve(Frame::kWires);
 }
@@ -15,19 +15,15 @@ void SignalBuffer::take_frame(std::span<float, Frame::kPixels> out) {
   std::fill(out.begin(), out.end(), 0.0f);
   std::vector<std::uint16_t>& still_touched = touched_scratch_;
   still_touched.clear();
+  const std::int64_t next_origin = origin_ + static_cast<std::int64_t>(Frame::kTicks);
   for (const std::uint16_t wire : touched_) {
     float* row = data_.data() + std::size_t{wire} * ticks_;
-    bool remaining = false;
-    for (std::size_t t = 0; t < ticks_; ++t) {
+    for (std::size_t t = 0; t < Frame::kTicks; ++t) {
       const std::size_t slot = (ring_start_ + t) % ticks_;
-      if (t < Frame::kTicks) {
-        out[std::size_t{wire} * Frame::kTicks + t] = row[slot];
-        row[slot] = 0.0f;
-      } else {
-        remaining = remaining || row[slot] != 0.0f;
-      }
+      out[std::size_t{wire} * Frame::kTicks + t] = row[slot];
+      row[slot] = 0.0f;
     }
-    if (remaining) still_touched.push_back(wire);
+    if (last_tick_[wire] >= next_origin) still_touched.push_back(wire);
     else touched_flag_[wire] = 0;
   }
   touched_.swap(still_touched);
@@ -35,13 +31,14 @@ void SignalBuffer::take_frame(std::span<float, Frame::kPixels> out) {
   origin_ += static_cast<std::int64_t>(Frame::kTicks);
 }
 
-void SignalBuffer::reset() noexcept {
+void SignalBuffer::reset(std::int64_t origin) noexcept {
   for (const std::uint16_t wire : touched_) {
     std::fill_n(data_.begin() + static_cast<std::ptrdiff_t>(std::size_t{wire} * ticks_), ticks_, 0.0f);
     touched_flag_[wire] = 0;
+    last_tick_[wire] = 0;
   }
   touched_.clear();
-  origin_ = 0;
+  origin_ = origin;
   ring_start_ = 0;
 }
 

@@ -4,6 +4,7 @@
 // lifetime), longitudinal and transverse diffusion (Monte Carlo clusters),
 // then the unipolar front-end response and gain (ADC per electron).
 #include <array>
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -23,6 +24,7 @@ class SignalBuffer {
     if (tick < origin_ || tick >= origin_ + static_cast<std::int64_t>(ticks_)) return;
     const std::size_t slot = static_cast<std::size_t>(tick - origin_ + ring_start_) % ticks_;
     data_[wire * ticks_ + slot] += adc;
+    last_tick_[wire] = std::max(last_tick_[wire], tick);
     if (!touched_flag_[wire]) {
       touched_flag_[wire] = 1;
       touched_.push_back(static_cast<std::uint16_t>(wire));
@@ -32,8 +34,9 @@ class SignalBuffer {
   /// clear them and move the window on by 64 ticks.
   void take_frame(std::span<float, Frame::kPixels> out);
   [[nodiscard]] std::int64_t origin() const noexcept { return origin_; }
-  /// Back to an empty window at tick 0.
-  void reset() noexcept;
+  [[nodiscard]] std::size_t ticks() const noexcept { return ticks_; }
+  /// Back to an empty window starting at tick `origin`.
+  void reset(std::int64_t origin = 0) noexcept;
   [[nodiscard]] const std::vector<std::uint16_t>& touched_wires() const noexcept { return touched_; }
 
  private:
@@ -42,6 +45,7 @@ class SignalBuffer {
   std::size_t ring_start_ = 0;
   std::vector<float> data_;
   std::vector<std::uint8_t> touched_flag_;
+  std::vector<std::int64_t> last_tick_;  // per wire: the latest tick holding signal (take_frame need not scan the window)
   std::vector<std::uint16_t> touched_;
   std::vector<std::uint16_t> touched_scratch_;  // reused by take_frame: no allocation per frame
 };

@@ -1,6 +1,7 @@
 #include "larsel/daq/sim/dataset.hpp"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include <H5Cpp.h>
@@ -15,9 +16,14 @@ namespace {
 using core::read_string_attribute;
 using core::write_string_attribute;
 
+constexpr const char* kKinds =
+    "0 Ar39 beta, 1 neutron-capture gamma, 2 Ar42/K42 beta, 3 neutrino, 4 Kr85 beta, 5 Rn222 chain (alphas, betas), "
+    "6 external gamma";
 constexpr const char* kLayout =
     "frames[frame][wire][tick]: 14-bit ADC counts of the 480 collection wires of one APA face (rows) over "
-    "64 ticks of 512 ns (columns); truth/* one entry per frame; radiological/* one entry per deposit";
+    "64 ticks of 512 ns (columns); truth/* one entry per frame; radiological/* one entry per deposit (continuous "
+    "streams: per decay and frame, with the energy visible in that frame); events/* one entry per neutrino event and "
+    "event_frames/* one per event and frame it reaches (continuous streams only)";
 
 /// Column-wise truth, appended frame by frame.
 struct TruthColumns {
@@ -25,6 +31,7 @@ struct TruthColumns {
   std::vector<float> nu_energy, electron_energy, visible_energy, vertex_wire, vertex_tick, vertex_drift;
   std::vector<std::int16_t> wire_min, wire_max, tick_min, tick_max;
   std::vector<std::uint64_t> timestamp;
+  std::vector<std::int32_t> event;
   std::vector<std::uint16_t> radiological_count;
   std::vector<std::uint32_t> rad_frame;
   std::vector<std::uint8_t> rad_kind;
@@ -43,6 +50,7 @@ struct TruthColumns {
     vertex_tick.push_back(t.vertex_tick);
     vertex_drift.push_back(t.vertex_drift_cm);
     timestamp.push_back(t.timestamp);
+    event.push_back(t.event);
     radiological_count.push_back(static_cast<std::uint16_t>(std::min<std::size_t>(t.radiological.size(), UINT16_MAX)));
     for (const auto& d : t.radiological) {
       rad_frame.push_back(frame);
@@ -51,6 +59,33 @@ struct TruthColumns {
       rad_tick.push_back(d.tick);
       rad_drift.push_back(d.drift_cm);
       rad_energy.push_back(d.energy_mev);
+    }
+  }
+};
+
+/// The neutrino events of a continuous stream, column-wise, with their per-frame visible energy.
+struct EventColumns {
+  std::vector<std::uint32_t> id;
+  std::vector<float> nu_energy, electron_energy, visible_energy, vertex_wire, vertex_drift;
+  std::vector<double> vertex_tick;
+  std::vector<std::uint64_t> first_frame;
+  std::vector<std::uint32_t> share_event;
+  std::vector<std::uint64_t> share_frame;
+  std::vector<float> share_visible;
+
+  void append(const EventTruth& e) {
+    id.push_back(e.id);
+    nu_energy.push_back(e.nu_energy_mev);
+    electron_energy.push_back(e.electron_energy_mev);
+    visible_energy.push_back(e.visible_energy_mev);
+    vertex_tick.push_back(e.vertex_tick);
+    vertex_wire.push_back(e.vertex_wire);
+    vertex_drift.push_back(e.vertex_drift_cm);
+    first_frame.push_back(e.first_frame);
+    for (std::size_t k = 0; k < e.frame_visible_mev.size(); ++k) {
+      share_event.push_back(e.id);
+      share_frame.push_back(e.first_frame + k);
+      share_visible.push_back(e.frame_visible_mev[k]);
     }
   }
 };
@@ -68,9 +103,11 @@ template <typename T> const H5::PredType& h5_type();
 template <> const H5::PredType& h5_type<std::uint8_t>() { return H5::PredType::NATIVE_UINT8; }
 template <> const H5::PredType& h5_type<std::int16_t>() { return H5::PredType::NATIVE_INT16; }
 template <> const H5::PredType& h5_type<std::uint16_t>() { return H5::PredType::NATIVE_UINT16; }
+template <> const H5::PredType& h5_type<std::int32_t>() { return H5::PredType::NATIVE_INT32; }
 template <> const H5::PredType& h5_type<std::uint32_t>() { return H5::PredType::NATIVE_UINT32; }
 template <> const H5::PredType& h5_type<std::uint64_t>() { return H5::PredType::NATIVE_UINT64; }
 template <> const H5::PredType& h5_type<float>() { return H5::PredType::NATIVE_FLOAT; }
+template <> const H5::PredType& h5_type<double>() { return H5::PredType::NATIVE_DOUBLE; }
 
 template <typename T>
 void write_column(H5::Group& group, const char* name, const std::vector<T>& data) {
@@ -102,8 +139,19 @@ const char* deposit_kind_name(DepositKind kind) noexcept {
     case DepositKind::neutron_capture: return "n-capture";
     case DepositKind::ar42_chain: return "Ar42/K42";
     case DepositKind::neutrino: return "neutrino";
+    case DepositKind::kr85_beta: return "Kr85";
+    case DepositKind::rn222_chain: return "Rn222 chain";
+    case DepositKind::external_gamma: return "external gamma";
   }
   return "?";
+}
+
+std::optional<DepositKind> dominant_background_kind(const FrameTruth& truth) noexcept {
+  std::array<double, kDepositKinds> energy{};
+  for (const RadiologicalDeposit& d : truth.radiological) energy[static_cast<std::size_t>(d.kind)] += d.energy_mev;
+  const auto top = std::max_element(energy.begin(), energy.end());
+  if (*top <= 0) return std::nullopt;
+  return static_cast<DepositKind>(top - energy.begin());
 }
 
 void encode_chunk(std::span<const std::uint16_t> frames, std::vector<std::byte>& out) {
@@ -136,7 +184,27 @@ struct DatasetWriter::Impl {
   std::vector<std::uint16_t> buffer;  // up to kChunkFrames frames
   std::size_t buffered = 0, written = 0;
   TruthColumns truth;
-  bool closed = false;
+  EventColumns events;
+  bool closed = false, continuous = false;
+  std::uint64_t stream_frames = 0, stream_events = 0;
+
+  void write_events() {
+    H5::Group e = file.createGroup("events");
+    write_column(e, "id", events.id);
+    write_column(e, "nu_energy_mev", events.nu_energy);
+    write_column(e, "electron_energy_mev", events.electron_energy);
+    write_column(e, "visible_energy_mev", events.visible_energy);
+    write_column(e, "vertex_tick", events.vertex_tick);
+    write_column(e, "vertex_wire", events.vertex_wire);
+    write_column(e, "vertex_drift_cm", events.vertex_drift);
+    write_column(e, "first_frame", events.first_frame);
+    H5::Group f = file.createGroup("event_frames");
+    write_column(f, "event", events.share_event);
+    write_column(f, "frame", events.share_frame);
+    write_column(f, "visible_energy_mev", events.share_visible);
+    core::write_u64_attribute(file, "stream_frames", stream_frames);
+    core::write_u64_attribute(file, "stream_events", stream_events);
+  }
 
   std::vector<std::byte> encoded;
 
@@ -211,6 +279,16 @@ void DatasetWriter::append(FramePixels pixels, const FrameTruth& truth) {
 
 std::size_t DatasetWriter::size() const noexcept { return impl_->written + impl_->buffered; }
 
+void DatasetWriter::set_stream(std::uint64_t frames, std::uint64_t events) {
+  impl_->continuous = true;
+  impl_->stream_frames = frames;
+  impl_->stream_events = events;
+}
+
+void DatasetWriter::append_events(std::span<const EventTruth> events) {
+  for (const EventTruth& e : events) impl_->events.append(e);
+}
+
 void DatasetWriter::append_encoded(std::span<const std::byte> chunk, std::span<const FrameTruth> truth) {
   if (impl_->buffered != 0 || impl_->written % kChunkFrames != 0) {
     throw std::logic_error("DatasetWriter::append_encoded: not at a chunk boundary");
@@ -241,6 +319,7 @@ void DatasetWriter::close() {
     write_column(t, "vertex_tick", c.vertex_tick);
     write_column(t, "vertex_drift_cm", c.vertex_drift);
     write_column(t, "timestamp", c.timestamp);
+    write_column(t, "event", c.event);
     write_column(t, "radiological_count", c.radiological_count);
     H5::Group r = impl_->file.createGroup("radiological");
     write_column(r, "frame", c.rad_frame);
@@ -249,7 +328,8 @@ void DatasetWriter::close() {
     write_column(r, "tick", c.rad_tick);
     write_column(r, "drift_cm", c.rad_drift);
     write_column(r, "energy_mev", c.rad_energy);
-    write_string_attribute(r, "kinds", "0 Ar39 beta, 1 neutron-capture gamma, 2 Ar42/K42 beta");
+    write_string_attribute(r, "kinds", kKinds);
+    if (impl_->continuous) impl_->write_events();
     impl_->file.close();
     std::filesystem::rename(impl_->tmp, impl_->path);
     impl_->closed = true;
@@ -268,8 +348,11 @@ struct DatasetReader::Impl {
   std::vector<FrameTruth> truth;
   std::string config;
   std::uint64_t seed = 0;
+  bool continuous = false;
+  std::vector<EventTruth> events;
 
   void load_truth();
+  void load_events();
 };
 
 void DatasetReader::Impl::load_truth() {
@@ -286,10 +369,13 @@ void DatasetReader::Impl::load_truth() {
   const auto vt = read_column<float>(t, "vertex_tick", count, where);
   const auto vd = read_column<float>(t, "vertex_drift_cm", count, where);
   const auto ts = read_column<std::uint64_t>(t, "timestamp", count, where);
+  // Data sets written before continuous streams have no event column.
+  const auto event = t.nameExists("event") ? read_column<std::int32_t>(t, "event", count, where) : std::vector<std::int32_t>(count, -1);
   truth.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
-    truth[i] = FrameTruth{label[i] ? FrameLabel::signal : FrameLabel::background, nu[i], electron[i], visible[i],
-                          wmin[i], wmax[i], tmin[i], tmax[i], vw[i], vt[i], vd[i], ts[i], {}};
+    if (label[i] > 2) throw std::runtime_error(fmt::format("{}: truth/label of frame {} is {}, not 0-2", where, i, label[i]));
+    truth[i] = FrameTruth{static_cast<FrameLabel>(label[i]), nu[i], electron[i], visible[i], wmin[i], wmax[i], tmin[i],
+                          tmax[i], vw[i], vt[i], vd[i], ts[i], event[i], {}};
   }
   H5::Group r = file.openGroup("radiological");
   const auto frame = read_column<std::uint32_t>(r, "frame", SIZE_MAX, where);
@@ -299,8 +385,36 @@ void DatasetReader::Impl::load_truth() {
   const auto drift = read_column<float>(r, "drift_cm", frame.size(), where);
   const auto energy = read_column<float>(r, "energy_mev", frame.size(), where);
   for (std::size_t i = 0; i < frame.size(); ++i) {
-    if (frame[i] >= count || kind[i] > 3) throw std::runtime_error(fmt::format("{}: radiological entry {} is out of range", where, i));
+    if (frame[i] >= count || kind[i] >= kDepositKinds) throw std::runtime_error(fmt::format("{}: radiological entry {} is out of range", where, i));
     truth[frame[i]].radiological.push_back({static_cast<DepositKind>(kind[i]), wire[i], tick[i], drift[i], energy[i]});
+  }
+}
+
+void DatasetReader::Impl::load_events() {
+  continuous = true;
+  H5::Group e = file.openGroup("events");
+  const auto id = read_column<std::uint32_t>(e, "id", SIZE_MAX, where);
+  const auto nu = read_column<float>(e, "nu_energy_mev", id.size(), where);
+  const auto electron = read_column<float>(e, "electron_energy_mev", id.size(), where);
+  const auto visible = read_column<float>(e, "visible_energy_mev", id.size(), where);
+  const auto tick = read_column<double>(e, "vertex_tick", id.size(), where);
+  const auto wire = read_column<float>(e, "vertex_wire", id.size(), where);
+  const auto drift = read_column<float>(e, "vertex_drift_cm", id.size(), where);
+  const auto first = read_column<std::uint64_t>(e, "first_frame", id.size(), where);
+  events.resize(id.size());
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (id[i] != i) throw std::runtime_error(fmt::format("{}: events/id {} is {}, expected the row number", where, i, id[i]));
+    events[i] = EventTruth{id[i], nu[i], electron[i], visible[i], tick[i], wire[i], drift[i], first[i], {}};
+  }
+  H5::Group f = file.openGroup("event_frames");
+  const auto event = read_column<std::uint32_t>(f, "event", SIZE_MAX, where);
+  const auto frame = read_column<std::uint64_t>(f, "frame", event.size(), where);
+  const auto share = read_column<float>(f, "visible_energy_mev", event.size(), where);
+  for (std::size_t i = 0; i < event.size(); ++i) {
+    if (event[i] >= events.size() || frame[i] >= count || frame[i] != events[event[i]].first_frame + events[event[i]].frame_visible_mev.size()) {
+      throw std::runtime_error(fmt::format("{}: event_frames entry {} is out of range or out of order", where, i));
+    }
+    events[event[i]].frame_visible_mev.push_back(share[i]);
   }
 }
 
@@ -323,6 +437,7 @@ DatasetReader::DatasetReader(const std::filesystem::path& path) : impl_(std::mak
     impl_->config = read_string_attribute(impl_->file, "config");
     if (impl_->file.attrExists("seed")) impl_->file.openAttribute("seed").read(H5::PredType::NATIVE_UINT64, &impl_->seed);
     impl_->load_truth();
+    if (impl_->file.nameExists("events")) impl_->load_events();
   } catch (const H5::Exception& e) {
     throw std::runtime_error(fmt::format("{}: cannot read data set: {}", impl_->where, e.getDetailMsg()));
   }
@@ -353,5 +468,7 @@ void DatasetReader::read_frame(std::size_t index, std::span<std::uint16_t, Frame
 const FrameTruth& DatasetReader::truth(std::size_t index) const { return impl_->truth.at(index); }
 const std::string& DatasetReader::config_yaml() const noexcept { return impl_->config; }
 std::uint64_t DatasetReader::seed() const noexcept { return impl_->seed; }
+bool DatasetReader::continuous() const noexcept { return impl_->continuous; }
+const std::vector<EventTruth>& DatasetReader::events() const noexcept { return impl_->events; }
 
 }  // namespace larsel::daq::sim

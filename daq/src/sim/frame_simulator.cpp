@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "charge.hpp"
-#include "generators.hpp"
+#include "frame_simulator_impl.hpp"
 #include "larsel/daq/wibeth.hpp"
 #include "random.hpp"
 
@@ -12,33 +11,6 @@ namespace larsel::daq::sim {
 
 static_assert(FrameSimulator::kLeadTicks == ChargeProjector::kResponseTicks,
               "the simulated lead-in is the front-end response length");
-
-struct FrameSimulator::Impl {
-  enum class ChannelState : std::uint8_t { good, dead, stuck };
-
-  Impl(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank);
-  void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth,
-                SignalImages* images);
-  void add_backgrounds(Rng& rng, FrameTruth& truth);
-  void add_signal(Rng& rng, FrameTruth& truth);
-  void compose(Rng& rng, std::span<std::uint16_t, Frame::kPixels> out);
-  void draw_channels();
-
-  SimConfig config_;
-  std::uint64_t seed_;
-  std::shared_ptr<const NoiseBank> bank_;
-  ChargeProjector projector_;
-  SignalGenerator signal_;
-  BackgroundGenerator background_;
-  std::vector<float> pedestal_, incoherent_rms_;
-  std::vector<ChannelState> state_;
-  std::vector<std::uint16_t> stuck_code_;
-  SignalBuffer buffer_, neutrino_buffer_;  // backgrounds, and the neutrino interaction
-  std::vector<float> shaped_, neutrino_shaped_;
-  std::vector<Deposit> deposits_;
-  std::vector<Radioactivity> decays_;
-  std::vector<std::size_t> group_offsets_;
-};
 
 FrameSimulator::FrameSimulator(const SimConfig& config, std::uint64_t seed, std::shared_ptr<const NoiseBank> bank)
     : impl_(std::make_unique<Impl>(config, seed, std::move(bank))) {}
@@ -50,6 +22,11 @@ FrameSimulator& FrameSimulator::operator=(FrameSimulator&&) noexcept = default;
 void FrameSimulator::simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out,
                               FrameTruth& truth, SignalImages* images) {
   impl_->simulate(index, label, out, truth, images);
+}
+
+void FrameSimulator::simulate_stream(const StreamPlan& plan, std::uint64_t first, std::size_t count,
+                                     std::span<std::uint16_t> out, std::span<FrameTruth> truth, std::vector<EventTruth>& events) {
+  impl_->simulate_stream(plan, first, count, out, truth, events);
 }
 
 const SimConfig& FrameSimulator::config() const noexcept { return impl_->config_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numbers>
 
 #include "charge.hpp"
 
@@ -84,7 +85,24 @@ void emit_gamma_cascade(double total_mev, int max_gammas, const Vec3& origin, De
   }
 }
 
-BackgroundGenerator::BackgroundGenerator(const BackgroundConfig& config) : config_(config) {}
+BackgroundGenerator::BackgroundGenerator(const BackgroundConfig& config) : config_(config) {
+  namespace p = physics;
+  const double mass = face_mass_kg(), scale = config.scale;
+  const double rn = config.rn222_bq_per_kg * mass * scale;
+  using B = BackgroundGenerator;
+  sources_ = {
+      {DepositKind::ar39_beta, config.ar39_bq_per_kg * mass * scale, Place::volume, 0, &B::emit_ar39},
+      {DepositKind::ar42_chain, config.ar42_bq_per_kg * mass * scale, Place::volume, 0, &B::emit_ar42},
+      {DepositKind::ar42_chain, config.ar42_bq_per_kg * mass * scale, Place::cathode, p::kK42OnCathodeShare, &B::emit_k42},
+      {DepositKind::kr85_beta, config.kr85_bq_per_kg * mass * scale, Place::volume, 0, &B::emit_kr85},
+      {DepositKind::rn222_chain, rn, Place::volume, 0, &B::emit_alpha_rn222},
+      {DepositKind::rn222_chain, rn, Place::cathode, p::kPo218OnCathodeShare, &B::emit_alpha_po218},
+      {DepositKind::rn222_chain, rn, Place::cathode, p::kPb214OnCathodeShare, &B::emit_pb214},
+      {DepositKind::rn222_chain, rn, Place::cathode, p::kBi214OnCathodeShare, &B::emit_bi214_po214},
+      {DepositKind::neutron_capture, config.neutron_captures_per_s * scale, Place::volume, 0, &B::emit_neutron_capture},
+      {DepositKind::external_gamma, config.external_gammas_per_s * scale, Place::boundary, 0, &B::emit_external_gamma},
+  };
+}
 
 double BackgroundGenerator::face_mass_kg() noexcept {
   const double volume_cm3 = Frame::kWires * physics::kWirePitchCm * physics::kFaceHeightCm * physics::kDriftLengthCm;
@@ -92,48 +110,114 @@ double BackgroundGenerator::face_mass_kg() noexcept {
 }
 
 double BackgroundGenerator::ar39_per_frame() const noexcept {
-  return face_mass_kg() * config_.ar39_bq_per_kg * Frame::kTicks * physics::kTickUs * 1e-6;
+  return face_mass_kg() * config_.ar39_bq_per_kg * config_.scale * Frame::kTicks * physics::kTickUs * 1e-6;
 }
 
-void BackgroundGenerator::add_beta(DepositKind kind, const BetaSpectrum& spectrum, double gamma_mev,
-                                   double window_start, double window_ticks, Rng& rng,
-                                   std::vector<Radioactivity>& decays, std::vector<Deposit>& deposits) const {
-  const Vec3 position{rng.uniform(0, physics::kDriftLengthCm), rng.uniform(0, Frame::kWires * physics::kWirePitchCm),
-                      rng.uniform(0, physics::kFaceHeightCm)};
-  const double arrival = window_start + rng.uniform() * window_ticks;
-  const std::size_t first = deposits.size();
-  if (spectrum.endpoint() > 0) transport_electron(spectrum.sample(rng), position, rng.isotropic(), kind, rng, deposits);
-  if (gamma_mev > 0) transport_photon(gamma_mev, position, rng.isotropic(), kind, rng, deposits);
-  double energy = 0;
-  for (std::size_t i = first; i < deposits.size(); ++i) energy += in_face(deposits[i].position) ? deposits[i].energy_mev : 0;
-  decays.push_back({kind, position, arrival - position.x / physics::kDriftPerTickCm, energy, first, deposits.size() - first});
+Vec3 BackgroundGenerator::place(const Source& source, Rng& rng) const {
+  const double y = rng.uniform(0, Frame::kWires * physics::kWirePitchCm), z = rng.uniform(0, physics::kFaceHeightCm);
+  const bool on_cathode = source.place == Place::cathode && rng.uniform() < source.cathode_share;
+  // On the cathode: just inside the LAr; products heading into the CPA leave the face volume.
+  return {on_cathode ? physics::kDriftLengthCm - 1e-4 : rng.uniform(0, physics::kDriftLengthCm), y, z};
+}
+
+void BackgroundGenerator::emit_ar39(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  transport_electron(ar39_.sample(rng), at, rng.isotropic(), DepositKind::ar39_beta, rng, out);
+}
+
+void BackgroundGenerator::emit_ar42(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  transport_electron(ar42_.sample(rng), at, rng.isotropic(), DepositKind::ar42_chain, rng, out);
+}
+
+void BackgroundGenerator::emit_k42(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  const bool excited = rng.uniform() < physics::kK42ExcitedShare;
+  transport_electron((excited ? k42_excited_ : k42_ground_).sample(rng), at, rng.isotropic(), DepositKind::ar42_chain, rng, out);
+  if (excited) transport_photon(1.525, at, rng.isotropic(), DepositKind::ar42_chain, rng, out);
+}
+
+void BackgroundGenerator::emit_kr85(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  transport_electron(kr85_.sample(rng), at, rng.isotropic(), DepositKind::kr85_beta, rng, out);
+}
+
+namespace {
+/// An alpha stops within ~50 um: one deposit at the alpha dE/dx, so recombination quenches its charge.
+void emit_alpha(double energy_mev, const Vec3& at, std::vector<Deposit>& out) {
+  out.push_back({at, energy_mev, physics::kAlphaDedxMeVPerCm, DepositKind::rn222_chain});
+}
+}  // namespace
+
+void BackgroundGenerator::emit_alpha_rn222(const Vec3& at, Rng&, std::vector<Deposit>& out) const {
+  emit_alpha(physics::kRn222AlphaMeV, at, out);
+}
+
+void BackgroundGenerator::emit_alpha_po218(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  // On the cathode, half the alphas go into the CPA.
+  if (at.x < physics::kDriftLengthCm - 1e-3 || rng.uniform() < 0.5) emit_alpha(physics::kPo218AlphaMeV, at, out);
+}
+
+void BackgroundGenerator::emit_pb214(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  transport_electron(pb214_.sample(rng), at, rng.isotropic(), DepositKind::rn222_chain, rng, out);
+  transport_photon(physics::kPb214GammaMeV, at, rng.isotropic(), DepositKind::rn222_chain, rng, out);
+}
+
+void BackgroundGenerator::emit_bi214_po214(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  if (rng.uniform() < physics::kBi214GroundShare) {
+    transport_electron(bi214_ground_.sample(rng), at, rng.isotropic(), DepositKind::rn222_chain, rng, out);
+  } else {
+    transport_electron(bi214_excited_.sample(rng), at, rng.isotropic(), DepositKind::rn222_chain, rng, out);
+    emit_gamma_cascade(physics::kBi214GammaMeV, 2, at, DepositKind::rn222_chain, rng, out);
+  }
+  // 214Po follows within 164 us at the same place [G]; drawn into the same window for simplicity [I].
+  if (at.x < physics::kDriftLengthCm - 1e-3 || rng.uniform() < 0.5) emit_alpha(physics::kPo214AlphaMeV, at, out);
+}
+
+void BackgroundGenerator::emit_neutron_capture(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  emit_gamma_cascade(physics::kNeutronCaptureMeV, 4, at, DepositKind::neutron_capture, rng, out);
+}
+
+void BackgroundGenerator::emit_external_gamma(const Vec3& at, Rng& rng, std::vector<Deposit>& out) const {
+  // Lines of the rock and material activities [G]; their shares are our assumption [I].
+  constexpr std::array<std::pair<double, double>, 7> kLines{
+      {{2.614, 0.20}, {1.764, 0.10}, {1.461, 0.30}, {1.332, 0.08}, {1.173, 0.08}, {0.911, 0.09}, {0.609, 0.15}}};
+  double u = rng.uniform(), energy = kLines.back().first;
+  for (const auto& [line, share] : kLines) {
+    if ((u -= share) < 0) {
+      energy = line;
+      break;
+    }
+  }
+  // Enters through the face volume's end at the cryostat wall (cavern; drawn as the top) or the APA/CPA
+  // planes (materials), cosine-distributed inward.
+  const double cos_theta = std::sqrt(rng.uniform()), sin_theta = std::sqrt(1 - cos_theta * cos_theta);
+  const double phi = rng.uniform(0, 2 * std::numbers::pi);
+  const double a = sin_theta * std::cos(phi), b = sin_theta * std::sin(phi);
+  Vec3 start = at, direction;
+  if (rng.uniform() < physics::kExternalGammaWallShare) {
+    start.z = physics::kFaceHeightCm;
+    direction = {a, b, -cos_theta};
+  } else {
+    const bool cathode = rng.uniform() < 0.5;
+    start.x = cathode ? physics::kDriftLengthCm : 0.0;
+    direction = {cathode ? -cos_theta : cos_theta, a, b};
+  }
+  transport_photon(energy, start, direction, DepositKind::external_gamma, rng, out);
 }
 
 void BackgroundGenerator::generate(double window_start, double window_ticks, Rng& rng,
                                    std::vector<Radioactivity>& decays, std::vector<Deposit>& deposits) const {
   const double seconds = window_ticks * physics::kTickUs * 1e-6;
-  const double mass = face_mass_kg();
-  const unsigned ar39 = rng.poisson(mass * config_.ar39_bq_per_kg * seconds);
-  for (unsigned i = 0; i < ar39; ++i) add_beta(DepositKind::ar39_beta, ar39_, 0, window_start, window_ticks, rng, decays, deposits);
-  const unsigned ar42 = rng.poisson(mass * config_.ar42_bq_per_kg * seconds);
-  for (unsigned i = 0; i < ar42; ++i) add_beta(DepositKind::ar42_chain, ar42_, 0, window_start, window_ticks, rng, decays, deposits);
-  const unsigned k42 = rng.poisson(mass * config_.ar42_bq_per_kg * seconds);  // daughter in equilibrium
-  for (unsigned i = 0; i < k42; ++i) {
-    const bool excited = rng.uniform() < 0.18;  // 42K: ~18 % of decays feed the 1.525 MeV level of 42Ca [G]
-    add_beta(DepositKind::ar42_chain, excited ? k42_excited_ : k42_ground_, excited ? 1.525 : 0, window_start,
-             window_ticks, rng, decays, deposits);
-  }
-  const unsigned captures = rng.poisson(config_.neutron_captures_per_s * seconds);
-  for (unsigned i = 0; i < captures; ++i) {
-    const std::size_t first = deposits.size();
-    const Vec3 position{rng.uniform(0, physics::kDriftLengthCm), rng.uniform(0, Frame::kWires * physics::kWirePitchCm),
-                        rng.uniform(0, physics::kFaceHeightCm)};
-    emit_gamma_cascade(physics::kNeutronCaptureMeV, 4, position, DepositKind::neutron_capture, rng, deposits);
-    double energy = 0;
-    for (std::size_t d = first; d < deposits.size(); ++d) energy += in_face(deposits[d].position) ? deposits[d].energy_mev : 0;
-    const double arrival = window_start + rng.uniform() * window_ticks;
-    decays.push_back({DepositKind::neutron_capture, position, arrival - position.x / physics::kDriftPerTickCm, energy,
-                      first, deposits.size() - first});
+  for (const Source& source : sources_) {
+    const unsigned count = rng.poisson(source.per_second * seconds);
+    for (unsigned i = 0; i < count; ++i) {
+      Vec3 position = place(source, rng);
+      const std::size_t first = deposits.size();
+      (this->*source.emit)(position, rng, deposits);
+      // An external gamma starts on the boundary: its first interaction stands for where it is.
+      if (source.place == Place::boundary && deposits.size() > first) position = deposits[first].position;
+      double energy = 0;
+      for (std::size_t d = first; d < deposits.size(); ++d) energy += in_face(deposits[d].position) ? deposits[d].energy_mev : 0;
+      const double arrival = window_start + rng.uniform() * window_ticks;
+      decays.push_back({source.kind, position, arrival - position.x / physics::kDriftPerTickCm, energy, first, deposits.size() - first});
+    }
   }
 }
 

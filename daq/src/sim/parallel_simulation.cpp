@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -60,12 +61,16 @@ class OrderedBlocks {
 
 }  // namespace
 
-ParallelSimulationStats simulate_frames(const SimConfig& config, std::uint64_t seed, std::uint64_t signal,
-                                        std::uint64_t background, unsigned threads, std::size_t block_frames,
-                                        const BlockEncoder& encode, const BlockConsumer& consume) {
+namespace {
+
+using BlockMaker = std::function<void(FrameSimulator&, Block&)>;
+
+ParallelSimulationStats run_blocks(const SimConfig& config, std::uint64_t seed, std::uint64_t total, unsigned threads,
+                                   std::size_t block_frames, const BlockMaker& make, const BlockEncoder& encode,
+                                   const BlockConsumer& consume) {
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t kBlockFrames = std::max<std::size_t>(block_frames, 1);
-  const std::uint64_t total = signal + background, blocks = (total + kBlockFrames - 1) / kBlockFrames;
+  const std::uint64_t blocks = (total + kBlockFrames - 1) / kBlockFrames;
   threads = std::max(1u, threads);
   auto bank = std::make_shared<const NoiseBank>(seed);
   OrderedBlocks ordered(2 * threads);
@@ -76,12 +81,8 @@ ParallelSimulationStats simulate_frames(const SimConfig& config, std::uint64_t s
       for (std::uint64_t b = next_block++; b < blocks; b = next_block++) {
         if (!ordered.wait_turn(b)) return;
         const std::uint64_t first = b * kBlockFrames, count = std::min(kBlockFrames, total - first);
-        Block block{first, std::vector<std::uint16_t>(count * Frame::kPixels), std::vector<FrameTruth>(count), {}};
-        for (std::uint64_t i = 0; i < count; ++i) {
-          simulator.simulate(first + i, first + i < signal ? FrameLabel::signal : FrameLabel::background,
-                             std::span<std::uint16_t, Frame::kPixels>(block.pixels.data() + i * Frame::kPixels, Frame::kPixels),
-                             block.truth[i]);
-        }
+        Block block{first, std::vector<std::uint16_t>(count * Frame::kPixels), std::vector<FrameTruth>(count), {}, {}};
+        make(simulator, block);
         if (encode) encode(block);
         ordered.put(b, std::move(block));
       }
@@ -99,6 +100,30 @@ ParallelSimulationStats simulate_frames(const SimConfig& config, std::uint64_t s
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {seconds, seconds > 0 ? static_cast<double>(total) / seconds : 0.0};
+}
+
+}  // namespace
+
+ParallelSimulationStats simulate_frames(const SimConfig& config, std::uint64_t seed, std::uint64_t signal,
+                                        std::uint64_t background, unsigned threads, std::size_t block_frames,
+                                        const BlockEncoder& encode, const BlockConsumer& consume) {
+  const auto make = [signal](FrameSimulator& simulator, Block& block) {
+    for (std::uint64_t i = 0; i < block.truth.size(); ++i) {
+      const std::uint64_t index = block.first + i;
+      simulator.simulate(index, index < signal ? FrameLabel::signal : FrameLabel::background,
+                         std::span<std::uint16_t, Frame::kPixels>(block.pixels.data() + i * Frame::kPixels, Frame::kPixels),
+                         block.truth[i]);
+    }
+  };
+  return run_blocks(config, seed, signal + background, threads, block_frames, make, encode, consume);
+}
+
+ParallelSimulationStats simulate_stream(const SimConfig& config, std::uint64_t seed, const StreamPlan& plan, unsigned threads,
+                                        std::size_t block_frames, const BlockEncoder& encode, const BlockConsumer& consume) {
+  const auto make = [&plan](FrameSimulator& simulator, Block& block) {
+    simulator.simulate_stream(plan, block.first, block.truth.size(), block.pixels, block.truth, block.events);
+  };
+  return run_blocks(config, seed, plan.frames, threads, block_frames, make, encode, consume);
 }
 
 }  // namespace larsel::daq::sim

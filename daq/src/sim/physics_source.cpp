@@ -52,8 +52,18 @@ void PhysicsWaveformSource::fill(std::uint32_t face, std::uint64_t index, FrameL
 }
 
 void PhysicsWaveformSource::generate(std::uint32_t face, std::uint64_t period, FaceWaveforms& out) {
-  FrameTruth truth;
-  fill(face, period, FrameLabel::background, out, truth);
+  constexpr StreamPlan kEndless{std::uint64_t{1} << 40, 0};  // 1.1e12 periods: 417 days of one face
+  if (streams_.size() <= face) streams_.resize(face + 1);
+  StreamBlock& block = streams_[face];
+  const std::uint64_t first = period - period % kStreamBlock;
+  if (block.first != first) {
+    block.pixels.resize(kStreamBlock * Frame::kPixels);
+    block.truth.resize(kStreamBlock);
+    simulator(face).simulate_stream(kEndless, first, kStreamBlock, block.pixels, block.truth, block.events);
+    block.first = first;
+  }
+  std::copy_n(block.pixels.begin() + static_cast<std::ptrdiff_t>((period - first) * Frame::kPixels), Frame::kPixels, out.collection.begin());
+  fill_induction(face, period, out);
 }
 
 void PhysicsWaveformSource::generate_signal(std::uint32_t face, std::uint64_t index, FaceWaveforms& out, FrameTruth& truth) {

@@ -54,10 +54,16 @@ SimConfig parse_sim_config(const std::string& yaml_text, const std::string& sour
   if (c.signal.uniform_min_mev >= c.signal.uniform_max_mev) {
     throw core::ConfigError(fmt::format("{}: signal.uniform_min_mev must be below uniform_max_mev", source));
   }
-  const core::YamlSection b(root["background"], source + ": background", {"ar39_bq_per_kg", "ar42_bq_per_kg", "neutron_captures_per_s"});
+  const core::YamlSection b(root["background"], source + ": background",
+                            {"ar39_bq_per_kg", "ar42_bq_per_kg", "kr85_bq_per_kg", "rn222_bq_per_kg", "neutron_captures_per_s",
+                             "external_gammas_per_s", "scale"});
   b.read("ar39_bq_per_kg", c.background.ar39_bq_per_kg, 0, 1000);
   b.read("ar42_bq_per_kg", c.background.ar42_bq_per_kg, 0, 1000);
+  b.read("kr85_bq_per_kg", c.background.kr85_bq_per_kg, 0, 1000);
+  b.read("rn222_bq_per_kg", c.background.rn222_bq_per_kg, 0, 1000);
   b.read("neutron_captures_per_s", c.background.neutron_captures_per_s, 0, 1e7);
+  b.read("external_gammas_per_s", c.background.external_gammas_per_s, 0, 1e7);
+  b.read("scale", c.background.scale, 0, 100);
   return c;
 } catch (const YAML::Exception& e) {
   throw core::config_error_from(e, source);
@@ -85,14 +91,16 @@ std::string to_yaml(const SimConfig& c) {
       "detector:\n  electron_lifetime_us: {}\n  longitudinal_diffusion: {}\n  transverse_diffusion: {}\n"
       "signal:\n  spectrum: {}\n  mean_energy_mev: {}\n  pinching: {}\n  fixed_electron_mev: {}\n"
       "  uniform_min_mev: {}\n  uniform_max_mev: {}\n"
-      "background:\n  ar39_bq_per_kg: {}\n  ar42_bq_per_kg: {}\n  neutron_captures_per_s: {}\n",
+      "background:\n  ar39_bq_per_kg: {}\n  ar42_bq_per_kg: {}\n  kr85_bq_per_kg: {}\n  rn222_bq_per_kg: {}\n"
+      "  neutron_captures_per_s: {}\n  external_gammas_per_s: {}\n  scale: {}\n",
       c.noise.collection_pedestal, c.noise.induction_pedestal, c.noise.pedestal_spread, c.noise.collection_incoherent_rms,
       c.noise.collection_coherent_rms, c.noise.induction_incoherent_rms, c.noise.induction_coherent_rms, c.noise.rms_spread,
       c.noise.coherent_group_wires, c.noise.dead_channel_fraction, c.noise.stuck_channel_fraction,
       c.detector.electron_lifetime_us, c.detector.longitudinal_diffusion, c.detector.transverse_diffusion, spectrum,
       c.signal.mean_energy_mev, c.signal.pinching, c.signal.fixed_electron_mev, c.signal.uniform_min_mev,
       c.signal.uniform_max_mev, c.background.ar39_bq_per_kg, c.background.ar42_bq_per_kg,
-      c.background.neutron_captures_per_s);
+      c.background.kr85_bq_per_kg, c.background.rn222_bq_per_kg, c.background.neutron_captures_per_s,
+      c.background.external_gammas_per_s, c.background.scale);
 }
 
 }  // namespace larsel::daq::sim

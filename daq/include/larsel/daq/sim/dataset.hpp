@@ -4,7 +4,13 @@
 //   /truth/<field>             one entry per frame (label, nu_energy_mev, electron_energy_mev,
 //                              visible_energy_mev, wire_min, wire_max, tick_min, tick_max,
 //                              vertex_wire, vertex_tick, vertex_drift_cm, timestamp, radiological_count)
+//                              and event (continuous streams: the neutrino event in the frame, -1 none)
 //   /radiological/<field>      one entry per radiological deposit: frame, kind, wire, tick, drift_cm, energy_mev
+//   continuous streams (`larsel simulate --continuous`) also have
+//   /events/<field>            one entry per neutrino event: id, nu_energy_mev, electron_energy_mev,
+//                              visible_energy_mev, vertex_tick (stream ticks), vertex_wire, vertex_drift_cm, first_frame
+//   /event_frames/<field>      one entry per event and frame it reaches: event, frame, visible_energy_mev
+//   and the attributes stream_frames, stream_events
 //   attributes: config (YAML text of the full configuration), seed, software, format_version, layout
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +46,10 @@ class DatasetWriter {
   void append(FramePixels pixels, const FrameTruth& truth);
   /// A chunk made by encode_chunk from truth.size() frames; only at a chunk boundary.
   void append_encoded(std::span<const std::byte> chunk, std::span<const FrameTruth> truth);
+  /// Mark the data set as a continuous stream of `frames` frames with `events` neutrino events.
+  void set_stream(std::uint64_t frames, std::uint64_t events);
+  /// Neutrino events of a continuous stream, in id order (their frames may come later).
+  void append_events(std::span<const EventTruth> events);
   void close();
   [[nodiscard]] std::size_t size() const noexcept;
 
@@ -63,6 +73,9 @@ class DatasetReader {
   [[nodiscard]] const FrameTruth& truth(std::size_t index) const;
   [[nodiscard]] const std::string& config_yaml() const noexcept;
   [[nodiscard]] std::uint64_t seed() const noexcept;
+  /// A continuous stream: consecutive frames follow each other in time, events() holds its neutrino events.
+  [[nodiscard]] bool continuous() const noexcept;
+  [[nodiscard]] const std::vector<EventTruth>& events() const noexcept;
 
  private:
   struct Impl;

@@ -24,6 +24,18 @@ struct SignalImages {
   std::vector<float> radiological;  // backgrounds (39Ar, 42Ar/42K, neutron captures)
 };
 
+/// A continuous stream of one face (`larsel simulate --continuous`): frames [0, frames) in which every
+/// background decay and `events` neutrino interactions happen at random times and leave their charge
+/// in whichever frames it reaches. Event k's vertex arrives at a uniformly random time within the k-th
+/// of `events` equal stretches of the stream, so events are random in time but rarely overlap.
+struct StreamPlan {
+  std::uint64_t frames = 0;
+  std::uint64_t events = 0;
+  /// Charge is followed this many frames either side of the frame its decay or vertex arrives in
+  /// (42 cm of drift: a 50 MeV electron spans ~20 cm [D]; the rare gamma that goes further is cut).
+  static constexpr std::uint64_t kReachFrames = 8;
+};
+
 class FrameSimulator {
  public:
   /// `bank` may be shared between simulators (threads); made from `seed` if null.
@@ -35,6 +47,12 @@ class FrameSimulator {
   /// `images`, if given, receives the frame's noise-free signal by origin.
   void simulate(std::uint64_t index, FrameLabel label, std::span<std::uint16_t, Frame::kPixels> out, FrameTruth& truth,
                 SignalImages* images = nullptr);
+
+  /// Frames [first, first + count) of the continuous stream `plan` into `out` (count x kPixels) with their
+  /// truth, and the neutrino events whose vertex arrives in these frames (with all their frames) appended
+  /// to `events`. A frame depends only on (seed, plan, its index): blocks can run on any thread.
+  void simulate_stream(const StreamPlan& plan, std::uint64_t first, std::size_t count, std::span<std::uint16_t> out,
+                       std::span<FrameTruth> truth, std::vector<EventTruth>& events);
 
   [[nodiscard]] const SimConfig& config() const noexcept;
   /// Mean number of 39Ar decays arriving per 64-tick frame (the configured activity in the face's volume).

@@ -56,13 +56,49 @@ inline double shaping_response(double t_us) {
   return std::pow(x, kShaperOrder) * std::exp(kShaperOrder * (1.0 - x));
 }
 
-// --- Radioactivity ----------------------------------------------------------
-inline constexpr double kAr39BqPerKg = 1.01;              // [S, lardataalg larproperties.fcl]
+// --- Radioactivity: DUNE's radiological budget (docs/simulation.md, "Backgrounds") ---------------
+inline constexpr double kAr39BqPerKg = 1.01;              // [S, lardataalg larproperties.fcl; DUNE radiological model]
 inline constexpr double kAr39EndpointMeV = 0.565;         // [G]
-inline constexpr double kAr42BqPerKg = 92e-6;             // [G, DUNE radiological model value; configurable]
+// DUNE's radiological model v3.4 [S, DUNE/dunesim dune_radiological_model_decay0_v3_4_hd_common.fcl,
+// commit 25119d9, Sept 2023; activities there in Bq/cm^3 at 1.396 g/cm^3]:
+inline constexpr double kAr42BqPerKg = 92e-6;             // 1.284e-7 Bq/cm^3 [S, v3.4, citing Barabash et al. 2016]
 inline constexpr double kK42EndpointMeV = 3.525;          // [G]
 inline constexpr double kAr42EndpointMeV = 0.599;         // [G]
+inline constexpr double kK42ExcitedShare = 0.18;          // 42K decays feeding the 1.525 MeV level of 42Ca [G]
+inline constexpr double kK42OnCathodeShare = 0.8;         // 42K ions drifted to the CPA before decaying [S, v3.4]
+inline constexpr double kKr85BqPerKg = 0.115;             // 1.6e-4 Bq/cm^3 [S, v3.4, "WARP collaboration rates"]
+inline constexpr double kKr85EndpointMeV = 0.687;         // 99.56 % to the 85Rb ground state [G, ENSDF]
+inline constexpr double kRn222BqPerKg = 1e-3;             // 1.395e-6 Bq/cm^3 [S, v3.4; DUNE's 1 mBq/kg target, arXiv:2307.03102]
+// The 222Rn chain down to 210Pb (22 y, so it stops there), each member in equilibrium with the radon;
+// the charged daughters that reach the cathode first decay there [S, v3.4 shares].
+inline constexpr double kPo218OnCathodeShare = 0.137;
+inline constexpr double kPb214OnCathodeShare = 0.407;
+inline constexpr double kBi214OnCathodeShare = 0.672;
+inline constexpr double kRn222AlphaMeV = 5.490;           // [G]
+inline constexpr double kPo218AlphaMeV = 6.002;           // [G]
+inline constexpr double kPo214AlphaMeV = 7.687;           // [G]
+inline constexpr double kPb214EndpointMeV = 0.67;         // main branch, to the 352 keV level of 214Bi [G, simplified]
+inline constexpr double kPb214GammaMeV = 0.352;           // [G]
+inline constexpr double kBi214EndpointMeV = 3.27;         // ground-state branch, 19 % [G]
+inline constexpr double kBi214GroundShare = 0.19;         // [G]
+inline constexpr double kBi214ExcitedEndpointMeV = 1.51;  // to the 1.764 MeV level of 214Po [G, simplified]
+inline constexpr double kBi214GammaMeV = 1.764;           // [G]
+/// Alphas: a 5-8 MeV alpha stops within ~50 um, at ~1000 MeV/cm (NIST ASTAR for argon [G]); the
+/// modified Box model at that dE/dx leaves ~2 % of the charge, i.e. a 6 MeV alpha looks like a
+/// ~0.15 MeV electron in collection charge (quenching) [D].
+inline constexpr double kAlphaDedxMeVPerCm = 1000.0;
 inline constexpr double kNeutronCaptureMeV = 6.099;       // 40Ar(n,gamma) Q value [G]
+/// Cavern neutrons: 4pi flux 9.862e-8 n/(cm^2 s) at the LAr boundary, times 2.0 (shotcrete) and 1.3687
+/// (area) [S, v3.4] = 2.70e-7; one face's share of the cryostat boundary, ~1.3e5 cm^2 (4e7 cm^2 over
+/// 300 faces [D]), every neutron captured: 0.035 per second per face [D]. Configurable for studies.
+inline constexpr double kNeutronCapturesPerFacePerS = 0.035;
+/// Gammas entering one face's volume, per second [D, docs/simulation.md]: cavern rock + shotcrete
+/// (0.256) and foam (0.044 gammas/(cm^2 s), 4pi at the LAr boundary [S, v3.4]) crossing the end of the
+/// face volume at the cryostat wall (each face's drift volume of a two-APA-high stack reaches the top or
+/// the bottom: 230 x 360 cm^2; one-sided current flux/4): 6,200; APA steel 60Co and U/Th, APA boards
+/// and CPA FR4 (40K 7.0, 238U 5.1, 232Th 7.2 Bq/kg [S, v3.4]): ~2,000 [D, rounded].
+inline constexpr double kExternalGammasPerFacePerS = 8'200.0;
+inline constexpr double kExternalGammaWallShare = 6'200.0 / 8'200.0;  // the rest from the APA and CPA planes
 inline constexpr double kNueCcThresholdMeV = 1.504;       // 40Ar -> 40K ground state, nu_e CC [G]
 
 }  // namespace larsel::daq::sim::physics

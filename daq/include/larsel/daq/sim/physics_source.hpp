@@ -1,8 +1,9 @@
 #pragma once
 // The emulator's default waveform source: the physics simulation. Background
-// periods hold noise and radiologicals; signal periods add a nu_e CC
-// interaction whose vertex charge arrives in the period. Induction channels
-// carry pedestal and shaped noise only.
+// periods are consecutive frames of each face's continuous stream (decays at
+// random times, their charge in whichever periods it reaches); signal periods
+// add a nu_e CC interaction whose vertex charge arrives in the period, complete
+// in that period. Induction channels carry pedestal and shaped noise only.
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,15 @@ class PhysicsWaveformSource final : public WaveformSource {
  private:
   FrameSimulator& simulator(std::uint32_t face);
   void fill(std::uint32_t face, std::uint64_t index, FrameLabel label, FaceWaveforms& out, FrameTruth& truth);
+  /// Frames of a face's background stream, simulated kStreamBlock at a time.
+  struct StreamBlock {
+    std::uint64_t first = ~std::uint64_t{0};
+    std::vector<std::uint16_t> pixels;
+    std::vector<FrameTruth> truth;
+    std::vector<EventTruth> events;
+  };
+  static constexpr std::size_t kStreamBlock = 16;
+  std::vector<StreamBlock> streams_;  // per face
   /// Induction channels of frame `index` of `face`: pedestal and shaped noise, drawn from their own random stream.
   void fill_induction(std::uint32_t face, std::uint64_t index, FaceWaveforms& out) const;
   SimConfig config_;

@@ -42,10 +42,16 @@ struct SignalConfig {
   double uniform_max_mev = 50;
 };
 
+/// DUNE's radiological budget by default (physics.hpp and docs/simulation.md give the sources).
 struct BackgroundConfig {
   double ar39_bq_per_kg = physics::kAr39BqPerKg;
   double ar42_bq_per_kg = physics::kAr42BqPerKg;   // 42Ar and its daughter 42K, in equilibrium
-  double neutron_captures_per_s = 0;               // per face (configurable extra background)
+  double kr85_bq_per_kg = physics::kKr85BqPerKg;
+  double rn222_bq_per_kg = physics::kRn222BqPerKg; // each chain member down to 210Pb at this activity
+  double neutron_captures_per_s = physics::kNeutronCapturesPerFacePerS;  // per face
+  double external_gammas_per_s = physics::kExternalGammasPerFacePerS;    // per face
+  /// Every rate above times this (robustness studies: `scale: 2` doubles all backgrounds).
+  double scale = 1.0;
 };
 
 struct SimConfig {
