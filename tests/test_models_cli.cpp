@@ -60,8 +60,8 @@ TEST_CASE("larsel train writes a model file that larsel eval reports on, with pl
   CHECK(report["cnn"]["signal_frames"] == 80);
   CHECK(report["cnn"]["working_points"][2]["statistically_limited"] == true);  // 1e-5 of 660 frames
   CHECK(report["cnn"]["roc_area"].get<double>() > 0.8);
-  CHECK(report["baseline"]["at_1e-4"]["efficiency_vs_visible_energy"].size() == 8);
-  for (const char* png : {"roc.png", "efficiency_vs_visible_energy.png", "efficiency_vs_nu_energy.png"}) {
+  CHECK(report["baseline"]["at_1e-4"]["efficiency_vs_visible_energy"].size() == 14);  // fine bins through the turn-on
+  for (const char* png : {"roc.png", "efficiency_vs_visible_energy.png", "efficiency_vs_visible_energy_zoom.png", "efficiency_vs_nu_energy.png"}) {
     CHECK(std::filesystem::file_size(report_dir / png) > 10000);
   }
 #if LARSEL_HAVE_ONNX && LARSEL_HAVE_OPENCV_DNN
@@ -131,4 +131,39 @@ TEST_CASE("larsel train and eval refuse bad configs and corrupt model files in o
   CHECK_THAT(corrupt.err, Catch::Contains("corrupt.h5") && Catch::Contains("not a readable model file"));
   CHECK(std::count(corrupt.err.begin(), corrupt.err.end(), '\n') == 1);
   CHECK_FALSE(std::filesystem::exists(dir / "m.h5"));
+}
+
+TEST_CASE("larsel train on a continuous stream with background and hard negatives simulated on the fly, eval per event",
+          "[models][cli][events]") {
+  TempDir dir;
+  REQUIRE(run_larsel("simulate --continuous --frames 600 --events 120 --seed 31 --out '" + (dir / "sim.h5").string() + "'").exit_code == 0);
+  write_recipe(dir);
+  std::ofstream(dir / "train.yaml", std::ios::app) << "";  // the recipe with the on-the-fly background:
+  std::string recipe = larsel::test::slurp(dir / "train.yaml");
+  recipe.replace(recipe.find("cache_dir:"), 0, "background_frames: 300, background_seed: 5, hard_negative_pool: 400, hard_negatives: 40, ");
+  std::ofstream(dir / "train.yaml") << recipe;
+  const auto trained = run_larsel("train --config '" + (dir / "train.yaml").string() + "' --out '" + (dir / "m.h5").string() + "'");
+  INFO(trained.err);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.err, Catch::Contains("partial signal left out") && Catch::Contains("background simulated on the fly (seed 5): 300 frames"));
+  CHECK_THAT(trained.err, Catch::Contains("the 40 highest-scoring of 400 more background frames"));
+  const larsel::models::ModelFile model = larsel::models::load_model(dir / "m.h5");
+  CHECK(model.training["epochs"].size() == 6);  // two stages of 3 epochs
+  CHECK(model.training["recipe"]["data"]["hard_negatives"] == 40);
+
+  const auto evaluated = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
+                                    "' --background-frames 500 --cache-dir '" + (dir / "cache").string() + "' --out '" +
+                                    (dir / "report").string() + "'");
+  INFO(evaluated.err);
+  REQUIRE(evaluated.exit_code == 0);
+  CHECK_THAT(evaluated.out, Catch::Contains("per event (120 events") && Catch::Contains("by dominant kind"));
+  const auto report = nlohmann::json::parse(larsel::test::slurp(dir / "report" / "report.json"));
+  for (const char* who : {"cnn", "baseline"}) {
+    const auto& r = report[who];
+    CHECK(r["events"]["events"] == 120);
+    std::size_t frames = 0;
+    for (const auto& row : r["at_1e-4"]["background_by_kind"]) frames += row["frames"].get<std::size_t>();
+    CHECK(frames == r["background_frames"].get<std::size_t>());  // every background-only frame has one dominant kind
+    CHECK(r["events"]["efficiency_vs_visible_energy"].size() == 14);
+  }
 }

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
+#include <numeric>
 #include <random>
 
 #include <H5Cpp.h>
@@ -273,4 +275,50 @@ TEST_CASE("Working points, Wilson intervals and the ROC area on known scores", "
   const double area = roc_area(signal, background);  // only the last ten background frames mix with the signal
   CHECK(area > 0.9994);
   CHECK(area < 1.0);
+}
+
+TEST_CASE("Per-event efficiency: an event counts when one of its signal frames passes, background by dominant kind",
+          "[models][metrics][events]") {
+  using larsel::daq::sim::DepositKind;
+  using larsel::daq::sim::EventTruth;
+  ImageSet set;
+  set.shape = {1, 2, 2};
+  const std::vector<std::uint8_t> image(4, 0);
+  // Frames 0-5 one stream: event 0 spans frames 0-1 (signal, partial), event 1 frames 2-3 (both signal),
+  // event 2 only a partial frame 4; frame 5 background only. Frames 6-8 background from another source.
+  const std::uint8_t kinds[] = {0, 0, 0, 0, 0, static_cast<std::uint8_t>(DepositKind::external_gamma),
+                                static_cast<std::uint8_t>(DepositKind::ar39_beta), static_cast<std::uint8_t>(DepositKind::external_gamma),
+                                kNoBackgroundKind};
+  const std::uint8_t labels[] = {1, 2, 1, 1, 2, 0, 0, 0, 0};
+  const std::int32_t events[] = {0, 0, 1, 1, 2, -1, -1, -1, -1};
+  for (std::size_t i = 0; i < 9; ++i) set.push_back(image, labels[i], labels[i] ? 12.0f : 0.0f, labels[i] ? 3.0f : 0.0f, events[i], kinds[i]);
+  const std::vector<float> scores = {0.5f, 9.0f, -1.0f, 2.0f, 8.0f, 3.0f, -5.0f, 0.0f, 1.5f};
+  const std::vector<StreamEvents> streams{{0, 6, {EventTruth{0, 12, 8, 6.0f, 0, 0, 0, 0, {4, 2}},
+                                                   EventTruth{1, 20, 15, 8.0f, 0, 0, 0, 2, {4, 4}},
+                                                   EventTruth{2, 9, 4, 3.0f, 0, 0, 0, 4, {0.5f}}}}};
+  const EventScores e = event_scores(set, streams, scores);
+  REQUIRE(e.best.size() == 3);
+  CHECK(e.best[0] == 0.5f);   // the partial frame's 9.0 does not count
+  CHECK(e.best[1] == 2.0f);   // the better of its two signal frames
+  CHECK(e.best[2] == -std::numeric_limits<float>::infinity());  // no signal frame: never selected
+  const nlohmann::json r = evaluate_events(e, 1.0f);
+  CHECK(r["events"] == 3);
+  CHECK(r["efficiency_visible_ge_5mev"]["passed"] == 1);  // event 1 passes, event 0 (0.5) does not
+  CHECK(r["efficiency_visible_ge_5mev"]["total"] == 2);
+  CHECK(r["efficiency_visible_2_5mev"]["passed"] == 0);
+  CHECK(r["efficiency_visible_2_5mev"]["total"] == 1);
+  CHECK_THAT(r["rule"].get<std::string>(), Catch::Contains("25 %"));
+  std::vector<std::size_t> all(9);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const nlohmann::json kinds_table = background_by_kind(set, all, scores, 1.0f);
+  std::map<std::string, std::pair<int, int>> rows;
+  for (const auto& row : kinds_table) rows[row["dominant_kind"]] = {row["frames"], row["accepted"]["passed"]};
+  CHECK(rows.size() == 3);
+  CHECK(rows["external gamma"] == std::pair{2, 1});  // frame 5 (3.0) passes, frame 7 (0.0) does not
+  CHECK(rows["Ar39"] == std::pair{1, 0});
+  CHECK(rows["noise only"] == std::pair{1, 1});
+  // Per frame, partial frames are neither signal nor background.
+  const SelectionScores split = split_by_label(set, all, scores);
+  CHECK(split.signal.size() == 3);
+  CHECK(split.background.size() == 4);
 }

@@ -1,7 +1,9 @@
 // larsel eval --model model.h5 --data test.h5 [--out report/]: the CNN and the model's tuned baseline
 // trigger on simulated data sets (plus optional background simulated on the fly for the 1e-5 point):
 // ROC, efficiency at 1e-3/1e-4/1e-5 background acceptance, efficiency vs energy. JSON + PNG plots.
+#include <algorithm>
 #include <filesystem>
+#include <numeric>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -31,11 +33,20 @@ struct EvalOptions {
   unsigned threads = 2;
 };
 
-models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessConfig& config) {
+struct EvalData {
   models::ImageSet set;
+  std::vector<models::StreamEvents> streams;  // the continuous streams among the data sets
+};
+
+EvalData load_sets(const EvalOptions& o, const preprocess::PreprocessConfig& config) {
+  EvalData data;
+  models::ImageSet& set = data.set;
   for (const std::string& file : o.data) {
     ProgressBar bar(fmt::format("preprocess {}", file));
+    const std::size_t first = set.size();
     set.append(models::prepare_images(file, config, {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, warn_cache}));
+    const daq::sim::DatasetReader reader(file);
+    if (reader.continuous()) data.streams.push_back({first, set.size() - first, reader.events()});
   }
   if (o.background_frames > 0) {
     const std::string sim_config = daq::sim::DatasetReader(o.data.front()).config_yaml();
@@ -45,7 +56,42 @@ models::ImageSet load_sets(const EvalOptions& o, const preprocess::PreprocessCon
     set.append(models::simulate_background_images(sim_config, o.background_seed, o.background_frames, config, o.threads,
                                                   {o.cache_dir, 32, [&](std::size_t d, std::size_t t) { bar.update(d, t); }, warn_cache}));
   }
-  return set;
+  return data;
+}
+
+/// Per-event figures and the accepted background frames by kind, at the 1e-4 background-frame cut.
+void add_event_figures(const EvalData& data, std::span<const std::size_t> all, std::span<const float> scores,
+                       nlohmann::json& report) {
+  const auto threshold = report["at_1e-4"]["threshold_logit"].get<float>();
+  const bool events = std::any_of(data.streams.begin(), data.streams.end(), [](const auto& s) { return !s.events.empty(); });
+  if (events) report["events"] = models::evaluate_events(models::event_scores(data.set, data.streams, scores), threshold);
+  report["at_1e-4"]["background_by_kind"] = models::background_by_kind(data.set, all, scores, threshold);
+}
+
+/// Per-frame figures, then per-event ones and the background table.
+nlohmann::json evaluate(const EvalData& data, std::span<const std::size_t> all, std::span<const float> scores) {
+  nlohmann::json r = models::evaluate_selection(models::split_by_label(data.set, all, scores), true);
+  add_event_figures(data, all, scores, r);
+  return r;
+}
+
+std::string efficiency_text(const nlohmann::json& e);
+
+void print_event_figures(const nlohmann::json& r) {
+  if (r.contains("events")) {
+    const auto& e = r["events"];
+    const auto half = e["visible_mev_at_half_efficiency"];
+    fmt::print("  per event ({} events; {}):\n    at 1e-4: visible >= 5 MeV {}   5-10 MeV {}   2-5 MeV {}   50 % at {} MeV visible\n",
+               e["events"].get<std::size_t>(), e["rule"].get<std::string>(), efficiency_text(e["efficiency_visible_ge_5mev"]),
+               efficiency_text(e["efficiency_visible_5_10mev"]), efficiency_text(e["efficiency_visible_2_5mev"]),
+               half.is_null() ? std::string("-") : fmt::format("{:.2f}", half.get<double>()));
+  }
+  fmt::print("  background-only frames accepted at 1e-4, by dominant kind:\n");
+  for (const auto& row : r["at_1e-4"]["background_by_kind"]) {
+    const auto& a = row["accepted"];
+    fmt::print("    {:<16} {:>9} frames  {:>6} accepted  ({:.2e})\n", row["dominant_kind"].get<std::string>(),
+               row["frames"].get<std::size_t>(), a["passed"].get<std::size_t>(), a["value"].get<double>());
+  }
 }
 
 
@@ -65,8 +111,10 @@ void print_summary(const std::string& name, const nlohmann::json& r) {
                b["passed"].get<std::size_t>(), b["total"].get<std::size_t>(),
                w["statistically_limited"].get<bool>() ? "; too few background frames to set this point well" : "");
   }
-  fmt::print("  at 1e-4: visible >= 5 MeV {}   visible 5-10 MeV {}\n", efficiency_text(r["at_1e-4"]["efficiency_visible_ge_5mev"]),
-             efficiency_text(r["at_1e-4"]["efficiency_visible_5_10mev"]));
+  fmt::print("  per frame at 1e-4: visible >= 5 MeV {}   5-10 MeV {}   2-5 MeV {}\n",
+             efficiency_text(r["at_1e-4"]["efficiency_visible_ge_5mev"]), efficiency_text(r["at_1e-4"]["efficiency_visible_5_10mev"]),
+             efficiency_text(r["at_1e-4"]["efficiency_visible_2_5mev"]));
+  print_event_figures(r);
 }
 
 PlotSeries roc_series(const std::string& label, cv::Scalar colour, const nlohmann::json& r) {
@@ -86,39 +134,59 @@ PlotSeries bin_series(const std::string& label, cv::Scalar colour, const nlohman
   return s;
 }
 
+/// The efficiency axis starts a little below the lowest efficiency any curve has at 1e-5..1 acceptance.
+double roc_floor(const std::vector<PlotSeries>& rocs) {
+  double lowest = 1;
+  for (const PlotSeries& s : rocs) {
+    for (const auto& p : s.points) lowest = p.x >= 1e-5 ? std::min(lowest, p.y) : lowest;
+  }
+  return std::clamp(std::floor((lowest - 0.02) * 20) / 20, 0.0, 0.95);
+}
+
+/// Efficiency against `key` for every selector: per event where the data have events, else per frame.
+std::vector<PlotSeries> energy_series(const nlohmann::json& report, const char* key, bool per_event) {
+  const cv::Scalar blue(200, 80, 0), orange(0, 120, 240), grey(120, 120, 120);
+  const auto bins = [&](const nlohmann::json& r) -> const nlohmann::json& { return per_event ? r["events"][key] : r["at_1e-4"][key]; };
+  std::vector<PlotSeries> series{bin_series("CNN", blue, bins(report["cnn"])), bin_series("baseline trigger", orange, bins(report["baseline"]))};
+  if (report.contains("reference")) series.push_back(bin_series("reference (float) CNN", grey, bins(report["reference"])));
+  return series;
+}
+
 void write_report(const std::filesystem::path& dir, const nlohmann::json& report) {
   std::filesystem::create_directories(dir);
   std::ofstream json((dir / "report.json").string());
   if (!(json << report.dump(2) << '\n')) throw std::runtime_error(fmt::format("{}: cannot write report.json", dir.string()));
   const cv::Scalar blue(200, 80, 0), orange(0, 120, 240), grey(120, 120, 120);
   const auto& cnn = report["cnn"];
-  const auto& base = report["baseline"];
-  std::vector<PlotSeries> rocs{roc_series("CNN", blue, cnn), roc_series("baseline trigger", orange, base)};
+  std::vector<PlotSeries> rocs{roc_series("CNN", blue, cnn), roc_series("baseline trigger", orange, report["baseline"])};
   if (report.contains("reference")) rocs.push_back(roc_series("reference (float) CNN", grey, report["reference"]));
-  const double min_acceptance = std::min(0.1, 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>()));
+  const double min_acceptance = std::min(1e-5, 1.0 / std::max<double>(1.0, cnn["background_frames"].get<double>()));
   write_plot((dir / "roc.png").string(),
-             {"ROC: signal efficiency vs background frames accepted", "background acceptance (fraction of background frames)",
-              "signal efficiency", min_acceptance, 1.0, 0.0, 1.0, true},
+             {"ROC per frame (log background acceptance, zoomed efficiency)", "background-only frames accepted (fraction)",
+              "signal-frame efficiency", min_acceptance, 1.0, roc_floor(rocs), 1.0, true},
              rocs, {1e-5, 1e-4, 1e-3});
-  for (const auto& [key, name] : {std::pair{"efficiency_vs_visible_energy", "visible energy [MeV]"},
-                                  std::pair{"efficiency_vs_nu_energy", "neutrino energy [MeV]"}}) {
-    const double x_max = cnn["at_1e-4"][key].back()["high_mev"].get<double>();
-    std::vector<PlotSeries> series{bin_series("CNN", blue, cnn["at_1e-4"][key]), bin_series("baseline trigger", orange, base["at_1e-4"][key])};
-    if (report.contains("reference")) series.push_back(bin_series("reference (float) CNN", grey, report["reference"]["at_1e-4"][key]));
-    write_plot((dir / (std::string(key) + ".png")).string(),
-               {"signal efficiency at 1e-4 background acceptance", name, "signal efficiency", 0.0, x_max, 0.0, 1.0, false}, series);
-  }
+  const bool per_event = cnn.contains("events");
+  const std::string what = per_event ? "per-event efficiency" : "signal-frame efficiency";
+  write_plot((dir / "efficiency_vs_visible_energy.png").string(),
+             {what + " at 1e-4 background: the turn-on (68 % bands)", "visible energy [MeV]", what, 0.0, 20.0, 0.0, 1.0, false},
+             energy_series(report, "efficiency_vs_visible_energy", per_event), {5.0});
+  write_plot((dir / "efficiency_vs_visible_energy_zoom.png").string(),
+             {what + " at 1e-4 background, zoomed (68 % bands)", "visible energy [MeV]", what, 0.0, 50.0, 0.8, 1.005, false},
+             energy_series(report, "efficiency_vs_visible_energy", per_event), {5.0});
+  write_plot((dir / "efficiency_vs_nu_energy.png").string(),
+             {what + " at 1e-4 background (68 % bands)", "neutrino energy [MeV]", what, 0.0, 60.0, 0.0, 1.0, false},
+             energy_series(report, "efficiency_vs_nu_energy", per_event));
 }
 
 /// The reference (e.g. the float teacher of a compressed model) on the same
 /// frames, and the efficiency at 1e-4 for visible >= 5 MeV next to the model's.
-void add_reference(const EvalOptions& o, const models::ModelFile& file, const models::ImageSet& set,
+void add_reference(const EvalOptions& o, const models::ModelFile& file, const EvalData& data,
                    std::span<const std::size_t> all, nlohmann::json& report) {
   models::ModelFile reference = models::load_model(o.reference);
   if (reference.preprocess_hash() != file.preprocess_hash()) {
     throw std::runtime_error(fmt::format("{}: made with a different preprocess configuration than {}", o.reference, o.model));
   }
-  report["reference"] = models::evaluate_selection(models::split_by_label(set, all, reference.model.logits(set, all, o.threads)), true);
+  report["reference"] = evaluate(data, all, reference.model.logits(data.set, all, o.threads));
   report["reference"]["model"] = o.reference;
   report["reference"]["layers"] = layer_table(reference.model);
   fmt::print("reference {}: {}\n", o.reference, model_summary_line(report["reference"]["layers"]));
@@ -131,7 +199,8 @@ void add_reference(const EvalOptions& o, const models::ModelFile& file, const mo
 int run_eval(const EvalOptions& o) {
   models::ModelFile file = models::load_model(o.model);
   const preprocess::PreprocessConfig config = pipeline::model_preprocess_config(file, o.model);
-  const models::ImageSet set = load_sets(o, config);
+  const EvalData data = load_sets(o, config);
+  const models::ImageSet& set = data.set;
   std::vector<std::size_t> all(set.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
   const auto start = std::chrono::steady_clock::now();
@@ -142,17 +211,17 @@ int run_eval(const EvalOptions& o) {
   const std::size_t baseline = baseline_grid_column(file.baseline, o.model);
   nlohmann::json report = {
       {"model", o.model}, {"data", o.data}, {"extra_background", {{"frames", o.background_frames}, {"seed", o.background_seed}}},
-      {"cnn", models::evaluate_selection(models::split_by_label(set, all, logits), true)},
-      {"baseline", models::evaluate_selection(models::split_by_label(set, all, models::baseline_scores(set, all, baseline)), true)}};
+      {"cnn", evaluate(data, all, logits)},
+      {"baseline", evaluate(data, all, models::baseline_scores(set, all, baseline))}};
   report["baseline"]["config"] = file.baseline;
   report["cnn"]["layers"] = layer_table(file.model);
   fmt::print("model {}: {}\n", o.model, model_summary_line(report["cnn"]["layers"]));
   print_summary("CNN", report["cnn"]);
   print_summary(fmt::format("baseline trigger {}", file.baseline.dump()), report["baseline"]);
-  if (!o.reference.empty()) add_reference(o, file, set, all, report);
+  if (!o.reference.empty()) add_reference(o, file, data, all, report);
   if (!o.out.empty()) {
     write_report(o.out, report);
-    spdlog::info("wrote {}/report.json, roc.png, efficiency_vs_visible_energy.png, efficiency_vs_nu_energy.png", o.out);
+    spdlog::info("wrote {}/report.json, roc.png, efficiency_vs_visible_energy{{,_zoom}}.png, efficiency_vs_nu_energy.png", o.out);
   }
   return 0;
 }

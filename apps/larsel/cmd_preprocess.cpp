@@ -84,8 +84,9 @@ int run_preprocess(const PreprocessOptions& o) {
     pre.process(preprocess::FrameAdc(adc.data(), Frame::kPixels), {image, denoised, replay ? filtered : std::span<std::int16_t>{}});
     busy += std::chrono::steady_clock::now() - start;
     const daq::sim::FrameTruth& truth = reader.truth(i);
-    images.push_back(image, truth.label == daq::sim::FrameLabel::signal, static_cast<float>(truth.nu_energy_mev),
-                     static_cast<float>(truth.visible_energy_mev));
+    const auto kind = daq::sim::dominant_background_kind(truth);
+    images.push_back(image, static_cast<std::uint8_t>(truth.label), truth.nu_energy_mev, truth.visible_energy_mev, truth.event,
+                     kind ? static_cast<std::uint8_t>(*kind) : models::kNoBackgroundKind);
     if (replay) quality.add(adc, filtered, denoised, reader.truth(i), replay->images(i, reader.truth(i), adc, o.input));
   }
   models::write_image_set(o.output, images, {o.input, preprocess::to_yaml(config), pre.kernel_name(), ""});

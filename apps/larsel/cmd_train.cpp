@@ -58,12 +58,24 @@ int run_train(TrainOptions o) {
   if (o.print_config) return fmt::print("{}\n", models::to_json(recipe).dump(2)), 0;
   if (o.output.empty()) throw CLI::RequiredError("--out");
   if (recipe.data.files.empty()) throw CLI::ValidationError("--data", "no data sets: give --data FILE or data.files in the config");
-  const SplitData d = load_data(recipe);
+  SplitData d = load_data(recipe);
   models::ModelFile file{models::Model(recipe.architecture, d.set.shape, recipe.training.seed), preprocess::to_yaml(recipe.preprocess), {}, {}, {}};
   spdlog::info("network: {} layers, {} multiply-accumulates per frame", file.model.network().layers().size(),
                file.model.network().multiply_accumulates());
-  const models::TrainingResult result = run_training(file.model, d, recipe.training);
+  models::TrainingResult result = run_training(file.model, d, recipe.training);
   spdlog::info("training took {:.0f} s; keeping epoch {}", result.seconds, result.best_epoch);
+  if (add_hard_negatives(d, recipe, file.model) > 0) {
+    // Second stage: the same recipe from the trained weights, with the hard negatives in the training split.
+    const models::TrainingResult second = run_training(file.model, d, recipe.training);
+    spdlog::info("second stage with hard negatives took {:.0f} s; keeping its epoch {}", second.seconds, second.best_epoch);
+    for (models::EpochRecord record : second.epochs) {
+      record.epoch += static_cast<int>(result.epochs.size());
+      result.epochs.push_back(record);
+    }
+    result.best_epoch = static_cast<int>(result.epochs.size() - second.epochs.size()) + second.best_epoch;
+    result.seconds += second.seconds;
+    result.stopped_early = second.stopped_early;
+  }
   const std::size_t baseline = models::tune_baseline(d.set, d.train);
   file.baseline = models::to_json(models::baseline_tuning_grid()[baseline]);
   spdlog::info("baseline trigger tuned on the training split: {}", file.baseline.dump());

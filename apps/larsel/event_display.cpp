@@ -235,7 +235,9 @@ void draw_colour_bar(cv::Mat& canvas, cv::Rect bar, const cv::Mat& lut, AdcRange
 
 // ---------------------------------------------------------------- titles
 
-const char* label_name(FrameLabel label) { return label == FrameLabel::signal ? "signal" : "background"; }
+const char* label_name(FrameLabel label) {
+  return label == FrameLabel::signal ? "signal" : label == FrameLabel::partial ? "partial signal" : "background";
+}
 const cv::Scalar& label_ink(FrameLabel label) { return label == FrameLabel::signal ? kSignalInk : kBackgroundInk; }
 
 std::string energy_summary(const FrameView& frame) {

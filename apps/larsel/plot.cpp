@@ -51,7 +51,7 @@ void draw_axes(cv::Mat& img, const PlotAxes& a, const Frame& f) {
   }
   for (const double y : y_ticks) {
     cv::line(img, f.pixel(a.x_min, y), f.pixel(a.x_max, y), kGrey, 1);
-    text(img, fmt::format("{:.2g}", y), f.pixel(a.x_min, y) + cv::Point(-50, 5));
+    text(img, fmt::format("{:.3g}", y), f.pixel(a.x_min, y) + cv::Point(-54, 5));
   }
   cv::rectangle(img, f.pixel(a.x_min, a.y_max), f.pixel(a.x_max, a.y_min), kBlack, 1);
   text(img, a.title, {kLeft, 30}, 0.65, 1);
@@ -63,13 +63,25 @@ void draw_axes(cv::Mat& img, const PlotAxes& a, const Frame& f) {
   rotated.copyTo(img(cv::Rect(8, kTop, rotated.cols, rotated.rows)));
 }
 
+/// The 68 % interval as a translucent band between the low and high ends.
+void draw_band(cv::Mat& img, const Frame& f, const PlotSeries& s) {
+  std::vector<cv::Point> outline;
+  for (std::size_t i = 0; i < s.points.size(); ++i) outline.push_back(f.pixel(s.points[i].x, s.low[i]));
+  for (std::size_t i = s.points.size(); i-- > 0;) outline.push_back(f.pixel(s.points[i].x, s.high[i]));
+  cv::Mat overlay = img.clone();
+  cv::fillPoly(overlay, std::vector<std::vector<cv::Point>>{outline}, s.colour, cv::LINE_AA);
+  cv::addWeighted(overlay, 0.25, img, 0.75, 0, img);
+}
+
 void draw_series(cv::Mat& img, const Frame& f, const PlotSeries& s) {
+  const bool bars = s.low.size() == s.points.size() && s.high.size() == s.points.size() && !s.points.empty();
+  if (bars) draw_band(img, f, s);
   for (std::size_t i = 0; i + 1 < s.points.size(); ++i) {
     cv::line(img, f.pixel(s.points[i].x, s.points[i].y), f.pixel(s.points[i + 1].x, s.points[i + 1].y), s.colour, 2, cv::LINE_AA);
   }
-  if (s.low.size() != s.points.size() || s.high.size() != s.points.size()) return;
+  if (!bars) return;
   for (std::size_t i = 0; i < s.points.size(); ++i) {
-    cv::line(img, f.pixel(s.points[i].x, s.low[i]), f.pixel(s.points[i].x, s.high[i]), s.colour, 2);
+    cv::line(img, f.pixel(s.points[i].x, s.low[i]), f.pixel(s.points[i].x, s.high[i]), s.colour, 1);
     cv::circle(img, f.pixel(s.points[i].x, s.points[i].y), 4, s.colour, cv::FILLED, cv::LINE_AA);
   }
 }

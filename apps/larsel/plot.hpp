@@ -12,7 +12,7 @@ struct PlotSeries {
   std::string label;
   cv::Scalar colour;                 // BGR
   std::vector<cv::Point2d> points;   // data coordinates
-  std::vector<double> low, high;     // error bars in y (empty: a line without bars)
+  std::vector<double> low, high;     // 68 % interval in y, drawn as a band with bars (empty: a plain line)
 };
 
 struct PlotAxes {

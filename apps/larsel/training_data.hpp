@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "larsel/models/image_preparation.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/models/train_recipe.hpp"
 #include "larsel/models/trainer.hpp"
@@ -20,9 +21,20 @@ struct SplitData {
   std::vector<std::size_t> train, validation, test;
 };
 
-/// Preprocesses (cached) every data file of the recipe and splits the frames;
+/// Preprocesses (cached) every data file of the recipe, and the background it asks to simulate on
+/// the fly, and splits the frames (in blocks of kSplitBlockFrames; partial-signal frames in none);
 /// throws if the training or validation split lacks signal or background.
 SplitData load_data(const models::TrainRecipe& recipe);
+
+/// `frames` background-only stream frames with the first data file's simulation config (cached).
+models::ImageSet simulated_background(const models::TrainRecipe& recipe, std::uint64_t seed, std::size_t frames, unsigned threads);
+
+/// Hard negatives: simulates data.hard_negative_pool more background frames, scores them with `model`
+/// and adds the data.hard_negatives highest-scoring to the set and the training split; returns how many.
+std::size_t add_hard_negatives(SplitData& d, const models::TrainRecipe& recipe, models::Model& model);
+
+/// The recipe's cache and warm-up with progress shown on `bar`.
+models::PrepareOptions prepare_options(const models::DataRecipe& data, ProgressBar& bar);
 
 /// The column of the baseline tuning grid a model file's baseline trigger is
 /// (its scores are precomputed per column); throws naming `model` if absent.

@@ -6,15 +6,29 @@
 
 namespace larsel::models {
 
-void ImageSet::push_back(std::span<const std::uint8_t> image, bool signal, float nu_energy, float visible_energy) {
+void ImageSet::push_back(std::span<const std::uint8_t> image, std::uint8_t label, float nu_energy, float visible_energy,
+                         std::int32_t event, std::uint8_t background_kind) {
   if (image.size() != shape.size() || baseline_configs != 0) {
     throw std::invalid_argument(fmt::format("image set of {}x{} images{}: cannot take an image of {} pixels", shape.height,
                                             shape.width, baseline_configs ? " with baseline scores" : "", image.size()));
   }
   pixels.insert(pixels.end(), image.begin(), image.end());
-  labels.push_back(signal ? 1 : 0);
+  labels.push_back(label);
   nu_energy_mev.push_back(nu_energy);
   visible_energy_mev.push_back(visible_energy);
+  events.push_back(event);
+  background_kinds.push_back(background_kind);
+}
+
+void ImageSet::resize(std::size_t frames) {
+  const std::size_t n = size() + frames;
+  pixels.resize(n * shape.size());
+  labels.resize(n);
+  nu_energy_mev.resize(n);
+  visible_energy_mev.resize(n);
+  events.resize(n, -1);
+  background_kinds.resize(n, kNoBackgroundKind);
+  baseline_scores.resize(n * baseline_configs);
 }
 
 void ImageSet::append(const ImageSet& other) {
@@ -29,6 +43,8 @@ void ImageSet::append(const ImageSet& other) {
   labels.insert(labels.end(), other.labels.begin(), other.labels.end());
   nu_energy_mev.insert(nu_energy_mev.end(), other.nu_energy_mev.begin(), other.nu_energy_mev.end());
   visible_energy_mev.insert(visible_energy_mev.end(), other.visible_energy_mev.begin(), other.visible_energy_mev.end());
+  events.insert(events.end(), other.events.begin(), other.events.end());
+  background_kinds.insert(background_kinds.end(), other.background_kinds.begin(), other.background_kinds.end());
   baseline_scores.insert(baseline_scores.end(), other.baseline_scores.begin(), other.baseline_scores.end());
 }
 

@@ -1,6 +1,7 @@
 // Background frames simulated on the fly for the low-acceptance working
 // points (1e-5 needs of order 10^6 frames: 30 GB as raw frames, 2 MB/s of
-// images), preprocessed in blocks so the result does not depend on the thread count.
+// images): one continuous background-only stream, preprocessed in blocks so the
+// result does not depend on the thread count.
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -31,37 +32,38 @@ struct BackgroundJob {
   std::shared_ptr<const daq::sim::NoiseBank> bank;
 };
 
+/// Frames simulated per simulate_stream call (its reach overhead is 2 x kReachFrames per call).
+constexpr std::size_t kStreamStep = 128;
+
 void run_block(const BackgroundJob& job, std::size_t block, ImageSet& set) {
   daq::sim::FrameSimulator simulator(job.sim, job.seed, job.bank);
   detail::FramePipeline pipeline(job.config);
-  std::vector<std::uint16_t> adc(Frame::kPixels);
-  const std::span<std::uint16_t, Frame::kPixels> frame(adc.data(), Frame::kPixels);
-  daq::sim::FrameTruth truth;
-  // Warm-up frames come from indices past the set, block by block: no frame is used twice.
-  const std::size_t warmup_first = job.count + block * job.warmup_frames;
-  for (std::size_t i = 0; i < job.warmup_frames; ++i) {
-    simulator.simulate(warmup_first + i, daq::sim::FrameLabel::background, frame, truth);
-    pipeline.warm_up(frame);
-  }
+  std::vector<std::uint16_t> adc(kStreamStep * Frame::kPixels);
+  std::vector<daq::sim::FrameTruth> truth(kStreamStep);
+  std::vector<daq::sim::EventTruth> no_events;
+  const std::size_t blocks = (job.count + kBlockFrames - 1) / kBlockFrames;
+  // One background-only stream: the set's frames first, then each block's warm-up frames, so no frame is used twice.
+  const daq::sim::StreamPlan plan{job.count + blocks * job.warmup_frames, 0};
+  const auto run = [&](std::size_t first, std::size_t count, auto&& use) {
+    for (std::size_t at = first; at < first + count; at += kStreamStep) {
+      const std::size_t n = std::min(kStreamStep, first + count - at);
+      simulator.simulate_stream(plan, at, n, std::span(adc.data(), n * Frame::kPixels), std::span(truth.data(), n), no_events);
+      for (std::size_t k = 0; k < n; ++k) use(at + k, std::span<const std::uint16_t, Frame::kPixels>(adc.data() + k * Frame::kPixels, Frame::kPixels), truth[k]);
+    }
+  };
+  run(job.count + block * job.warmup_frames, job.warmup_frames, [&](std::size_t, auto frame, const auto&) { pipeline.warm_up(frame); });
   const std::size_t first = block * kBlockFrames, last = std::min(job.count, first + kBlockFrames);
-  for (std::size_t i = first; i < last; ++i) {
-    simulator.simulate(i, daq::sim::FrameLabel::background, frame, truth);
+  run(first, last - first, [&](std::size_t i, auto frame, const daq::sim::FrameTruth& t) {
     pipeline.process(frame, set, i);
-    set.labels[i] = 0;
-    set.nu_energy_mev[i] = truth.nu_energy_mev;
-    set.visible_energy_mev[i] = truth.visible_energy_mev;
-  }
+    detail::record_truth(set, i, t);
+  });
 }
 
 ImageSet simulate_blocks(const BackgroundJob& job, unsigned threads, const ProgressCallback& progress) {
   ImageSet set;
   set.shape = {1, static_cast<int>(job.config.output_rows()), static_cast<int>(job.config.output_columns())};
   set.baseline_configs = detail::FramePipeline::baseline_count();
-  set.pixels.resize(job.count * set.shape.size());
-  set.labels.resize(job.count);
-  set.nu_energy_mev.resize(job.count);
-  set.visible_energy_mev.resize(job.count);
-  set.baseline_scores.resize(job.count * set.baseline_configs);
+  set.resize(job.count);
   const std::size_t blocks = (job.count + kBlockFrames - 1) / kBlockFrames;
   std::atomic<std::size_t> next_block{0}, blocks_done{0};
   std::exception_ptr failure;
@@ -92,7 +94,7 @@ ImageSet simulate_blocks(const BackgroundJob& job, unsigned threads, const Progr
 ImageSet simulate_background_images(const std::string& sim_config_yaml, std::uint64_t seed, std::size_t count,
                                     const preprocess::PreprocessConfig& config, unsigned threads,
                                     const PrepareOptions& options) {
-  const std::string key = fmt::format("simulated background: seed {} frames {} warmup {} block {}\n{}\n{}", seed, count,
+  const std::string key = fmt::format("simulated background stream: seed {} frames {} warmup {} block {}\n{}\n{}", seed, count,
                                       options.warmup_frames, kBlockFrames, sim_config_yaml, detail::FramePipeline::describe(config));
   const detail::ImageCache cache(options.cache_dir, fmt::format("background-seed{}-n{}", seed, count), key);
   if (auto cached = cache.load()) return std::move(*cached);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "larsel/daq/sim/truth.hpp"
 #include "larsel/models/baseline_trigger.hpp"
 #include "larsel/models/image_set.hpp"
 #include "larsel/preprocess/preprocessor.hpp"
@@ -17,7 +18,7 @@ namespace larsel::models::detail {
 class FramePipeline {
  public:
   /// Bumped when what a cached image set holds changes meaning.
-  static constexpr int kCacheVersion = 1;
+  static constexpr int kCacheVersion = 2;  // 2: continuous streams, events and background kinds
 
   explicit FramePipeline(const preprocess::PreprocessConfig& config)
       : preprocessor_(config), image_(config.output_pixels()), denoised_(daq::Frame::kPixels) {
@@ -49,5 +50,15 @@ class FramePipeline {
   std::vector<std::int16_t> denoised_;
   std::vector<BaselineTrigger> triggers_;
 };
+
+/// Frame `index` of `set` takes the truth of a simulated frame: label, energies, event, dominant background.
+inline void record_truth(ImageSet& set, std::size_t index, const daq::sim::FrameTruth& truth) {
+  set.labels[index] = static_cast<std::uint8_t>(truth.label);
+  set.nu_energy_mev[index] = truth.nu_energy_mev;
+  set.visible_energy_mev[index] = truth.visible_energy_mev;
+  set.events[index] = truth.event;
+  const auto kind = daq::sim::dominant_background_kind(truth);
+  set.background_kinds[index] = kind ? static_cast<std::uint8_t>(*kind) : kNoBackgroundKind;
+}
 
 }  // namespace larsel::models::detail

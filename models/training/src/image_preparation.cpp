@@ -45,23 +45,39 @@ ImageSet empty_set(const preprocess::PreprocessConfig& config, std::size_t frame
   ImageSet set;
   set.shape = {1, static_cast<int>(config.output_rows()), static_cast<int>(config.output_columns())};
   set.baseline_configs = detail::FramePipeline::baseline_count();
-  set.pixels.resize(frames * set.shape.size());
-  set.labels.resize(frames);
-  set.nu_energy_mev.resize(frames);
-  set.visible_energy_mev.resize(frames);
-  set.baseline_scores.resize(frames * set.baseline_configs);
+  set.resize(frames);
   return set;
 }
 
-void record_truth(ImageSet& set, std::size_t i, const daq::sim::FrameTruth& truth) {
-  set.labels[i] = truth.label == daq::sim::FrameLabel::signal ? 1 : 0;
-  set.nu_energy_mev[i] = truth.nu_energy_mev;
-  set.visible_energy_mev[i] = truth.visible_energy_mev;
+/// A continuous stream in its own order, as the readout delivers it (warmed up on its first frames).
+ImageSet preprocess_stream(const daq::sim::DatasetReader& reader, const preprocess::PreprocessConfig& config,
+                           const PrepareOptions& options) {
+  ImageSet set = empty_set(config, reader.size());
+  detail::FramePipeline pipeline(config);
+  std::vector<std::uint16_t> buffer(daq::sim::kChunkFrames * Frame::kPixels);
+  const auto frame = [&](std::size_t k) { return preprocess::FrameAdc(buffer.data() + k * Frame::kPixels, Frame::kPixels); };
+  const std::size_t warmup = std::min(options.warmup_frames, reader.size());
+  for (std::size_t first = 0; first < warmup; first += daq::sim::kChunkFrames) {
+    const std::size_t count = std::min(daq::sim::kChunkFrames, warmup - first);
+    reader.read_frames(first, count, std::span(buffer.data(), count * Frame::kPixels));
+    for (std::size_t k = 0; k < count; ++k) pipeline.warm_up(frame(k));
+  }
+  for (std::size_t first = 0; first < reader.size(); first += daq::sim::kChunkFrames) {
+    const std::size_t count = std::min(daq::sim::kChunkFrames, reader.size() - first);
+    reader.read_frames(first, count, std::span(buffer.data(), count * Frame::kPixels));
+    for (std::size_t k = 0; k < count; ++k) {
+      pipeline.process(frame(k), set, first + k);
+      detail::record_truth(set, first + k, reader.truth(first + k));
+    }
+    if (options.progress) options.progress(first + count, reader.size());
+  }
+  return set;
 }
 
 ImageSet preprocess_dataset(const std::filesystem::path& path, const preprocess::PreprocessConfig& config,
                             const PrepareOptions& options) {
   const daq::sim::DatasetReader reader(path);
+  if (reader.continuous()) return preprocess_stream(reader, config, options);
   std::vector<std::size_t> signal, background;
   for (std::size_t i = 0; i < reader.size(); ++i) {
     (reader.truth(i).label == daq::sim::FrameLabel::signal ? signal : background).push_back(i);
@@ -80,7 +96,7 @@ ImageSet preprocess_dataset(const std::filesystem::path& path, const preprocess:
                                                                            (backgrounds.taken() + 0.5) * static_cast<double>(signals.total()));
     const auto [index, pixels] = (take_signal ? signals : backgrounds).take();
     pipeline.process(pixels, set, index);
-    record_truth(set, index, reader.truth(index));
+    detail::record_truth(set, index, reader.truth(index));
     if (options.progress && (done % 1024 == 0 || done + 1 == reader.size())) options.progress(done + 1, reader.size());
   }
   return set;

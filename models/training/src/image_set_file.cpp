@@ -49,6 +49,8 @@ void write_datasets(H5::H5File& file, const ImageSet& set) {
   write_array(file, "label", H5::PredType::NATIVE_UINT8, set.labels, {n});
   write_array(file, "nu_energy_mev", H5::PredType::NATIVE_FLOAT, set.nu_energy_mev, {n});
   write_array(file, "visible_energy_mev", H5::PredType::NATIVE_FLOAT, set.visible_energy_mev, {n});
+  write_array(file, "event", H5::PredType::NATIVE_INT32, set.events, {n});
+  write_array(file, "background_kind", H5::PredType::NATIVE_UINT8, set.background_kinds, {n});
   write_array(file, "baseline_scores", H5::PredType::NATIVE_FLOAT, set.baseline_scores, {n, set.baseline_configs});
 }
 
@@ -77,6 +79,8 @@ ImageSetFile read_contents(const H5::H5File& file) {
   read_array(file, "label", H5::PredType::NATIVE_UINT8, set.labels, n);
   read_array(file, "nu_energy_mev", H5::PredType::NATIVE_FLOAT, set.nu_energy_mev, n);
   read_array(file, "visible_energy_mev", H5::PredType::NATIVE_FLOAT, set.visible_energy_mev, n);
+  read_array(file, "event", H5::PredType::NATIVE_INT32, set.events, n);
+  read_array(file, "background_kind", H5::PredType::NATIVE_UINT8, set.background_kinds, n);
   read_array(file, "baseline_scores", H5::PredType::NATIVE_FLOAT, set.baseline_scores, n * set.baseline_configs);
   f.attributes = {core::read_string_attribute(file, "source"), core::read_string_attribute(file, "preprocess_config"),
                   core::read_string_attribute(file, "kernel"), core::read_string_attribute(file, "key")};

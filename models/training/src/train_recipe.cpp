@@ -61,6 +61,13 @@ void read_data(const core::YamlSection& s, DataRecipe& d, const std::string& whe
   }
   s.read("split_seed", d.split_seed, 0, 9'000'000'000'000'000);
   s.read("warmup_frames", d.warmup_frames, 0, 100000);
+  s.read("background_frames", d.background_frames, 0, 10'000'000);
+  s.read("background_seed", d.background_seed, 0, 9'000'000'000'000'000);
+  s.read("hard_negative_pool", d.hard_negative_pool, 0, 10'000'000);
+  s.read("hard_negatives", d.hard_negatives, 0, 1'000'000);
+  if (d.hard_negatives > d.hard_negative_pool) {
+    throw core::ConfigError(fmt::format("{}: hard_negatives ({}) is more than hard_negative_pool ({})", where, d.hard_negatives, d.hard_negative_pool));
+  }
   if (s.has("cache_dir")) d.cache_dir = s.child("cache_dir").IsNull() ? "" : core::scalar_text(s.child("cache_dir"), where + ".cache_dir");
 }
 
@@ -89,7 +96,8 @@ TrainRecipe parse_train_recipe(const std::string& yaml_text, const std::string& 
   if (root.IsNull()) return r;
   const core::YamlSection top(root, source, {"data", "preprocess", "architecture", "training"});
   read_data(core::YamlSection(top.child("data"), source + ": data",
-                        {"files", "validation_fraction", "test_fraction", "split_seed", "cache_dir", "warmup_frames"}),
+                        {"files", "validation_fraction", "test_fraction", "split_seed", "cache_dir", "warmup_frames",
+                         "background_frames", "background_seed", "hard_negative_pool", "hard_negatives"}),
             r.data, source + ": data");
   if (top.has("preprocess")) {
     YAML::Emitter text;
@@ -110,7 +118,9 @@ nlohmann::json to_json(const TrainRecipe& r) {
   const TrainingConfig& t = r.training;
   return {{"data", {{"files", r.data.files}, {"validation_fraction", r.data.validation_fraction},
                     {"test_fraction", r.data.test_fraction}, {"split_seed", r.data.split_seed},
-                    {"cache_dir", r.data.cache_dir}, {"warmup_frames", r.data.warmup_frames}}},
+                    {"cache_dir", r.data.cache_dir}, {"warmup_frames", r.data.warmup_frames},
+                    {"background_frames", r.data.background_frames}, {"background_seed", r.data.background_seed},
+                    {"hard_negative_pool", r.data.hard_negative_pool}, {"hard_negatives", r.data.hard_negatives}}},
           {"preprocess", preprocess::to_yaml(r.preprocess)},
           {"architecture", to_json(r.architecture)},
           {"training", {{"seed", t.seed}, {"max_epochs", t.max_epochs}, {"batch_size", t.batch_size},

@@ -10,12 +10,19 @@
 
 namespace larsel::models {
 
+/// ImageSet::background_kinds of a frame with no radiological energy (noise only).
+inline constexpr std::uint8_t kNoBackgroundKind = 255;
+
 struct ImageSet {
   Shape shape;                          // 1 x rows x columns of one image
   std::vector<std::uint8_t> pixels;     // size() x shape.size(), the CNN input before input_scale
-  std::vector<std::uint8_t> labels;     // 1 = signal (a neutrino interaction), 0 = background
+  /// 1 = signal (holds a neutrino interaction, or in a continuous stream >= 25 % of one's visible energy),
+  /// 0 = background only, 2 = partial (holds less of an event's energy: neither, left out of the figures)
+  std::vector<std::uint8_t> labels;
   std::vector<float> nu_energy_mev;     // 0 for background
   std::vector<float> visible_energy_mev;
+  std::vector<std::int32_t> events;          // continuous streams: the neutrino event in the frame (-1 none)
+  std::vector<std::uint8_t> background_kinds;  // the radiological kind with the most visible energy (daq DepositKind)
   std::size_t baseline_configs = 0;     // columns of baseline_scores: baseline_tuning_grid() in order
   std::vector<float> baseline_scores;   // size() x baseline_configs
 
@@ -28,7 +35,10 @@ struct ImageSet {
   }
   /// Appends one image of `shape` with its truth; a set with baseline scores takes none this way
   /// (std::invalid_argument, as for an image of another size).
-  void push_back(std::span<const std::uint8_t> image, bool signal, float nu_energy, float visible_energy);
+  void push_back(std::span<const std::uint8_t> image, std::uint8_t label, float nu_energy, float visible_energy,
+                 std::int32_t event = -1, std::uint8_t background_kind = kNoBackgroundKind);
+  /// Room for `frames` more frames (zeroed; events -1, background kinds none) for filling by index.
+  void resize(std::size_t frames);
   /// Appends all of `other` (same image shape and baseline grid, else std::invalid_argument).
   void append(const ImageSet& other);
 };

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "larsel/daq/sim/truth.hpp"
 #include "larsel/models/image_set.hpp"
 
 namespace larsel::models {
@@ -31,6 +32,27 @@ std::vector<float> baseline_scores(const ImageSet& set, std::span<const std::siz
 /// efficiency for visible >= 5 MeV, in 5-10 MeV and in bins of neutrino and
 /// visible energy; with `roc`, the ROC points.
 nlohmann::json evaluate_selection(const SelectionScores& scores, bool roc);
+
+/// The neutrino events of one continuous stream whose frames are set[first_frame, first_frame + frames).
+struct StreamEvents {
+  std::size_t first_frame = 0, frames = 0;
+  std::vector<daq::sim::EventTruth> events;
+};
+/// Per event, the best score of its signal frames (those holding >= kSignalFrameShare of its visible energy;
+/// -inf if it has none), with its energies. `scores` has one entry per frame of `set`.
+struct EventScores {
+  std::vector<float> best, visible_energy_mev, nu_energy_mev;
+};
+EventScores event_scores(const ImageSet& set, std::span<const StreamEvents> streams, std::span<const float> scores);
+
+/// Per-event efficiency at a cut on the frame score (`threshold`, e.g. the 1e-4 background-frame point):
+/// the rule, >= 5 MeV, 5-10 and 2-5 MeV visible, the visible energy of 50 % efficiency and the bins.
+nlohmann::json evaluate_events(const EventScores& events, float threshold);
+
+/// Background-only frames of set[indices] by their dominant radiological kind, and the share of each
+/// accepted by `score > threshold`.
+nlohmann::json background_by_kind(const ImageSet& set, std::span<const std::size_t> indices, std::span<const float> scores,
+                                  float threshold);
 
 /// The baseline grid column with the highest efficiency for visible >= 5 MeV
 /// at the 1e-4 working point on set[indices] (the training split).

@@ -2,8 +2,10 @@
 // The one on-disk format of preprocessed images (HDF5), written by `larsel preprocess` and by the
 // training side's image cache, read by both:
 //   /images              uint8 [N][rows][columns]: wire bins x tick bins, the CNN input before input_scale
-//   /label               uint8 [N]: 1 = signal (a neutrino interaction), 0 = background
+//   /label               uint8 [N]: 1 = signal, 0 = background only, 2 = partial (ImageSet::labels)
 //   /nu_energy_mev, /visible_energy_mev   float32 [N]
+//   /event               int32 [N]: continuous streams' neutrino event in the frame, -1 none
+//   /background_kind     uint8 [N]: the radiological kind with the most visible energy, 255 none
 //   /baseline_scores     float32 [N][baseline_configs] (baseline_configs may be 0)
 //   attributes           format_version, frames, rows, columns, baseline_configs, source,
 //                        preprocess_config (YAML), kernel, key (the cache key; empty otherwise)
@@ -15,7 +17,7 @@
 
 namespace larsel::models {
 
-inline constexpr std::uint64_t kImageSetFormatVersion = 1;
+inline constexpr std::uint64_t kImageSetFormatVersion = 2;  // 2: event and background_kind per frame
 
 struct ImageSetAttributes {
   std::string source;             // the data set the images were made from

@@ -2,7 +2,8 @@
 // Everything `larsel train` needs, from one YAML file (models/default-train.yaml
 // is the shipped model's):
 //   data:         files (larsel simulate outputs), validation_fraction, test_fraction,
-//                 split_seed, cache_dir, warmup_frames
+//                 split_seed, cache_dir, warmup_frames, background_frames, background_seed,
+//                 hard_negative_pool, hard_negatives
 //   preprocess:   the preprocess configuration (as `larsel preprocess --config`)
 //   architecture: see architecture.hpp
 //   training:     seed, max_epochs, batch_size, patience, learning_rate, weight_decay,
@@ -30,7 +31,16 @@ struct DataRecipe {
   std::uint64_t split_seed = 1;
   std::string cache_dir = ".larsel-cache";  // empty: no cache
   std::size_t warmup_frames = 32;
+  /// A background-only stream simulated on the fly with the first file's simulation config, split like a file.
+  std::size_t background_frames = 0;
+  std::uint64_t background_seed = 202;
+  /// Hard negatives (`larsel train`): after the first training, this many more background frames are
+  /// simulated and scored, and the `hard_negatives` highest-scoring join the training split for a second one.
+  std::size_t hard_negative_pool = 0;
+  std::size_t hard_negatives = 0;
 };
+/// Frames are split in blocks of this many consecutive frames, so one event's frames share a split.
+inline constexpr std::size_t kSplitBlockFrames = 64;
 
 struct TrainRecipe {
   DataRecipe data;
