@@ -15,8 +15,8 @@ draw() {  # name, key, rate (that kind alone), extra simulate options
   local name="$1" key="$2" rate="$3"; shift 3
   printf 'background: {%s}\n' "$(sed "s/$key: 0/$key: $rate/" <<<"$none")" > "$work/$name.yaml"
   "$larsel" simulate --continuous --frames 64 --seed 11 --config "$work/$name.yaml" --out "$work/$name.h5" "$@" >/dev/null
-  "$larsel" display "$work/$name.h5" --grid 4 --first 8 --columns 4 --mark-radiological --truth-box --out "$out/$name.png" >/dev/null
-  echo "$out/$name.png"
+  "$larsel" display "$work/$name.h5" --grid 4 --first 8 --columns 4 --mark-radiological --truth-box --out "$out/$name.jpg" >/dev/null
+  echo "$out/$name.jpg"
 }
 draw neutrino ar39_bq_per_kg 1.01 --events 16
 draw ar39 ar39_bq_per_kg 1.01

@@ -151,12 +151,17 @@ TEST_CASE("larsel train on a continuous stream with background and hard negative
   CHECK(model.training["epochs"].size() == 6);  // two stages of 3 epochs
   CHECK(model.training["recipe"]["data"]["hard_negatives"] == 40);
 
+  // A neutron-capture-enriched background stream as a probe: judged at the cuts, not moving them.
+  std::ofstream(dir / "captures.yaml") << "background: {neutron_captures_per_s: 30000}\n";
+  REQUIRE(run_larsel("simulate --continuous --frames 100 --seed 32 --config '" + (dir / "captures.yaml").string() + "' --out '" +
+                     (dir / "captures.h5").string() + "'").exit_code == 0);
   const auto evaluated = run_larsel("eval --model '" + (dir / "m.h5").string() + "' --data '" + (dir / "sim.h5").string() +
                                     "' --background-frames 500 --cache-dir '" + (dir / "cache").string() + "' --out '" +
-                                    (dir / "report").string() + "'");
+                                    (dir / "report").string() + "' --probe '" + (dir / "captures.h5").string() + "'");
   INFO(evaluated.err);
   REQUIRE(evaluated.exit_code == 0);
   CHECK_THAT(evaluated.out, Catch::Contains("per event (120 events") && Catch::Contains("by dominant kind"));
+  CHECK_THAT(evaluated.out, Catch::Contains("probe ") && Catch::Contains("n-capture"));
   const auto report = nlohmann::json::parse(larsel::test::slurp(dir / "report" / "report.json"));
   for (const char* who : {"cnn", "baseline"}) {
     const auto& r = report[who];
@@ -165,5 +170,13 @@ TEST_CASE("larsel train on a continuous stream with background and hard negative
     for (const auto& row : r["at_1e-4"]["background_by_kind"]) frames += row["frames"].get<std::size_t>();
     CHECK(frames == r["background_frames"].get<std::size_t>());  // every background-only frame has one dominant kind
     CHECK(r["events"]["efficiency_vs_visible_energy"].size() == 14);
+    std::size_t probe_frames = 0, captures = 0;
+    for (const auto& row : r["probes"][(dir / "captures.h5").string()]) {
+      probe_frames += row["frames"].get<std::size_t>();
+      if (row["dominant_kind"] == "n-capture") captures = row["frames"].get<std::size_t>();
+      CHECK(row["accepted"]["passed"].get<std::size_t>() <= row["frames"].get<std::size_t>());
+    }
+    CHECK(probe_frames == 100);  // every frame of the probe, none of them among the frames that set the cut
+    CHECK(captures > 30);        // 30,000 captures per second: about one per frame
   }
 }

@@ -37,6 +37,27 @@ bool in_block(std::int64_t frame, std::uint64_t first, std::size_t count) {
   return frame >= static_cast<std::int64_t>(first) && frame < static_cast<std::int64_t>(first + count);
 }
 
+/// Event `index`'s truth with its visible energy in every frame of the stream it reaches.
+EventTruth event_truth(std::uint64_t index, const NeutrinoInteraction& event, const Vec3& vertex, double vertex_tick,
+                       const FrameShares& shares, double total, std::uint64_t stream_frames) {
+  EventTruth e{static_cast<std::uint32_t>(index), static_cast<float>(event.nu_energy_mev),
+               static_cast<float>(event.electron_energy_mev), static_cast<float>(total), vertex_tick,
+               static_cast<float>(vertex.y / physics::kWirePitchCm), static_cast<float>(vertex.x),
+               static_cast<std::uint64_t>(std::max<std::int64_t>(0, shares.centre)), {}};
+  std::size_t lo = shares.mev.size(), hi = 0;
+  for (std::size_t k = 0; k < shares.mev.size(); ++k) {
+    if (shares.mev[k] > 0 && shares.frame(k) >= 0 && shares.frame(k) < static_cast<std::int64_t>(stream_frames)) {
+      lo = std::min(lo, k);
+      hi = k + 1;
+    }
+  }
+  if (lo < hi) {
+    e.first_frame = static_cast<std::uint64_t>(shares.frame(lo));
+    e.frame_visible_mev.assign(shares.mev.begin() + static_cast<std::ptrdiff_t>(lo), shares.mev.begin() + static_cast<std::ptrdiff_t>(hi));
+  }
+  return e;
+}
+
 }  // namespace
 
 void FrameSimulator::Impl::simulate_stream(const StreamPlan& plan, std::uint64_t first, std::size_t count,
@@ -141,23 +162,8 @@ void FrameSimulator::Impl::add_stream_event(const StreamPlan& plan, std::uint64_
     t.vertex_tick = static_cast<float>(vertex_tick - kTicks * static_cast<double>(frame));
     t.vertex_drift_cm = static_cast<float>(vertex.x);
   }
-  if (!in_block(shares.centre, first, count)) return;  // the block holding the vertex reports the event
-  EventTruth e{static_cast<std::uint32_t>(index), static_cast<float>(event.nu_energy_mev),
-               static_cast<float>(event.electron_energy_mev), static_cast<float>(total), vertex_tick,
-               static_cast<float>(vertex.y / physics::kWirePitchCm), static_cast<float>(vertex.x),
-               static_cast<std::uint64_t>(std::max<std::int64_t>(0, shares.centre)), {}};
-  std::size_t lo = shares.mev.size(), hi = 0;
-  for (std::size_t k = 0; k < shares.mev.size(); ++k) {
-    if (shares.mev[k] > 0 && shares.frame(k) >= 0 && shares.frame(k) < static_cast<std::int64_t>(plan.frames)) {
-      lo = std::min(lo, k);
-      hi = k + 1;
-    }
-  }
-  if (lo < hi) {
-    e.first_frame = static_cast<std::uint64_t>(shares.frame(lo));
-    e.frame_visible_mev.assign(shares.mev.begin() + static_cast<std::ptrdiff_t>(lo), shares.mev.begin() + static_cast<std::ptrdiff_t>(hi));
-  }
-  events.push_back(std::move(e));
+  // The block holding the vertex reports the event.
+  if (in_block(shares.centre, first, count)) events.push_back(event_truth(index, event, vertex, vertex_tick, shares, total, plan.frames));
 }
 
 }  // namespace larsel::daq::sim
