@@ -69,8 +69,8 @@ void add_event_figures(const EvalData& data, std::span<const std::size_t> all, s
   report["at_1e-4"]["background_by_kind"] = models::background_by_kind(data.set, all, scores, threshold);
 }
 
-/// A background-only data set judged at the 1e-4 cuts the main data set, not it, set: its frames
-/// accepted by dominant kind (e.g. neutron-capture frames, which are too rare at DUNE's rate to count).
+/// A background-only data set judged at the 1e-4 cuts set by the main data, which it does not move: its
+/// frames accepted by dominant kind (e.g. neutron-capture frames, too rare at DUNE's rate to count).
 void add_probe(const EvalOptions& o, models::ModelFile& file, const preprocess::PreprocessConfig& config, std::size_t baseline,
                const std::string& probe, nlohmann::json& report) {
   ProgressBar bar(fmt::format("preprocess {}", probe));

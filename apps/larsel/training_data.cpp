@@ -110,12 +110,13 @@ std::size_t add_hard_negatives(SplitData& d, const models::TrainRecipe& recipe, 
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(data.hard_negatives), order.end(),
                     [&](std::size_t a, std::size_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; });
   order.resize(data.hard_negatives);
+  const float lowest = order.empty() ? 0.0f : logits[order.back()];
   std::sort(order.begin(), order.end());
   const std::size_t first = d.set.size();
   d.set.append(subset(pool, order));
   for (std::size_t k = 0; k < order.size(); ++k) d.train.push_back(first + k);
   spdlog::info("hard negatives: the {} highest-scoring of {} more background frames (logit >= {:.2f}) join the training split",
-               order.size(), pool.size(), logits[order.empty() ? 0 : *std::min_element(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return logits[a] < logits[b]; })]);
+               order.size(), pool.size(), lowest);
   return order.size();
 }
 
