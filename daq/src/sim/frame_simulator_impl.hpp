@@ -46,5 +46,4 @@ struct FrameSimulator::Impl {
   std::vector<float> stream_visible_;  // per frame of a block: the neutrino energy visible there
 };
 
-
 }  // namespace larsel::daq::sim
